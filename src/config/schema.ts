@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { LOG_LEVELS } from '../core/logger.js';
+
+const port = z.int().min(0).max(65535);
+const positiveInt = z.int().positive();
+const duckdbSize = z
+  .string()
+  .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must be a size such as 512MB or 2GB');
+
+/**
+ * Sightline's configuration. Every key has a default, so an empty file (or none) is valid;
+ * unknown keys are errors, so a typo cannot silently fall back to a default.
+ */
+export const configSchema = z.strictObject({
+  dataDir: z.string().min(1).default('./data'),
+  host: z.string().min(1).default('127.0.0.1'),
+  log: z
+    .strictObject({
+      level: z.enum(LOG_LEVELS).default('info'),
+    })
+    .prefault({}),
+  ingest: z
+    .strictObject({
+      port: port.default(4318),
+      /** Largest request body, counted after decompression (OTLP bodies are usually gzip). */
+      maxBodyBytes: positiveInt.default(20 * 1024 * 1024),
+      /** Deepest nesting of an attribute value (kvlist/array inside kvlist/array ...). */
+      maxAttributeDepth: z.int().min(1).max(64).default(16),
+      /** What `Retry-After` says when the pipeline is full. */
+      retryAfterSeconds: positiveInt.default(2),
+    })
+    .prefault({}),
+  api: z
+    .strictObject({
+      port: port.default(3000),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      /** A fixed API key for the default org, for scripts and tests (`sl_` + 16 or more characters). */
+      bootstrapKey: z
+        .string()
+        .regex(/^sl_[A-Za-z0-9_-]{16,128}$/, 'must start with "sl_" followed by 16 to 128 letters, digits, "_" or "-"')
+        .optional(),
+    })
+    .prefault({}),
+  bus: z
+    .strictObject({
+      type: z.enum(['memory']).default('memory'),
+      memory: z
+        .strictObject({
+          /** Per topic: bytes published and not yet committed by every consumer group. */
+          maxQueueBytes: positiveInt.default(256 * 1024 * 1024),
+          /** Per topic: messages published and not yet committed by every consumer group. */
+          maxQueueMessages: positiveInt.default(10_000),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  store: z
+    .strictObject({
+      type: z.enum(['duckdb']).default('duckdb'),
+      duckdb: z
+        .strictObject({
+          /** The database file, relative to dataDir unless absolute. */
+          file: z.string().min(1).default('sightline.duckdb'),
+          memoryLimit: duckdbSize.default('1GB'),
+          /** WAL size that triggers a checkpoint; larger means fewer pauses but longer recovery. */
+          checkpointThreshold: duckdbSize.default('256MB'),
+          threads: positiveInt.optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  processor: z
+    .strictObject({
+      batch: z
+        .strictObject({
+          /** Most bus messages (each one OTLP request) written to the store in one transaction. */
+          maxMessages: positiveInt.default(200),
+          maxBytes: positiveInt.default(64 * 1024 * 1024),
+          /** How long the first message of a batch may wait for others to join it. */
+          maxWaitMs: z.int().min(0).max(60_000).default(20),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;

@@ -1,0 +1,26 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/**
+ * A record's id: a 128-bit digest of what makes it that record, so the same record sent
+ * twice (a retried batch, a replayed bus message) gets the same id and is stored once.
+ */
+export function recordId(parts: readonly string[]): string {
+  return createHash('sha256').update(parts.join('\u0000')).digest('base64url').slice(0, 22);
+}
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** A random token of base62 characters (rejection sampling keeps the distribution uniform). */
+export function randomToken(length: number): string {
+  let out = '';
+  while (out.length < length) {
+    for (const byte of randomBytes(length * 2)) {
+      if (byte < 248 && out.length < length) out += BASE62[byte % 62];
+    }
+  }
+  return out;
+}
+
+export function newId(prefix: string): string {
+  return `${prefix}_${randomToken(16)}`;
+}

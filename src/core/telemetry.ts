@@ -1,0 +1,87 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export type Signal = 'logs' | 'metrics' | 'traces';
+
+/**
+ * The process's own metrics, exposed on `/metrics`. Labels are bounded: signals, tables,
+ * topics and reason codes, never an error message.
+ */
+export class SelfMetrics {
+  readonly registry = new Registry();
+
+  readonly recordsReceived = new Counter({
+    name: 'sightline_records_received_total',
+    help: 'Records received by the ingest gateway, before validation.',
+    labelNames: ['signal'] as const,
+    registers: [this.registry],
+  });
+
+  readonly recordsAccepted = new Counter({
+    name: 'sightline_records_accepted_total',
+    help: 'Records the ingest gateway acknowledged (published and durable).',
+    labelNames: ['signal'] as const,
+    registers: [this.registry],
+  });
+
+  readonly recordsRejected = new Counter({
+    name: 'sightline_records_rejected_total',
+    help: 'Records rejected, by signal and reason (partial success or dead letter).',
+    labelNames: ['signal', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly recordsStored = new Counter({
+    name: 'sightline_records_stored_total',
+    help: 'Rows committed to the store, by table (duplicates excluded).',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+
+  readonly recordsDuplicate = new Counter({
+    name: 'sightline_records_duplicate_total',
+    help: 'Rows not stored because a row with the same id was already stored.',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+
+  readonly batchLatency = new Histogram({
+    name: 'sightline_store_batch_duration_seconds',
+    help: 'Time to commit one batch to the store, by table.',
+    labelNames: ['table'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+
+  readonly batchRows = new Histogram({
+    name: 'sightline_store_batch_rows',
+    help: 'Rows per batch written to the store, by table.',
+    labelNames: ['table'] as const,
+    buckets: [1, 10, 100, 500, 1000, 5000, 10_000, 50_000],
+    registers: [this.registry],
+  });
+
+  readonly httpErrors = new Counter({
+    name: 'sightline_http_errors_total',
+    help: 'HTTP error responses by server and error code.',
+    labelNames: ['server', 'code'] as const,
+    registers: [this.registry],
+  });
+
+  readonly queueDepth = new Gauge({
+    name: 'sightline_bus_queue_depth',
+    help: 'Messages published but not yet committed by every consumer group, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+
+  readonly queueBytes = new Gauge({
+    name: 'sightline_bus_queue_bytes',
+    help: 'Bytes published but not yet committed by every consumer group, by topic.',
+    labelNames: ['topic'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'sightline_' });
+  }
+}

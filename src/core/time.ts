@@ -1,0 +1,58 @@
+import { SightlineError } from './errors.js';
+
+export const NS_PER_MS = 1_000_000n;
+
+export function nowNs(): bigint {
+  return BigInt(Date.now()) * NS_PER_MS;
+}
+
+export function msToNs(ms: number): bigint {
+  return BigInt(Math.trunc(ms)) * NS_PER_MS;
+}
+
+export function nsToMs(ns: bigint): number {
+  return Number(ns / NS_PER_MS);
+}
+
+/** RFC 3339 with nanosecond precision, always UTC: `2024-05-01T12:00:00.123456789Z`. */
+export function formatNs(ns: bigint): string {
+  const ms = ns / NS_PER_MS;
+  const iso = new Date(Number(ms)).toISOString();
+  const fraction = ((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
+  return `${iso.slice(0, 19)}.${fraction.toString().padStart(9, '0')}Z`;
+}
+
+const EPOCH_MS = /^\d{1,15}$/;
+
+/**
+ * Parses a query-string time: RFC 3339 (`2024-05-01T12:00:00Z`) or epoch milliseconds.
+ * `name` is the parameter, so the error tells the caller which one is wrong.
+ */
+export function parseTimeParam(name: string, value: string): bigint {
+  const trimmed = value.trim();
+  if (EPOCH_MS.test(trimmed)) return msToNs(Number(trimmed));
+  const ms = Date.parse(trimmed);
+  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(trimmed)) {
+    throw new SightlineError(
+      'SL_ERR_BAD_REQUEST',
+      `${name}=${JSON.stringify(value)} is not a time: use RFC 3339 (2024-05-01T12:00:00Z) or epoch milliseconds`,
+    );
+  }
+  return msToNs(ms);
+}
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses `30s`, `5m`, `1h`, `250ms` or a bare number of seconds into milliseconds. */
+export function parseDurationMs(name: string, value: string): number {
+  const match = DURATION.exec(value.trim());
+  const amount = match?.[1];
+  if (match === null || amount === undefined) {
+    throw new SightlineError(
+      'SL_ERR_BAD_REQUEST',
+      `${name}=${JSON.stringify(value)} is not a duration: use e.g. 30s, 5m, 1h or a number of seconds`,
+    );
+  }
+  return Math.round(Number(amount) * (UNIT_MS[match[2] ?? 's'] ?? 1000));
+}

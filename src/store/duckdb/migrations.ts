@@ -1,0 +1,163 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { SightlineError } from '../../core/errors.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  statements: readonly string[];
+}
+
+export interface MigrationReport {
+  applied: number[];
+  current: number;
+}
+
+/**
+ * The schema, as an append-only list: a released migration is never edited, a change is a
+ * new migration. Timestamps are BIGINT nanoseconds since the epoch (UTC), the same in
+ * DuckDB and ClickHouse; attribute maps are JSON.
+ */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'telemetry tables: logs, spans, metric_points, dead_letters',
+    statements: [
+      `CREATE TABLE logs (
+        id VARCHAR NOT NULL,
+        ts BIGINT NOT NULL,
+        observed_ts BIGINT NOT NULL,
+        org_id VARCHAR NOT NULL,
+        service VARCHAR NOT NULL,
+        host VARCHAR NOT NULL,
+        entity_id VARCHAR NOT NULL,
+        severity VARCHAR NOT NULL,
+        severity_number INTEGER NOT NULL,
+        severity_text VARCHAR NOT NULL,
+        body VARCHAR NOT NULL,
+        trace_id VARCHAR NOT NULL,
+        span_id VARCHAR NOT NULL,
+        event_name VARCHAR NOT NULL,
+        scope_name VARCHAR NOT NULL,
+        attributes JSON NOT NULL,
+        resource JSON NOT NULL
+      )`,
+      `CREATE TABLE spans (
+        id VARCHAR NOT NULL,
+        start_ts BIGINT NOT NULL,
+        end_ts BIGINT NOT NULL,
+        duration_ns BIGINT NOT NULL,
+        org_id VARCHAR NOT NULL,
+        trace_id VARCHAR NOT NULL,
+        span_id VARCHAR NOT NULL,
+        parent_span_id VARCHAR NOT NULL,
+        trace_state VARCHAR NOT NULL,
+        service VARCHAR NOT NULL,
+        host VARCHAR NOT NULL,
+        entity_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        status VARCHAR NOT NULL,
+        status_message VARCHAR NOT NULL,
+        scope_name VARCHAR NOT NULL,
+        attributes JSON NOT NULL,
+        resource JSON NOT NULL,
+        events JSON NOT NULL,
+        links JSON NOT NULL
+      )`,
+      `CREATE TABLE metric_points (
+        id VARCHAR NOT NULL,
+        ts BIGINT NOT NULL,
+        start_ts BIGINT NOT NULL,
+        org_id VARCHAR NOT NULL,
+        entity_id VARCHAR NOT NULL,
+        service VARCHAR NOT NULL,
+        host VARCHAR NOT NULL,
+        series_id VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        unit VARCHAR NOT NULL,
+        temporality VARCHAR NOT NULL,
+        monotonic BOOLEAN NOT NULL,
+        value DOUBLE,
+        labels JSON NOT NULL,
+        resource JSON NOT NULL,
+        scope_name VARCHAR NOT NULL,
+        hist_count UBIGINT,
+        hist_sum DOUBLE,
+        hist_min DOUBLE,
+        hist_max DOUBLE,
+        bucket_bounds DOUBLE[],
+        bucket_counts UBIGINT[]
+      )`,
+      `CREATE TABLE dead_letters (
+        id VARCHAR NOT NULL,
+        ts BIGINT NOT NULL,
+        org_id VARCHAR NOT NULL,
+        source_topic VARCHAR NOT NULL,
+        reason VARCHAR NOT NULL,
+        headers JSON NOT NULL,
+        payload BLOB NOT NULL
+      )`,
+    ],
+  },
+  {
+    version: 2,
+    name: 'control plane: orgs, api_keys',
+    statements: [
+      `CREATE TABLE orgs (
+        id VARCHAR PRIMARY KEY,
+        name VARCHAR NOT NULL UNIQUE,
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+      )`,
+      `CREATE TABLE api_keys (
+        id VARCHAR PRIMARY KEY,
+        org_id VARCHAR NOT NULL REFERENCES orgs (id),
+        name VARCHAR NOT NULL,
+        prefix VARCHAR NOT NULL,
+        key_hash VARCHAR NOT NULL UNIQUE,
+        created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+        revoked_at TIMESTAMP
+      )`,
+    ],
+  },
+];
+
+export async function runMigrations(
+  connection: DuckDBConnection,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<MigrationReport> {
+  await connection.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name VARCHAR NOT NULL,
+    applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp
+  )`);
+  const reader = await connection.runAndReadAll('SELECT version FROM schema_migrations ORDER BY version');
+  const done = new Set(reader.getRowsJS().map((row) => Number(row[0])));
+  const newest = Math.max(0, ...migrations.map((m) => m.version));
+  const stored = Math.max(0, ...done);
+  if (stored > newest) {
+    throw new SightlineError(
+      'SL_ERR_DATA_DIR_UNUSABLE',
+      `the data directory holds schema version ${stored}, newer than this Sightline knows (${newest}). ` +
+        'Run the newer Sightline that wrote it, or start this one with another --data-dir.',
+    );
+  }
+  const applied: number[] = [];
+  for (const migration of migrations) {
+    if (done.has(migration.version)) continue;
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      for (const statement of migration.statements) await connection.run(statement);
+      await connection.run('INSERT INTO schema_migrations (version, name) VALUES ($version, $name)', {
+        version: migration.version,
+        name: migration.name,
+      });
+      await connection.run('COMMIT');
+    } catch (error) {
+      await connection.run('ROLLBACK');
+      throw error;
+    }
+    applied.push(migration.version);
+  }
+  return { applied, current: newest };
+}

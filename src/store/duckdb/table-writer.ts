@@ -1,0 +1,131 @@
+import {
+  BIGINT,
+  DuckDBDataChunk,
+  type DuckDBConnection,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import type { WriteResult } from '../store.js';
+import type { DuckDBDatabase } from './database.js';
+
+export interface Column<Row> {
+  name: string;
+  value: (row: Row) => DuckDBValue;
+}
+
+export interface TableSpec<Row> {
+  table: string;
+  /** The column that places a row in time; duplicates are looked for within the batch's range of it. */
+  timeColumn: string;
+  time: (row: Row) => bigint;
+  /** In the table's column order. */
+  columns: ReadonlyArray<Column<Row>>;
+}
+
+/** DuckDB's vector size: the most rows one data chunk holds. */
+const CHUNK_ROWS = 2048;
+
+/**
+ * Writes batches into one table through a staging table, in one transaction per batch:
+ * rows are appended in data chunks (DuckDB's fast path), then copied over except those
+ * whose id the table already holds. Duplicates are searched only within the batch's time
+ * range, so the check costs what the batch costs, not what the table holds.
+ */
+export class TableWriter<Row extends { id: string; orgId: string }> {
+  private connection: DuckDBConnection | undefined;
+  private types: DuckDBType[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly staging: string;
+
+  constructor(
+    private readonly database: DuckDBDatabase,
+    private readonly spec: TableSpec<Row>,
+  ) {
+    this.staging = `staging_${spec.table}`;
+  }
+
+  async open(): Promise<void> {
+    const connection = await this.database.connect();
+    const described = await connection.runAndReadAll(`DESCRIBE ${this.spec.table}`);
+    const actual = described.getRowsJS().map((row) => String(row[0]));
+    const expected = this.spec.columns.map((column) => column.name);
+    if (actual.join(',') !== expected.join(',')) {
+      throw new Error(
+        `table ${this.spec.table} has columns (${actual.join(', ')}) but the writer expects (${expected.join(', ')})`,
+      );
+    }
+    await connection.run(`CREATE TEMP TABLE ${this.staging} AS SELECT * FROM ${this.spec.table} LIMIT 0`);
+    const appender = await connection.createAppender(this.staging, 'main', 'temp');
+    this.types = expected.map((_name, index) => appender.columnType(index));
+    appender.closeSync();
+    this.connection = connection;
+  }
+
+  /** Batches on one table are written one after another: a connection runs one transaction. */
+  write(rows: readonly Row[]): Promise<WriteResult> {
+    const result = this.queue.then(() => this.writeNow(rows));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  private async writeNow(rows: readonly Row[]): Promise<WriteResult> {
+    const connection = this.connection;
+    if (connection === undefined) throw new Error(`writer for ${this.spec.table} is not open`);
+    const unique = uniqueById(rows);
+    if (unique.length === 0) return { inserted: 0, duplicates: 0 };
+    let minTs = this.spec.time(unique[0] as Row);
+    let maxTs = minTs;
+    for (const row of unique) {
+      const ts = this.spec.time(row);
+      if (ts < minTs) minTs = ts;
+      if (ts > maxTs) maxTs = ts;
+    }
+    const chunks = this.toChunks(unique);
+    const { table, timeColumn } = this.spec;
+    await connection.run('BEGIN TRANSACTION');
+    try {
+      const appender = await connection.createAppender(this.staging, 'main', 'temp');
+      for (const chunk of chunks) appender.appendDataChunk(chunk);
+      appender.closeSync();
+      const insert = await connection.run(
+        `INSERT INTO ${table} SELECT s.* FROM ${this.staging} s
+         WHERE NOT EXISTS (
+           SELECT 1 FROM ${table} t
+           WHERE t.${timeColumn} BETWEEN $minTs AND $maxTs AND t.id = s.id AND t.org_id = s.org_id
+         )`,
+        { minTs, maxTs },
+        { minTs: BIGINT, maxTs: BIGINT },
+      );
+      await connection.run(`DELETE FROM ${this.staging}`);
+      await connection.run('COMMIT');
+      const inserted = insert.rowsChanged;
+      return { inserted, duplicates: rows.length - inserted };
+    } catch (error) {
+      await connection.run('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private toChunks(rows: readonly Row[]): DuckDBDataChunk[] {
+    const chunks: DuckDBDataChunk[] = [];
+    for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
+      const slice = rows.slice(start, start + CHUNK_ROWS);
+      const chunk = DuckDBDataChunk.create(this.types, slice.length);
+      chunk.setColumns(this.spec.columns.map((column) => slice.map(column.value)));
+      chunks.push(chunk);
+    }
+    return chunks;
+  }
+}
+
+function uniqueById<Row extends { id: string; orgId: string }>(rows: readonly Row[]): Row[] {
+  const seen = new Set<string>();
+  const unique: Row[] = [];
+  for (const row of rows) {
+    const key = `${row.orgId}\u0000${row.id}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    unique.push(row);
+  }
+  return unique;
+}

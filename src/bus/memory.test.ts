@@ -5,7 +5,13 @@ import type { IncomingMessage, OutgoingMessage } from './bus.js';
 import { MemoryBus } from './memory.js';
 
 const options = { maxQueueBytes: 1000, maxQueueMessages: 10, retryAfterSeconds: 3, drainTimeoutMs: 2000 };
-const consumerOptions = { group: 'g', topic: 'otel-logs' as const, maxBatchMessages: 100, maxBatchBytes: 10_000, maxWaitMs: 0 };
+const consumerOptions = {
+  group: 'g',
+  topic: 'otel-logs' as const,
+  maxBatchMessages: 100,
+  maxBatchBytes: 10_000,
+  maxWaitMs: 0,
+};
 
 function message(text: string): OutgoingMessage {
   return { key: 'k', value: new TextEncoder().encode(text), headers: { 'org-id': 'o' } };
@@ -57,7 +63,11 @@ describe('MemoryBus', () => {
     await bus.consume(consumerOptions, () => gate.promise);
     const first = bus.publish('otel-logs', [message('x'.repeat(600))]);
     const refused = bus.publish('otel-logs', [message('y'.repeat(600))]);
-    await expect(refused).rejects.toMatchObject({ code: 'SL_ERR_BUS_FULL', status: 503, retryAfterSeconds: 3 });
+    await expect(refused).rejects.toMatchObject({
+      code: 'SL_ERR_BUS_FULL',
+      status: 503,
+      retryAfterSeconds: 3,
+    });
     expect(bus.stats()).toEqual([{ topic: 'otel-logs', pendingMessages: 1, pendingBytes: 600 }]);
     gate.resolve();
     await first;

@@ -131,7 +131,13 @@ class GroupConsumer implements Consumer {
         failures++;
         const delayMs = backoffMs(failures);
         this.logger.warn(
-          { group: this.options.group, topic: this.options.topic, messages: batch.length, retryInMs: delayMs, err: errorMessage(error) },
+          {
+            group: this.options.group,
+            topic: this.options.topic,
+            messages: batch.length,
+            retryInMs: delayMs,
+            err: errorMessage(error),
+          },
           'batch failed; it will be delivered again',
         );
         await this.sleep(delayMs);
@@ -195,9 +201,13 @@ export class MemoryBus implements Bus {
     if (messages.length === 0) return Promise.resolve();
     if (this.stopped) {
       return Promise.reject(
-        new SightlineError('SL_ERR_SHUTTING_DOWN', 'Sightline is shutting down; send again after it restarts', {
-          retryAfterSeconds: this.options.retryAfterSeconds,
-        }),
+        new SightlineError(
+          'SL_ERR_SHUTTING_DOWN',
+          'Sightline is shutting down; send again after it restarts',
+          {
+            retryAfterSeconds: this.options.retryAfterSeconds,
+          },
+        ),
       );
     }
     const state = this.topic(topic);
@@ -240,9 +250,13 @@ export class MemoryBus implements Bus {
   consume(options: ConsumerOptions, handler: BatchHandler): Promise<Consumer> {
     const state = this.topic(options.topic);
     if (state.groups.has(options.group)) {
-      return Promise.reject(new Error(`group ${options.group} already consumes ${options.topic} on this bus`));
+      return Promise.reject(
+        new Error(`group ${options.group} already consumes ${options.topic} on this bus`),
+      );
     }
-    const consumer = new GroupConsumer(options, handler, this.logger, () => state.groups.delete(options.group));
+    const consumer = new GroupConsumer(options, handler, this.logger, () =>
+      state.groups.delete(options.group),
+    );
     state.groups.set(options.group, consumer);
     return Promise.resolve(consumer);
   }
@@ -266,15 +280,20 @@ export class MemoryBus implements Bus {
     while (this.pending() > 0 && Date.now() < deadline) await sleep(10);
     this.stopped = true;
     const left = this.pending();
-    if (left > 0) this.logger.warn({ messages: left }, 'bus drain timed out; failing the rest back to publishers');
+    if (left > 0)
+      this.logger.warn({ messages: left }, 'bus drain timed out; failing the rest back to publishers');
     for (const state of this.topics.values()) {
       for (const group of [...state.groups.values()]) {
         await group.close();
         for (const delivery of group.queue.splice(0)) {
           delivery.ticket.fail(
-            new SightlineError('SL_ERR_SHUTTING_DOWN', 'Sightline stopped before this batch was stored; send it again', {
-              retryAfterSeconds: this.options.retryAfterSeconds,
-            }),
+            new SightlineError(
+              'SL_ERR_SHUTTING_DOWN',
+              'Sightline stopped before this batch was stored; send it again',
+              {
+                retryAfterSeconds: this.options.retryAfterSeconds,
+              },
+            ),
           );
         }
       }

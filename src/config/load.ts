@@ -194,7 +194,11 @@ function objectShape(schema: z.core.$ZodType): Record<string, z.core.$ZodType> |
   let current: z.core.$ZodType = schema;
   // Defaults and optionals wrap the object schema; unwrap to reach its shape.
   for (let i = 0; i < 5; i++) {
-    const def = current._zod.def as { type: string; innerType?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType> };
+    const def = current._zod.def as {
+      type: string;
+      innerType?: z.core.$ZodType;
+      shape?: Record<string, z.core.$ZodType>;
+    };
     if (def.type === 'object') return def.shape;
     if (def.innerType === undefined) return undefined;
     current = def.innerType;

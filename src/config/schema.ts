@@ -40,7 +40,10 @@ export const configSchema = z.strictObject({
       /** A fixed API key for the default org, for scripts and tests (`sl_` + 16 or more characters). */
       bootstrapKey: z
         .string()
-        .regex(/^sl_[A-Za-z0-9_-]{16,128}$/, 'must start with "sl_" followed by 16 to 128 letters, digits, "_" or "-"')
+        .regex(
+          /^sl_[A-Za-z0-9_-]{16,128}$/,
+          'must start with "sl_" followed by 16 to 128 letters, digits, "_" or "-"',
+        )
         .optional(),
     })
     .prefault({}),

@@ -24,3 +24,8 @@ export function randomToken(length: number): string {
 export function newId(prefix: string): string {
   return `${prefix}_${randomToken(16)}`;
 }
+
+/** A 128-bit digest of raw bytes, for ids of payloads (dead letters). */
+export function bytesId(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('base64url').slice(0, 22);
+}

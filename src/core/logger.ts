@@ -1,4 +1,4 @@
-import { pino, type Logger, type Level } from 'pino';
+import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -10,7 +10,7 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
  * (addresses, the first API key) and a supervisor can collect the two separately.
  */
 export function createLogger(level: LogLevel, destination: NodeJS.WritableStream = process.stderr): Logger {
-  return pino({ level: level as Level | 'silent', base: { service: 'sightline' } }, destination);
+  return pino({ level, base: { service: 'sightline' } }, destination);
 }
 
 export function silentLogger(): Logger {

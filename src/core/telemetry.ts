@@ -67,11 +67,17 @@ export class SelfMetrics {
     registers: [this.registry],
   });
 
+  private queueStats: () => ReadonlyArray<{ topic: string; pendingMessages: number; pendingBytes: number }> =
+    () => [];
+
   readonly queueDepth = new Gauge({
     name: 'sightline_bus_queue_depth',
     help: 'Messages published but not yet committed by every consumer group, by topic.',
     labelNames: ['topic'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const s of this.queueStats()) this.queueDepth.set({ topic: s.topic }, s.pendingMessages);
+    },
   });
 
   readonly queueBytes = new Gauge({
@@ -79,9 +85,20 @@ export class SelfMetrics {
     help: 'Bytes published but not yet committed by every consumer group, by topic.',
     labelNames: ['topic'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const s of this.queueStats()) this.queueBytes.set({ topic: s.topic }, s.pendingBytes);
+    },
   });
 
+  /** Where the queue gauges read from when scraped. */
+  observeQueues(
+    stats: () => ReadonlyArray<{ topic: string; pendingMessages: number; pendingBytes: number }>,
+  ): void {
+    this.queueStats = stats;
+  }
+
   constructor(options: { processMetrics?: boolean } = {}) {
-    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'sightline_' });
+    if (options.processMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, prefix: 'sightline_' });
   }
 }

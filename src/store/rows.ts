@@ -1,3 +1,7 @@
+import type { Severity } from '../core/severity.js';
+
+export type { Severity };
+
 /**
  * Rows as the store keeps them (the table contracts of DESIGN.md). Timestamps are
  * nanoseconds since the Unix epoch (UTC) as bigint; attribute maps are JSON text.
@@ -8,9 +12,6 @@ export type OrgId = string & { readonly __brand: 'OrgId' };
 export function orgId(value: string): OrgId {
   return value as OrgId;
 }
-
-export type Severity = 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'FATAL' | 'UNSPECIFIED';
-export const SEVERITIES: readonly Severity[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL', 'UNSPECIFIED'];
 
 export interface LogRow {
   id: string;

@@ -54,7 +54,13 @@ describe('DuckDB store', () => {
       limit: 10,
     });
     expect(found.map((l) => l.body)).toEqual(['second', 'first']);
-    expect(found[0]).toMatchObject({ id: 'b', ts: T0 + 1n, severity: 'ERROR', severityNumber: 17, service: 'checkout' });
+    expect(found[0]).toMatchObject({
+      id: 'b',
+      ts: T0 + 1n,
+      severity: 'ERROR',
+      severityNumber: 17,
+      service: 'checkout',
+    });
     expect(JSON.parse(found[0]?.attributes ?? '')).toEqual({ 'order.id': 42 });
   });
 
@@ -62,9 +68,9 @@ describe('DuckDB store', () => {
     const batch = [logRow({ id: 'dup-1', ts: T0 + 10n }), logRow({ id: 'dup-2', ts: T0 + 11n })];
     expect(await store.writeLogs(batch)).toEqual({ inserted: 2, duplicates: 0 });
     expect(await store.writeLogs(batch)).toEqual({ inserted: 0, duplicates: 2 });
-    expect(await store.writeLogs([logRow({ id: 'dup-3', ts: T0 + 12n }), logRow({ id: 'dup-3', ts: T0 + 12n })])).toEqual(
-      { inserted: 1, duplicates: 1 },
-    );
+    expect(
+      await store.writeLogs([logRow({ id: 'dup-3', ts: T0 + 12n }), logRow({ id: 'dup-3', ts: T0 + 12n })]),
+    ).toEqual({ inserted: 1, duplicates: 1 });
   });
 
   it('filters logs by text, service, severity and time, escaping LIKE wildcards', async () => {
@@ -87,7 +93,11 @@ describe('DuckDB store', () => {
     expect(byText.map((l) => l.id)).toEqual(['f1']);
     const percentOnly = await store.searchLogs(ORG_A, { ...base, text: ['%'] });
     expect(percentOnly.map((l) => l.id)).toEqual(['f1']);
-    const bySeverity = await store.searchLogs(ORG_A, { ...base, services: ['payments'], severities: ['WARN'] });
+    const bySeverity = await store.searchLogs(ORG_A, {
+      ...base,
+      services: ['payments'],
+      severities: ['WARN'],
+    });
     expect(bySeverity.map((l) => l.id)).toEqual(['f2']);
     const limited = await store.searchLogs(ORG_A, { ...base, services: ['payments'], limit: 1 });
     expect(limited.map((l) => l.id)).toEqual(['f2']);
@@ -113,7 +123,13 @@ describe('DuckDB store', () => {
   it('writes spans and reads a trace in start order', async () => {
     const traceId = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
     await store.writeSpans([
-      spanRow({ id: 's2', traceId, spanId: '2222222222222222', parentSpanId: '1111111111111111', startTs: T0 + 5n }),
+      spanRow({
+        id: 's2',
+        traceId,
+        spanId: '2222222222222222',
+        parentSpanId: '1111111111111111',
+        startTs: T0 + 5n,
+      }),
       spanRow({ id: 's1', traceId, spanId: '1111111111111111', startTs: T0, durationNs: 9_000_000n }),
     ]);
     const spans = await store.getTrace(ORG_A, traceId);
@@ -195,7 +211,12 @@ describe('DuckDB store', () => {
   it('creates orgs and finds API keys by hash only', async () => {
     const control = new DuckDBControlStore(database);
     const org = await control.createOrg('acme');
-    const key = await control.createApiKey({ orgId: org.id, name: 'ci', prefix: 'sl_abc', keyHash: 'hash-1' });
+    const key = await control.createApiKey({
+      orgId: org.id,
+      name: 'ci',
+      prefix: 'sl_abc',
+      keyHash: 'hash-1',
+    });
     expect(key.orgId).toBe(org.id);
     expect((await control.findApiKeyByHash('hash-1'))?.id).toBe(key.id);
     expect(await control.findApiKeyByHash('other')).toBeUndefined();

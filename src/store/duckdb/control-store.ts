@@ -14,14 +14,22 @@ export class DuckDBControlStore implements ControlStore {
 
   async createOrg(name: string): Promise<Org> {
     const id = newId('org');
-    const rows = await this.query('INSERT INTO orgs (id, name) VALUES ($id, $name) RETURNING id, name, created_at', {
-      id,
-      name,
-    });
+    const rows = await this.query(
+      'INSERT INTO orgs (id, name) VALUES ($id, $name) RETURNING id, name, created_at',
+      {
+        id,
+        name,
+      },
+    );
     return toOrg(rows[0] ?? {});
   }
 
-  async createApiKey(input: { orgId: OrgId; name: string; prefix: string; keyHash: string }): Promise<ApiKeyRecord> {
+  async createApiKey(input: {
+    orgId: OrgId;
+    name: string;
+    prefix: string;
+    keyHash: string;
+  }): Promise<ApiKeyRecord> {
     const rows = await this.query(
       `INSERT INTO api_keys (id, org_id, name, prefix, key_hash) VALUES ($id, $orgId, $name, $prefix, $keyHash)
        RETURNING id, org_id, name, prefix, created_at, revoked_at`,

@@ -107,7 +107,10 @@ export class DuckDBDatabase {
     try {
       await this.withConnection((connection) => connection.run('CHECKPOINT'));
     } catch (error) {
-      this.logger.warn({ err: errorMessage(error) }, 'checkpoint before close failed; the WAL is replayed at next start');
+      this.logger.warn(
+        { err: errorMessage(error) },
+        'checkpoint before close failed; the WAL is replayed at next start',
+      );
     }
     this.closed = true;
     for (const connection of this.allConnections) connection.closeSync();
@@ -116,9 +119,13 @@ export class DuckDBDatabase {
 }
 
 function closedError(): SightlineError {
-  return new SightlineError('SL_ERR_SHUTTING_DOWN', 'the store is closed because Sightline is shutting down', {
-    retryAfterSeconds: 5,
-  });
+  return new SightlineError(
+    'SL_ERR_SHUTTING_DOWN',
+    'the store is closed because Sightline is shutting down',
+    {
+      retryAfterSeconds: 5,
+    },
+  );
 }
 
 const LOCK_HELD = /Conflicting lock is held in (.*?) \(PID (\d+)\)/;

@@ -47,7 +47,9 @@ export class TableWriter<Row extends { id: string; orgId: string }> {
   async open(): Promise<void> {
     const connection = await this.database.connect();
     const described = await connection.runAndReadAll(`DESCRIBE ${this.spec.table}`);
-    const actual = described.getRowsJS().map((row) => String(row[0]));
+    const actual = described
+      .getRowObjectsJS()
+      .map((row) => (typeof row.column_name === 'string' ? row.column_name : ''));
     const expected = this.spec.columns.map((column) => column.name);
     if (actual.join(',') !== expected.join(',')) {
       throw new Error(

@@ -134,7 +134,11 @@ type Params = Record<string, DuckDBValue>;
  * The only way reads reach a telemetry table: the caller's org is always the first
  * condition, so no query can see another org's rows.
  */
-function orgScoped(table: string, org: OrgId, conditions: readonly string[]): { from: string; params: Params } {
+function orgScoped(
+  table: string,
+  org: OrgId,
+  conditions: readonly string[],
+): { from: string; params: Params } {
   return {
     from: `FROM ${table} WHERE org_id = $org${conditions.map((c) => ` AND ${c}`).join('')}`,
     params: { org },
@@ -316,7 +320,9 @@ export class DuckDBStore implements Store {
   }
 
   private read(sql: string, params: Params): Promise<Record<string, unknown>[]> {
-    const types = Object.fromEntries(Object.keys(params).flatMap((k) => (k in BIGINT_PARAMS ? [[k, BIGINT]] : [])));
+    const types = Object.fromEntries(
+      Object.keys(params).flatMap((k) => (k in BIGINT_PARAMS ? [[k, BIGINT]] : [])),
+    );
     return this.database.withConnection(async (connection: DuckDBConnection) => {
       const reader = await connection.runAndReadAll(sql, params, types);
       return reader.getRowObjectsJS();
@@ -356,7 +362,10 @@ function aggregate(aggregation: MetricQuery['aggregation'], value: string): stri
 }
 
 function str(value: unknown): string {
-  return typeof value === 'string' ? value : value === null || value === undefined ? '' : String(value);
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean'
+    ? String(value)
+    : '';
 }
 
 function big(value: unknown): bigint {

@@ -1,0 +1,113 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
+import { authOf, requireApiKey } from '../auth/http.js';
+import { SightlineError } from '../core/errors.js';
+import { newHttpApp, toSightlineError } from '../core/http.js';
+import type { Logger } from '../core/logger.js';
+import type { SelfMetrics } from '../core/telemetry.js';
+import { formatNs } from '../core/time.js';
+import { parseLogSearch, type LogSearchParams } from '../query/log-search.js';
+import { parseMetricQuery, type MetricQueryParams } from '../query/metric-query.js';
+import type { Store } from '../store/store.js';
+import { PLACEHOLDER_PAGE } from '../ui/placeholder-page.js';
+import { logView, seriesView, traceView } from './views.js';
+
+export interface Readiness {
+  ready: boolean;
+  reason?: string;
+}
+
+export interface ApiDeps {
+  authenticator: ApiKeyAuthenticator;
+  store: Store;
+  metrics: SelfMetrics;
+  logger: Logger;
+  readiness: () => Readiness;
+  now?: () => number;
+}
+
+const PUBLIC_PATHS = ['/', '/healthz', '/readyz'];
+const TRACE_ID = /^[0-9a-f]{32}$/;
+
+/** The query API and the process's own endpoints, on the UI port. */
+export function buildApiApp(deps: ApiDeps): FastifyInstance {
+  const app = newHttpApp(deps.logger);
+  const now = deps.now ?? Date.now;
+  requireApiKey(app, deps.authenticator, PUBLIC_PATHS);
+  app.setErrorHandler((error, request, reply) => sendError(deps, request, reply, error));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      deps,
+      request,
+      reply,
+      new SightlineError('SL_ERR_NOT_FOUND', `no endpoint at ${request.method} ${request.url}`),
+    ),
+  );
+
+  app.get('/', (_request, reply) => reply.type('text/html; charset=utf-8').send(PLACEHOLDER_PAGE));
+  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/readyz', (_request, reply) => {
+    const readiness = deps.readiness();
+    return reply
+      .code(readiness.ready ? 200 : 503)
+      .send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness });
+  });
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  );
+
+  app.get('/api/v1/logs', async (request) => {
+    const search = parseLogSearch(request.query as LogSearchParams, now());
+    const logs = await deps.store.searchLogs(authOf(request).orgId, search);
+    return {
+      data: logs.map(logView),
+      meta: {
+        count: logs.length,
+        limit: search.limit,
+        from: formatNs(search.fromNs),
+        to: formatNs(search.toNs),
+      },
+    };
+  });
+
+  app.get('/api/v1/traces/:traceId', async (request) => {
+    const traceId = (request.params as { traceId: string }).traceId.toLowerCase();
+    if (!TRACE_ID.test(traceId)) {
+      throw new SightlineError('SL_ERR_BAD_REQUEST', `${traceId} is not a trace id: use 32 hex characters`);
+    }
+    const spans = await deps.store.getTrace(authOf(request).orgId, traceId);
+    if (spans.length === 0)
+      throw new SightlineError('SL_ERR_NOT_FOUND', `no spans stored for trace ${traceId}`);
+    return traceView(traceId, spans);
+  });
+
+  app.get('/api/v1/metrics', async (request) => {
+    const query = parseMetricQuery(request.query as MetricQueryParams, now());
+    const series = await deps.store.queryMetrics(authOf(request).orgId, query);
+    return {
+      name: query.name,
+      from: formatNs(query.fromNs),
+      to: formatNs(query.toNs),
+      stepMs: query.stepNs === undefined ? null : Number(query.stepNs / 1_000_000n),
+      aggregation: query.stepNs === undefined ? null : query.aggregation,
+      series: series.map(seriesView),
+    };
+  });
+
+  app.get('/api/v1/stats', (request) => deps.store.countRecords(authOf(request).orgId));
+  return app;
+}
+
+function sendError(
+  deps: ApiDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  thrown: unknown,
+): FastifyReply {
+  const error = toSightlineError(thrown);
+  deps.metrics.httpErrors.inc({ server: 'api', code: error.code });
+  if (error.status >= 500 && !error.retryable)
+    deps.logger.error({ err: thrown, url: request.url }, 'API request failed');
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+  return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+}

@@ -1,0 +1,161 @@
+import { mkdirSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApiApp } from '../api/api-app.js';
+import { ApiKeyAuthenticator } from '../auth/authenticator.js';
+import { bootstrapAccess } from '../auth/bootstrap.js';
+import { MemoryBus } from '../bus/memory.js';
+import type { Config } from '../config/schema.js';
+import { SightlineError, errorMessage } from '../core/errors.js';
+import type { Logger } from '../core/logger.js';
+import { SelfMetrics } from '../core/telemetry.js';
+import { buildGatewayApp } from '../ingest/gateway-app.js';
+import { Processor } from '../process/processor.js';
+import type { Org } from '../store/control-store.js';
+import { DuckDBControlStore } from '../store/duckdb/control-store.js';
+import { DuckDBDatabase } from '../store/duckdb/database.js';
+import { DuckDBStore } from '../store/duckdb/telemetry-store.js';
+
+export interface RunningSightline {
+  dataDir: string;
+  databasePath: string;
+  ingestUrl: string;
+  apiUrl: string;
+  org: Org;
+  /** The API key created on first start, if one was; it is not stored anywhere readable. */
+  generatedKey?: string;
+  /** Stops intake, stores what was accepted, closes the database. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * The embedded shape: every role in this process on the in-memory bus and the DuckDB
+ * file. Stopping runs the start-up in reverse, so nothing acknowledged is left behind.
+ */
+export async function startSightline(config: Config, logger: Logger): Promise<RunningSightline> {
+  const dataDir = resolve(config.dataDir);
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (error) {
+    throw new SightlineError(
+      'SL_ERR_DATA_DIR_UNUSABLE',
+      `cannot create the data directory ${dataDir}: ${errorMessage(error)}. Choose a writable directory with --data-dir.`,
+    );
+  }
+  const file = config.store.duckdb.file;
+  const databasePath = isAbsolute(file) ? file : resolve(dataDir, file);
+  const database = await DuckDBDatabase.open(
+    {
+      path: databasePath,
+      memoryLimit: config.store.duckdb.memoryLimit,
+      checkpointThreshold: config.store.duckdb.checkpointThreshold,
+      threads: config.store.duckdb.threads,
+    },
+    logger,
+  );
+  const cleanup: Array<() => Promise<void>> = [() => database.close()];
+  const stopAll = async (): Promise<void> => {
+    for (const step of cleanup.splice(0).reverse()) {
+      try {
+        await step();
+      } catch (error) {
+        logger.error({ err: errorMessage(error) }, 'error while stopping');
+      }
+    }
+  };
+
+  try {
+    await database.migrate();
+    const control = new DuckDBControlStore(database);
+    const access = await bootstrapAccess(control, config.auth.bootstrapKey);
+
+    const metrics = new SelfMetrics();
+    const bus = new MemoryBus(
+      {
+        maxQueueBytes: config.bus.memory.maxQueueBytes,
+        maxQueueMessages: config.bus.memory.maxQueueMessages,
+        retryAfterSeconds: config.ingest.retryAfterSeconds,
+      },
+      logger.child({ component: 'bus' }),
+    );
+    metrics.observeQueues(() => bus.stats());
+    const store = new DuckDBStore(database);
+    await store.start();
+    const processor = new Processor({
+      bus,
+      store,
+      metrics,
+      logger: logger.child({ component: 'processor' }),
+      batch: config.processor.batch,
+    });
+    await processor.start();
+    // Stopped in reverse: processor and bus drain into the store before the database closes.
+    cleanup.push(
+      () => store.shutdown(),
+      () => processor.shutdown(),
+      () => bus.shutdown(),
+    );
+
+    let stopping = false;
+    const authenticator = new ApiKeyAuthenticator(control);
+    const api = buildApiApp({
+      authenticator,
+      store,
+      metrics,
+      logger: logger.child({ component: 'api' }),
+      readiness: () => (stopping ? { ready: false, reason: 'shutting down' } : { ready: true }),
+    });
+    const gateway = buildGatewayApp({
+      authenticator,
+      bus,
+      metrics,
+      logger: logger.child({ component: 'ingest' }),
+      limits: {
+        maxBodyBytes: config.ingest.maxBodyBytes,
+        maxAttributeDepth: config.ingest.maxAttributeDepth,
+      },
+    });
+    cleanup.push(() => api.close());
+    const apiUrl = await listen(api, config.host, config.api.port, '--port');
+    cleanup.push(async () => {
+      stopping = true;
+      await gateway.close();
+    });
+    const ingestUrl = await listen(gateway, config.host, config.ingest.port, '--ingest-port');
+
+    let stopped: Promise<void> | undefined;
+    return {
+      dataDir,
+      databasePath,
+      ingestUrl,
+      apiUrl,
+      org: access.org,
+      ...(access.generatedKey === undefined ? {} : { generatedKey: access.generatedKey }),
+      shutdown: () => (stopped ??= stopAll()),
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function listen(app: FastifyInstance, host: string, port: number, flag: string): Promise<string> {
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EADDRINUSE'
+        ? `port ${port} on ${host} is already in use (another Sightline, or an OpenTelemetry Collector?); choose another with ${flag}`
+        : code === 'EACCES'
+          ? `not allowed to listen on port ${port}; use a port above 1023 with ${flag}`
+          : code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND'
+            ? `${host} is not an address of this machine; choose one with --host`
+            : errorMessage(error);
+    throw new SightlineError('SL_ERR_LISTEN_FAILED', `cannot listen on ${host}:${port}: ${why}`);
+  }
+  const address = app.server.address();
+  const actualPort = typeof address === 'object' && address !== null ? address.port : port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return `http://${shownHost}:${actualPort}`;
+}

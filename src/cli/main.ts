@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { VERSION } from '../core/version.js';
+import { registerStartCommand } from './start.js';
+
+const program = new Command('sightline')
+  .description(
+    'Sightline: self-hosted observability for databases and the services around them.\n' +
+      'Ingests OpenTelemetry (OTLP/HTTP) logs, metrics and traces, stores them and answers queries.',
+  )
+  .version(VERSION, '-V, --version', 'print the version')
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText(
+    'after',
+    `
+Quick start:
+  sightline start                 start everything with data in ./data
+  sightline start --help          every option of start, with its environment variable
+
+Documentation: README.md in the Sightline repository.`,
+  );
+
+program
+  .command('version')
+  .description('print the version of Sightline and of Node.js')
+  .action(() => {
+    process.stdout.write(`sightline ${VERSION} (node ${process.version})\n`);
+  });
+
+registerStartCommand(program);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,171 @@
+import { Option, type Command } from 'commander';
+import { startSightline, type RunningSightline } from '../app/sightline.js';
+import { loadConfig } from '../config/load.js';
+import { isSightlineError, type ErrorCode } from '../core/errors.js';
+import { LOG_LEVELS, createLogger } from '../core/logger.js';
+import { VERSION } from '../core/version.js';
+
+/** Exit codes a script can act on; documented in the README. */
+export const EXIT_CODES: Partial<Record<ErrorCode, number>> = {
+  SL_ERR_CONFIG_INVALID: 2,
+  SL_ERR_DATA_DIR_UNUSABLE: 3,
+  SL_ERR_DATA_DIR_LOCKED: 3,
+  SL_ERR_LISTEN_FAILED: 4,
+};
+
+interface StartFlags {
+  config?: string;
+  dataDir?: string;
+  ingestPort?: string;
+  port?: string;
+  host?: string;
+  bootstrapKey?: string;
+  logLevel?: string;
+}
+
+export function registerStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('run every role in one process: OTLP ingest, pipeline, DuckDB storage, query API and UI')
+    .addOption(
+      new Option('-c, --config <file>', 'YAML config file (see sightline.example.yaml)').env(
+        'SIGHTLINE_CONFIG',
+      ),
+    )
+    .addOption(
+      new Option('--data-dir <dir>', 'where the database lives (default: ./data)').env('SIGHTLINE_DATA_DIR'),
+    )
+    .addOption(
+      new Option('--ingest-port <port>', 'OTLP/HTTP ingest port (default: 4318)').env(
+        'SIGHTLINE_INGEST_PORT',
+      ),
+    )
+    .addOption(new Option('--port <port>', 'UI and query API port (default: 3000)').env('SIGHTLINE_PORT'))
+    .addOption(
+      new Option('--host <address>', 'address to listen on (default: 127.0.0.1)').env('SIGHTLINE_HOST'),
+    )
+    .addOption(
+      new Option(
+        '--bootstrap-key <key>',
+        'use this API key for the default org instead of generating one',
+      ).env('SIGHTLINE_BOOTSTRAP_KEY'),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level (default: info)')
+        .choices(LOG_LEVELS)
+        .env('SIGHTLINE_LOG_LEVEL'),
+    )
+    .addHelpText(
+      'after',
+      `
+Precedence: flags, then SIGHTLINE_* environment variables, then the config file, then defaults.
+Any config key can be set from the environment: store.duckdb.memoryLimit is SIGHTLINE_STORE__DUCKDB__MEMORY_LIMIT.
+
+On first start with an empty data dir, an organization and an API key are created and the
+key is printed once. Send it as "Authorization: Bearer <key>" (or "x-api-key: <key>").
+
+Exit codes: 0 stopped cleanly, 1 unexpected error, 2 invalid configuration,
+            3 data directory unusable or in use, 4 cannot listen on a port.
+
+Examples:
+  sightline start
+  sightline start --data-dir /var/lib/sightline --host 0.0.0.0
+  SIGHTLINE_BOOTSTRAP_KEY=sl_0123456789abcdef sightline start --port 3100`,
+    )
+    .action(async (flags: StartFlags, command: Command) => {
+      // Values commander took from the environment are left to the config loader, which names their source.
+      const fromCli = Object.fromEntries(
+        Object.entries(flags).filter(
+          ([name]) => command.getOptionValueSource(name) === 'cli' || name === 'config',
+        ),
+      ) as StartFlags;
+      process.exitCode = await runStart(fromCli);
+    });
+}
+
+/** Flags arrive as strings; numbers stay strings when they are not numbers, so the error shows what was typed. */
+function portFlag(value: string | undefined): unknown {
+  return value !== undefined && /^\d+$/.test(value) ? Number(value) : value;
+}
+
+async function runStart(flags: StartFlags): Promise<number> {
+  let running: RunningSightline;
+  const logger = createLogger('info');
+  try {
+    const config = loadConfig({
+      file: flags.config,
+      env: process.env,
+      flags: [
+        { path: 'dataDir', value: flags.dataDir, flag: '--data-dir' },
+        { path: 'ingest.port', value: portFlag(flags.ingestPort), flag: '--ingest-port' },
+        { path: 'api.port', value: portFlag(flags.port), flag: '--port' },
+        { path: 'host', value: flags.host, flag: '--host' },
+        { path: 'auth.bootstrapKey', value: flags.bootstrapKey, flag: '--bootstrap-key' },
+        { path: 'log.level', value: flags.logLevel, flag: '--log-level' },
+      ],
+    });
+    logger.level = config.log.level;
+    running = await startSightline(config, logger);
+  } catch (error) {
+    return fail(error);
+  }
+  printBanner(running);
+
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const stop = (signal: NodeJS.Signals): void => {
+      signals++;
+      if (signals > 1) {
+        process.stderr.write(`Received ${signal} again: exiting without finishing the shutdown.\n`);
+        process.exit(130);
+      }
+      process.stdout.write(
+        `Received ${signal}: stopping intake and storing what was accepted (again to force)…\n`,
+      );
+      running.shutdown().then(
+        () => {
+          process.stdout.write('Sightline stopped.\n');
+          resolve(0);
+        },
+        (error: unknown) => resolve(fail(error)),
+      );
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+function fail(error: unknown): number {
+  if (isSightlineError(error)) {
+    process.stderr.write(`sightline: ${error.message}\n`);
+    return EXIT_CODES[error.code] ?? 1;
+  }
+  process.stderr.write(
+    `sightline: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  return 1;
+}
+
+function printBanner(running: RunningSightline): void {
+  const lines = [
+    `Sightline ${VERSION} is running (embedded: DuckDB file and in-memory bus).`,
+    `  Data          ${running.databasePath}`,
+    `  OTLP ingest   ${running.ingestUrl}   (POST /v1/logs, /v1/metrics, /v1/traces)`,
+    `  UI and API    ${running.apiUrl}`,
+  ];
+  if (running.generatedKey !== undefined) {
+    lines.push(
+      '',
+      `First start: created the organization "${running.org.name}" and an API key for it.`,
+      'The key is shown only this once; store it now:',
+      '',
+      `    ${running.generatedKey}`,
+      '',
+      'Point any OpenTelemetry SDK or Collector at Sightline with:',
+      `  OTEL_EXPORTER_OTLP_ENDPOINT=${running.ingestUrl}`,
+      `  OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer ${running.generatedKey}"`,
+    );
+  }
+  lines.push('', 'Press Ctrl+C to stop.', '');
+  process.stdout.write(lines.join('\n'));
+}

@@ -1,0 +1,42 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { SightlineError, isSightlineError } from './errors.js';
+
+/** A fastify instance as both servers use it: our logger, no per-request log lines. */
+export function newHttpApp(logger: FastifyBaseLogger): FastifyInstance {
+  return Fastify({
+    loggerInstance: logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    // Idle keep-alive connections must not hold a shutdown open.
+    forceCloseConnections: 'idle',
+  });
+}
+
+/**
+ * Maps whatever a fastify app threw to a catalogued error: our own pass through, fastify's
+ * own (content type, body, validation, 404) get a code and a message that says what to do.
+ */
+export function toSightlineError(error: unknown): SightlineError {
+  if (isSightlineError(error)) return error;
+  const e = error as { code?: string; statusCode?: number; message?: string; validation?: unknown };
+  const message = e.message ?? String(error);
+  if (e.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || e.statusCode === 415) {
+    return new SightlineError('SL_ERR_UNSUPPORTED_MEDIA_TYPE', message);
+  }
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || e.statusCode === 413) {
+    return new SightlineError('SL_ERR_BODY_TOO_LARGE', `${message}; send a smaller body`);
+  }
+  if (e.validation !== undefined || e.code === 'FST_ERR_VALIDATION') {
+    return new SightlineError('SL_ERR_BAD_REQUEST', message);
+  }
+  if (
+    e.statusCode === 400 ||
+    e.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+    e.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+  ) {
+    return new SightlineError('SL_ERR_MALFORMED_BODY', message);
+  }
+  if (e.statusCode === 404) return new SightlineError('SL_ERR_NOT_FOUND', message);
+  return new SightlineError('SL_ERR_INTERNAL', 'internal error; the server log has the details', {
+    cause: error,
+  });
+}

@@ -1,0 +1,68 @@
+import type { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { brotliDecompress, gunzip, inflate, type ZlibOptions } from 'node:zlib';
+import { SightlineError } from '../core/errors.js';
+
+const DECODERS: Record<string, (buffer: Buffer, options: ZlibOptions) => Promise<Buffer>> = {
+  gzip: promisify<Buffer, ZlibOptions, Buffer>(gunzip),
+  'x-gzip': promisify<Buffer, ZlibOptions, Buffer>(gunzip),
+  deflate: promisify<Buffer, ZlibOptions, Buffer>(inflate),
+  br: promisify<Buffer, ZlibOptions, Buffer>(brotliDecompress),
+};
+
+export const SUPPORTED_ENCODINGS = ['identity', ...Object.keys(DECODERS)];
+
+/**
+ * Reads a request body, decompressing it, and refuses it as soon as it is larger than
+ * `maxBytes`, counted before and after decompression: a small gzip that inflates to
+ * gigabytes (a gzip bomb) stops at the limit and never takes more memory than that.
+ */
+export async function readBody(
+  stream: Readable,
+  contentEncoding: string | undefined,
+  maxBytes: number,
+): Promise<Buffer> {
+  const encoding = (contentEncoding ?? 'identity').trim().toLowerCase() || 'identity';
+  const decode = encoding === 'identity' ? undefined : DECODERS[encoding];
+  if (encoding !== 'identity' && decode === undefined) {
+    stream.resume();
+    throw new SightlineError(
+      'SL_ERR_UNSUPPORTED_MEDIA_TYPE',
+      `Content-Encoding "${contentEncoding ?? ''}" is not supported: send ${SUPPORTED_ENCODINGS.join(', ')}`,
+    );
+  }
+  const raw = await collect(stream, maxBytes);
+  if (decode === undefined) return raw;
+  try {
+    return await decode(raw, { maxOutputLength: maxBytes });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
+      throw tooLarge(maxBytes, 'after decompression');
+    throw new SightlineError(
+      'SL_ERR_MALFORMED_BODY',
+      `the body is not valid ${encoding} data (${(error as Error).message}); compress it as Content-Encoding says or drop that header`,
+    );
+  }
+}
+
+async function collect(stream: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > maxBytes) {
+      stream.destroy();
+      throw tooLarge(maxBytes, 'as sent');
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks, size);
+}
+
+export function tooLarge(maxBytes: number, when: string): SightlineError {
+  return new SightlineError(
+    'SL_ERR_BODY_TOO_LARGE',
+    `the request body is larger than ${maxBytes} bytes ${when} (ingest.maxBodyBytes); send smaller batches`,
+  );
+}

@@ -1,0 +1,164 @@
+import type { Readable } from 'node:stream';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
+import { authOf, requireApiKey } from '../auth/http.js';
+import type { Bus } from '../bus/bus.js';
+import { CONTENT_TYPES, HEADERS, SCHEMA_VERSION, TOPICS, type Topic } from '../bus/topics.js';
+import { SightlineError } from '../core/errors.js';
+import { newHttpApp, toSightlineError } from '../core/http.js';
+import type { Logger } from '../core/logger.js';
+import type { SelfMetrics } from '../core/telemetry.js';
+import { decodeRequest, encodeExportResponse, encodeRequest, encodeStatus } from '../otlp/codec.js';
+import type { OtlpFormat, OtlpRequest, OtlpSignal } from '../otlp/types.js';
+import { bytesToHex, stringAttribute } from '../otlp/values.js';
+import { readBody } from './body.js';
+import { describeRejections, validateRequest, type ValidationLimits } from './validate.js';
+
+export interface GatewayDeps {
+  authenticator: ApiKeyAuthenticator;
+  bus: Bus;
+  metrics: SelfMetrics;
+  logger: Logger;
+  limits: ValidationLimits & { maxBodyBytes: number };
+}
+
+const SIGNALS: Record<OtlpSignal, { topic: Topic; unit: string }> = {
+  logs: { topic: TOPICS.otelLogs, unit: 'log records' },
+  traces: { topic: TOPICS.otelTraces, unit: 'spans' },
+  metrics: { topic: TOPICS.otelMetrics, unit: 'data points' },
+};
+
+/**
+ * The OTLP/HTTP receiver (OTLP specification, "OTLP/HTTP"): binary protobuf or JSON, gzip,
+ * partial success for per-record problems, google.rpc.Status bodies for errors, and 2xx only
+ * once the records are durable.
+ */
+export function buildGatewayApp(deps: GatewayDeps): FastifyInstance {
+  const app = newHttpApp(deps.logger);
+
+  // Bodies stay streams here: readBody applies the size limit during decompression.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser([CONTENT_TYPES.protobuf, CONTENT_TYPES.json], (_request, payload, done) =>
+    done(null, payload),
+  );
+
+  requireApiKey(app, deps.authenticator);
+
+  app.setErrorHandler((error, request, reply) => sendError(deps, request, reply, error));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(
+      deps,
+      request,
+      reply,
+      new SightlineError(
+        'SL_ERR_NOT_FOUND',
+        `no OTLP endpoint at ${request.method} ${request.url}: POST to /v1/logs, /v1/metrics or /v1/traces`,
+      ),
+    ),
+  );
+
+  for (const signal of Object.keys(SIGNALS) as OtlpSignal[]) {
+    app.post(`/v1/${signal}`, (request, reply) => handleExport(deps, signal, request, reply));
+  }
+  return app;
+}
+
+async function handleExport(
+  deps: GatewayDeps,
+  signal: OtlpSignal,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const { orgId } = authOf(request);
+  const format = formatOf(request);
+  const body = await readBody(
+    request.body as Readable,
+    request.headers['content-encoding'],
+    deps.limits.maxBodyBytes,
+  );
+  const decoded = decodeRequest(signal, format, body);
+  const validated = validateRequest(decoded, deps.limits);
+  const { metrics } = deps;
+  metrics.recordsReceived.inc({ signal }, validated.received);
+  for (const [reason, { count }] of validated.reasons) metrics.recordsRejected.inc({ signal, reason }, count);
+
+  const accepted = validated.received - validated.rejected;
+  if (accepted > 0) {
+    const value = format === 'protobuf' && validated.rejected === 0 ? body : encodeRequest(validated.request);
+    await deps.bus.publish(SIGNALS[signal].topic, [
+      {
+        key: messageKey(validated.request),
+        value,
+        headers: {
+          [HEADERS.orgId]: orgId,
+          [HEADERS.contentType]: CONTENT_TYPES.protobuf,
+          [HEADERS.schemaVersion]: SCHEMA_VERSION,
+          [HEADERS.receivedAt]: String(Date.now()),
+        },
+      },
+    ]);
+    metrics.recordsAccepted.inc({ signal }, accepted);
+  }
+  const partial =
+    validated.rejected === 0
+      ? undefined
+      : { rejected: validated.rejected, errorMessage: describeRejections(validated, SIGNALS[signal].unit) };
+  return reply
+    .code(200)
+    .header('content-type', CONTENT_TYPES[format])
+    .send(Buffer.from(encodeExportResponse(signal, format, partial)));
+}
+
+function formatOf(request: FastifyRequest): OtlpFormat {
+  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  return type === CONTENT_TYPES.protobuf ? 'protobuf' : 'json';
+}
+
+/** Partition key per DESIGN.md: service for logs, trace id for traces, entity for metrics. */
+function messageKey(request: OtlpRequest): string {
+  switch (request.signal) {
+    case 'logs':
+      return stringAttribute(request.message.resourceLogs?.[0]?.resource?.attributes, 'service.name');
+    case 'traces':
+      return bytesToHex(request.message.resourceSpans?.[0]?.scopeSpans?.[0]?.spans?.[0]?.traceId);
+    case 'metrics': {
+      const attributes = request.message.resourceMetrics?.[0]?.resource?.attributes;
+      return (
+        stringAttribute(attributes, 'sightline.entity.id') || stringAttribute(attributes, 'service.name')
+      );
+    }
+  }
+}
+
+/** gRPC status codes for the google.rpc.Status body, by HTTP status. */
+const GRPC_CODE: Record<number, number> = {
+  400: 3,
+  401: 16,
+  404: 5,
+  413: 3,
+  415: 3,
+  429: 8,
+  503: 14,
+  500: 13,
+};
+
+function sendError(
+  deps: GatewayDeps,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  thrown: unknown,
+): FastifyReply {
+  const error = toSightlineError(thrown);
+  deps.metrics.httpErrors.inc({ server: 'ingest', code: error.code });
+  if (error.status >= 500 && !error.retryable)
+    deps.logger.error({ err: thrown, url: request.url }, 'ingest request failed');
+  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  const format: OtlpFormat = type === CONTENT_TYPES.protobuf ? 'protobuf' : 'json';
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+  // The rest of an oversized body is not read; closing the connection is cheaper than draining it.
+  if (error.status === 413) reply.header('connection', 'close');
+  return reply
+    .code(error.status)
+    .header('content-type', CONTENT_TYPES[format])
+    .send(Buffer.from(encodeStatus(format, GRPC_CODE[error.status] ?? 2, `${error.code}: ${error.message}`)));
+}

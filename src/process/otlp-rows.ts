@@ -1,0 +1,280 @@
+import { recordId } from '../core/ids.js';
+import { severityOf } from '../core/severity.js';
+import type {
+  HistogramDataPoint,
+  KeyValue,
+  LogsRequest,
+  MetricsRequest,
+  NumberDataPoint,
+  Resource,
+  TracesRequest,
+} from '../otlp/types.js';
+import {
+  anyValueToJson,
+  attributesToObject,
+  bytesToHex,
+  stringAttribute,
+  toBigInt,
+  toNumber,
+} from '../otlp/values.js';
+import type {
+  LogRow,
+  MetricKind,
+  MetricPointRow,
+  OrgId,
+  SpanKind,
+  SpanRow,
+  SpanStatus,
+  Temporality,
+} from '../store/rows.js';
+
+/**
+ * OTLP → table rows (DESIGN.md "Tables"): resource attributes give service, host and entity;
+ * timestamps stay nanoseconds; every row gets an id derived from its content, so the same
+ * record stored twice is one row.
+ */
+
+export interface RowContext {
+  orgId: OrgId;
+  /** When the gateway received the request: the time of records that carry none. */
+  receivedAtNs: bigint;
+}
+
+interface ResourceInfo {
+  service: string;
+  host: string;
+  entityId: string;
+  json: string;
+}
+
+function resourceInfo(resource: Resource | null | undefined): ResourceInfo {
+  const attributes = resource?.attributes;
+  const service = stringAttribute(attributes, 'service.name');
+  const host = stringAttribute(attributes, 'host.name');
+  const explicit = stringAttribute(attributes, 'sightline.entity.id');
+  const entityId =
+    explicit !== '' ? explicit : service !== '' ? `service/${service}` : host !== '' ? `host/${host}` : '';
+  return { service, host, entityId, json: JSON.stringify(attributesToObject(attributes)) };
+}
+
+function attributesJson(attributes: readonly KeyValue[] | null | undefined): string {
+  return JSON.stringify(attributesToObject(attributes));
+}
+
+export function logsToRows(message: LogsRequest, context: RowContext): LogRow[] {
+  const rows: LogRow[] = [];
+  for (const rl of message.resourceLogs ?? []) {
+    const resource = resourceInfo(rl.resource);
+    for (const sl of rl.scopeLogs ?? []) {
+      const scopeName = sl.scope?.name ?? '';
+      for (const record of sl.logRecords ?? []) {
+        const time = toBigInt(record.timeUnixNano);
+        const observed = toBigInt(record.observedTimeUnixNano);
+        const severityText = record.severityText ?? '';
+        const { severity, number } = severityOf(record.severityNumber ?? 0, severityText);
+        const bodyJson = anyValueToJson(record.body);
+        const body =
+          typeof bodyJson === 'string' ? bodyJson : bodyJson === null ? '' : JSON.stringify(bodyJson);
+        const attributes = attributesJson(record.attributes);
+        const traceId = bytesToHex(record.traceId);
+        const spanId = bytesToHex(record.spanId);
+        const eventName = record.eventName ?? '';
+        rows.push({
+          // The id leaves out the receive time, so a retry of a record without timestamps is still the same record.
+          id: recordId([
+            context.orgId,
+            String(time),
+            String(observed),
+            String(record.severityNumber ?? 0),
+            severityText,
+            body,
+            traceId,
+            spanId,
+            eventName,
+            attributes,
+            resource.json,
+            scopeName,
+          ]),
+          ts: time !== 0n ? time : observed !== 0n ? observed : context.receivedAtNs,
+          observedTs: observed !== 0n ? observed : context.receivedAtNs,
+          orgId: context.orgId,
+          service: resource.service,
+          host: resource.host,
+          entityId: resource.entityId,
+          severity,
+          severityNumber: number,
+          severityText,
+          body,
+          traceId,
+          spanId,
+          eventName,
+          scopeName,
+          attributes,
+          resource: resource.json,
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+const SPAN_KINDS: readonly SpanKind[] = [
+  'unspecified',
+  'internal',
+  'server',
+  'client',
+  'producer',
+  'consumer',
+];
+const SPAN_STATUSES: readonly SpanStatus[] = ['unset', 'ok', 'error'];
+
+export function spansToRows(message: TracesRequest, context: RowContext): SpanRow[] {
+  const rows: SpanRow[] = [];
+  for (const rs of message.resourceSpans ?? []) {
+    const resource = resourceInfo(rs.resource);
+    for (const ss of rs.scopeSpans ?? []) {
+      const scopeName = ss.scope?.name ?? '';
+      for (const span of ss.spans ?? []) {
+        const traceId = bytesToHex(span.traceId);
+        const spanId = bytesToHex(span.spanId);
+        const start = toBigInt(span.startTimeUnixNano);
+        const end = toBigInt(span.endTimeUnixNano);
+        rows.push({
+          id: recordId([context.orgId, traceId, spanId]),
+          startTs: start,
+          endTs: end,
+          durationNs: end > start ? end - start : 0n,
+          orgId: context.orgId,
+          traceId,
+          spanId,
+          parentSpanId: bytesToHex(span.parentSpanId),
+          traceState: span.traceState ?? '',
+          service: resource.service,
+          host: resource.host,
+          entityId: resource.entityId,
+          name: span.name ?? '',
+          kind: SPAN_KINDS[span.kind ?? 0] ?? 'unspecified',
+          status: SPAN_STATUSES[span.status?.code ?? 0] ?? 'unset',
+          statusMessage: span.status?.message ?? '',
+          scopeName,
+          attributes: attributesJson(span.attributes),
+          resource: resource.json,
+          events: JSON.stringify(
+            (span.events ?? []).map((event) => ({
+              timeUnixNano: String(toBigInt(event.timeUnixNano)),
+              name: event.name ?? '',
+              attributes: attributesToObject(event.attributes),
+            })),
+          ),
+          links: JSON.stringify(
+            (span.links ?? []).map((link) => ({
+              traceId: bytesToHex(link.traceId),
+              spanId: bytesToHex(link.spanId),
+              traceState: link.traceState ?? '',
+              attributes: attributesToObject(link.attributes),
+            })),
+          ),
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+const TEMPORALITIES: readonly Temporality[] = ['', 'delta', 'cumulative'];
+
+export interface MetricRows {
+  rows: MetricPointRow[];
+  /** Data points of kinds the store does not hold (the gateway rejects them before they get here). */
+  unsupported: number;
+}
+
+export function metricsToRows(message: MetricsRequest, context: RowContext): MetricRows {
+  const rows: MetricPointRow[] = [];
+  let unsupported = 0;
+  for (const rm of message.resourceMetrics ?? []) {
+    const resource = resourceInfo(rm.resource);
+    for (const sm of rm.scopeMetrics ?? []) {
+      const scopeName = sm.scope?.name ?? '';
+      for (const metric of sm.metrics ?? []) {
+        const name = metric.name ?? '';
+        const base = {
+          orgId: context.orgId,
+          entityId: resource.entityId,
+          service: resource.service,
+          host: resource.host,
+          name,
+          unit: metric.unit ?? '',
+          resource: resource.json,
+          scopeName,
+        };
+        const point = (
+          kind: MetricKind,
+          temporality: Temporality,
+          monotonic: boolean,
+          p: NumberDataPoint | HistogramDataPoint,
+        ) => {
+          const labels = attributesJson(p.attributes);
+          const seriesId = recordId([context.orgId, name, kind, resource.json, scopeName, labels]);
+          const ts = toBigInt(p.timeUnixNano);
+          const startTs = toBigInt(p.startTimeUnixNano);
+          return {
+            ...base,
+            id: recordId([seriesId, String(ts), String(startTs)]),
+            ts,
+            startTs,
+            seriesId,
+            kind,
+            temporality,
+            monotonic,
+            labels,
+          };
+        };
+        const numberRow = (
+          kind: MetricKind,
+          temporality: Temporality,
+          monotonic: boolean,
+          p: NumberDataPoint,
+        ): MetricPointRow => ({
+          ...point(kind, temporality, monotonic, p),
+          value:
+            p.asDouble !== null && p.asDouble !== undefined
+              ? p.asDouble
+              : p.asInt !== null && p.asInt !== undefined
+                ? toNumber(p.asInt, true)
+                : null,
+          histCount: null,
+          histSum: null,
+          histMin: null,
+          histMax: null,
+          bucketBounds: null,
+          bucketCounts: null,
+        });
+        if (metric.gauge) {
+          for (const p of metric.gauge.dataPoints ?? []) rows.push(numberRow('gauge', '', false, p));
+        } else if (metric.sum) {
+          const temporality = TEMPORALITIES[metric.sum.aggregationTemporality ?? 0] ?? '';
+          for (const p of metric.sum.dataPoints ?? [])
+            rows.push(numberRow('sum', temporality, metric.sum.isMonotonic ?? false, p));
+        } else if (metric.histogram) {
+          const temporality = TEMPORALITIES[metric.histogram.aggregationTemporality ?? 0] ?? '';
+          for (const p of metric.histogram.dataPoints ?? []) {
+            rows.push({
+              ...point('histogram', temporality, false, p),
+              value: null,
+              histCount: toBigInt(p.count),
+              histSum: p.sum ?? null,
+              histMin: p.min ?? null,
+              histMax: p.max ?? null,
+              bucketBounds: [...(p.explicitBounds ?? [])],
+              bucketCounts: (p.bucketCounts ?? []).map((c) => toBigInt(c)),
+            });
+          }
+        } else {
+          unsupported += (metric.exponentialHistogram?.dataPoints ?? metric.summary?.dataPoints ?? []).length;
+        }
+      }
+    }
+  }
+  return { rows, unsupported };
+}

@@ -1,0 +1,172 @@
+import type { Bus, Consumer, IncomingMessage, OutgoingMessage } from '../bus/bus.js';
+import { HEADERS, TOPICS, type Topic } from '../bus/topics.js';
+import type { Component } from '../core/component.js';
+import { errorMessage } from '../core/errors.js';
+import { bytesId, recordId } from '../core/ids.js';
+import type { Logger } from '../core/logger.js';
+import type { SelfMetrics } from '../core/telemetry.js';
+import { msToNs, nowNs } from '../core/time.js';
+import { decodeRequest } from '../otlp/codec.js';
+import type { OtlpSignal } from '../otlp/types.js';
+import { orgId, type DeadLetterRow, type OrgId } from '../store/rows.js';
+import type { Store, WriteResult } from '../store/store.js';
+import { logsToRows, metricsToRows, spansToRows, type RowContext } from './otlp-rows.js';
+
+export interface BatchOptions {
+  maxMessages: number;
+  maxBytes: number;
+  maxWaitMs: number;
+}
+
+export interface ProcessorDeps {
+  bus: Bus;
+  store: Store;
+  metrics: SelfMetrics;
+  logger: Logger;
+  batch: BatchOptions;
+}
+
+/** The consumer group of the store writers. */
+export const PROCESSOR_GROUP = 'sightline-processor';
+
+interface Pipeline<Row> {
+  signal: OtlpSignal;
+  table: string;
+  toRows: (message: IncomingMessage, context: RowContext) => Row[];
+  write: (rows: Row[]) => Promise<WriteResult>;
+}
+
+/**
+ * The processor role: consumes the OTLP topics, turns each message into rows and writes
+ * them in one batch per delivery. A batch is committed on the bus only after the store has
+ * committed it; a message that cannot be read goes to the dead-letter topic with the reason.
+ */
+export class Processor implements Component {
+  private readonly consumers: Consumer[] = [];
+
+  constructor(private readonly deps: ProcessorDeps) {}
+
+  async start(): Promise<void> {
+    const { store, metrics } = this.deps;
+    await this.consumeSignal(TOPICS.otelLogs, {
+      signal: 'logs',
+      table: 'logs',
+      toRows: (message, context) => logsToRows(decode('logs', message), context),
+      write: (rows) => store.writeLogs(rows),
+    });
+    await this.consumeSignal(TOPICS.otelTraces, {
+      signal: 'traces',
+      table: 'spans',
+      toRows: (message, context) => spansToRows(decode('traces', message), context),
+      write: (rows) => store.writeSpans(rows),
+    });
+    await this.consumeSignal(TOPICS.otelMetrics, {
+      signal: 'metrics',
+      table: 'metric_points',
+      toRows: (message, context) => {
+        const { rows, unsupported } = metricsToRows(decode('metrics', message), context);
+        if (unsupported > 0)
+          metrics.recordsRejected.inc({ signal: 'metrics', reason: 'unsupported_metric_type' }, unsupported);
+        return rows;
+      },
+      write: (rows) => store.writeMetricPoints(rows),
+    });
+    this.consumers.push(
+      await this.deps.bus.consume(this.consumerOptions(TOPICS.deadLetter), async (messages) => {
+        const result = await store.writeDeadLetters(messages.map(toDeadLetterRow));
+        metrics.recordsStored.inc({ table: 'dead_letters' }, result.inserted);
+      }),
+    );
+  }
+
+  async shutdown(): Promise<void> {
+    for (const consumer of this.consumers.splice(0)) await consumer.close();
+  }
+
+  private consumerOptions(topic: Topic) {
+    const { maxMessages, maxBytes, maxWaitMs } = this.deps.batch;
+    return {
+      group: PROCESSOR_GROUP,
+      topic,
+      maxBatchMessages: maxMessages,
+      maxBatchBytes: maxBytes,
+      maxWaitMs,
+    };
+  }
+
+  private async consumeSignal<Row>(topic: Topic, pipeline: Pipeline<Row>): Promise<void> {
+    const consumer = await this.deps.bus.consume(this.consumerOptions(topic), (messages) =>
+      this.processBatch(topic, pipeline, messages),
+    );
+    this.consumers.push(consumer);
+  }
+
+  private async processBatch<Row>(
+    topic: Topic,
+    pipeline: Pipeline<Row>,
+    messages: readonly IncomingMessage[],
+  ): Promise<void> {
+    const { metrics, logger } = this.deps;
+    const rows: Row[] = [];
+    const deadLetters: OutgoingMessage[] = [];
+    for (const message of messages) {
+      try {
+        const org = message.headers[HEADERS.orgId];
+        if (org === undefined || org === '') throw new Error(`the message has no ${HEADERS.orgId} header`);
+        const receivedAt = Number(message.headers[HEADERS.receivedAt]);
+        const context = {
+          orgId: orgId(org),
+          receivedAtNs: Number.isFinite(receivedAt) ? msToNs(receivedAt) : nowNs(),
+        };
+        for (const row of pipeline.toRows(message, context)) rows.push(row);
+      } catch (error) {
+        const reason = errorMessage(error);
+        logger.warn(
+          { topic, offset: String(message.offset), reason },
+          'message sent to the dead-letter topic',
+        );
+        metrics.recordsRejected.inc({ signal: pipeline.signal, reason: 'dead_letter' });
+        deadLetters.push(deadLetterOf(topic, message, reason));
+      }
+    }
+    if (rows.length > 0) {
+      const stopTimer = metrics.batchLatency.startTimer({ table: pipeline.table });
+      const result = await pipeline.write(rows);
+      stopTimer();
+      metrics.batchRows.observe({ table: pipeline.table }, rows.length);
+      metrics.recordsStored.inc({ table: pipeline.table }, result.inserted);
+      metrics.recordsDuplicate.inc({ table: pipeline.table }, result.duplicates);
+    }
+    if (deadLetters.length > 0) await this.deps.bus.publish(TOPICS.deadLetter, deadLetters);
+  }
+}
+
+function decode<S extends OtlpSignal>(signal: S, message: IncomingMessage) {
+  const request = decodeRequest(signal, 'protobuf', message.value);
+  if (request.signal !== signal) throw new Error(`expected ${signal}, decoded ${request.signal}`);
+  return request.message as Extract<ReturnType<typeof decodeRequest>, { signal: S }>['message'];
+}
+
+function deadLetterOf(topic: Topic, message: IncomingMessage, reason: string): OutgoingMessage {
+  return {
+    key: topic,
+    value: message.value,
+    headers: { ...message.headers, [HEADERS.reason]: reason.slice(0, 1000), [HEADERS.sourceTopic]: topic },
+  };
+}
+
+function toDeadLetterRow(message: IncomingMessage): DeadLetterRow {
+  const org = (message.headers[HEADERS.orgId] ?? '') as OrgId;
+  const sourceTopic = message.headers[HEADERS.sourceTopic] ?? '';
+  const reason = message.headers[HEADERS.reason] ?? 'unknown';
+  const receivedAt = Number(message.headers[HEADERS.receivedAt]);
+  return {
+    id: recordId([org, sourceTopic, reason, bytesId(message.value)]),
+    ts: Number.isFinite(receivedAt) ? msToNs(receivedAt) : nowNs(),
+    orgId: org,
+    sourceTopic,
+    reason,
+    headers: JSON.stringify(message.headers),
+    payload: message.value,
+  };
+}

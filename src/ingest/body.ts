@@ -25,7 +25,7 @@ export async function readBody(
   const encoding = (contentEncoding ?? 'identity').trim().toLowerCase() || 'identity';
   const decode = encoding === 'identity' ? undefined : DECODERS[encoding];
   if (encoding !== 'identity' && decode === undefined) {
-    stream.resume();
+    discardRest(stream, maxBytes);
     throw new SightlineError(
       'SL_ERR_UNSUPPORTED_MEDIA_TYPE',
       `Content-Encoding "${contentEncoding ?? ''}" is not supported: send ${SUPPORTED_ENCODINGS.join(', ')}`,
@@ -45,19 +45,40 @@ export async function readBody(
   }
 }
 
-async function collect(stream: Readable, maxBytes: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    const buffer = chunk as Buffer;
-    size += buffer.length;
-    if (size > maxBytes) {
-      stream.destroy();
-      throw tooLarge(maxBytes, 'as sent');
-    }
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks, size);
+function collect(stream: Readable, maxBytes: number): Promise<Buffer> {
+  // Events, not `for await`: leaving an async iterator early destroys the stream, and with it
+  // the socket the error response has to go out on.
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= maxBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      stream.off('data', onData).off('end', onEnd).off('error', reject);
+      chunks.length = 0;
+      discardRest(stream, maxBytes);
+      reject(tooLarge(maxBytes, 'as sent'));
+    };
+    const onEnd = (): void => resolve(Buffer.concat(chunks, size));
+    stream.on('data', onData).once('end', onEnd).once('error', reject);
+  });
+}
+
+/**
+ * Reads and drops what the client is still sending, so it gets to read the error response:
+ * closing a socket with unread data makes the client see a reset instead. A client that
+ * keeps sending more than `limit` further bytes is cut off.
+ */
+function discardRest(stream: Readable, limit: number): void {
+  let dropped = 0;
+  stream.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > limit) stream.destroy();
+  });
+  stream.resume();
 }
 
 export function tooLarge(maxBytes: number, when: string): SightlineError {

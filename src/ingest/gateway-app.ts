@@ -155,7 +155,7 @@ function sendError(
   const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
   const format: OtlpFormat = type === CONTENT_TYPES.protobuf ? 'protobuf' : 'json';
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-  // The rest of an oversized body is not read; closing the connection is cheaper than draining it.
+  // The rest of an oversized body is drained and dropped, and the connection is not reused.
   if (error.status === 413) reply.header('connection', 'close');
   return reply
     .code(error.status)

@@ -33,12 +33,9 @@ function decodeProtobuf(signal: OtlpSignal, body: Uint8Array): OtlpRequest {
         return { signal, message: collector.ExportMetricsServiceRequest.decode(body) };
     }
   } catch (error) {
-    const reason =
-      error instanceof RangeError && /call stack/i.test(error.message)
-        ? 'values are nested too deeply to decode'
-        : error instanceof Error
-          ? error.message
-          : String(error);
+    const message = error instanceof Error ? error.message : String(error);
+    // protobufjs stops at its recursion limit ("max depth exceeded"); V8 at its stack size.
+    const reason = /max depth|call stack/i.test(message) ? 'values are nested too deeply to decode' : message;
     throw new SightlineError(
       'SL_ERR_MALFORMED_BODY',
       `the body is not a valid OTLP ${signal} protobuf message (${reason}); send an Export${exportName(signal)}ServiceRequest`,

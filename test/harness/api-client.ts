@@ -1,0 +1,51 @@
+/** A small client for the query API, as a script or the UI would call it. */
+export class ApiClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly key: string,
+  ) {}
+
+  async get<T = unknown>(path: string): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      headers: { authorization: `Bearer ${this.key}` },
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text === '' ? undefined : JSON.parse(text)) as T };
+  }
+
+  async logs(query: Record<string, string>): Promise<LogView[]> {
+    const { status, body } = await this.get<{ data: LogView[] }>(
+      `/api/v1/logs?${new URLSearchParams(query).toString()}`,
+    );
+    if (status !== 200) throw new Error(`GET /api/v1/logs answered ${status}: ${JSON.stringify(body)}`);
+    return body.data;
+  }
+
+  /** Polls until `predicate` holds; the gateway acknowledges only stored data, so this is for what is not acknowledged. */
+  async waitFor<T>(read: () => Promise<T>, predicate: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let value = await read();
+    while (!predicate(value) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      value = await read();
+    }
+    return value;
+  }
+}
+
+export interface LogView {
+  id: string;
+  timestamp: string;
+  timeUnixNano: string;
+  service: string;
+  host: string;
+  severity: string;
+  severityNumber: number;
+  severityText: string;
+  body: string;
+  traceId: string;
+  spanId: string;
+  scope: string;
+  attributes: Record<string, unknown>;
+  resource: Record<string, unknown>;
+}

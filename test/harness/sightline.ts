@@ -1,0 +1,148 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+/** The built CLI; `npm test` builds before running the suite. */
+export const CLI = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
+
+export interface SightlineProcess {
+  child: ChildProcess;
+  dataDir: string;
+  ingestUrl: string;
+  apiUrl: string;
+  key: string;
+  stdout(): string;
+  stderr(): string;
+  /** Resident set size of the server now, and its peak, in bytes (from /proc). */
+  memory(): { rss: number; peak: number };
+  /** Sends a signal and waits for the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Removes the data dir (after stop), unless the test wants to reuse it. */
+  cleanup(): void;
+}
+
+export interface StartOptions {
+  dataDir?: string;
+  /**
+   * A bootstrap key to start with. `'printed'` starts without one and reads the key printed
+   * on first start; `'existing'` starts without one on a data dir that has keys already.
+   */
+  key?: string;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** Node binary to run the CLI with (CI runs the end-to-end tests on Node 24 too). */
+  node?: string;
+}
+
+export function cliBuilt(): boolean {
+  return existsSync(CLI);
+}
+
+export function newDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'sightline-e2e-'));
+}
+
+let keyCounter = 0;
+export function testKey(): string {
+  keyCounter++;
+  return `sl_e2e${process.pid}x${keyCounter}${'k'.repeat(16)}`;
+}
+
+/**
+ * Starts `sightline start` as a child process on free ports (port 0) and waits until it
+ * prints its addresses. Fails with the child's output if it exits first.
+ */
+export async function startSightlineProcess(options: StartOptions = {}): Promise<SightlineProcess> {
+  const dataDir = options.dataDir ?? newDataDir();
+  const bootstrapKey =
+    options.key === 'printed' || options.key === 'existing' ? undefined : (options.key ?? testKey());
+  const child = spawn(
+    options.node ?? process.execPath,
+    [
+      CLI,
+      'start',
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--ingest-port',
+      '0',
+      ...(bootstrapKey === undefined ? [] : ['--bootstrap-key', bootstrapKey]),
+      '--log-level',
+      'warn',
+      ...(options.args ?? []),
+    ],
+    { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (err += chunk.toString()));
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+
+  const addresses = await new Promise<{ ingestUrl: string; apiUrl: string }>((done, fail) => {
+    const timer = setTimeout(
+      () => fail(new Error(`sightline did not start in 30 s.\nstdout:\n${out}\nstderr:\n${err}`)),
+      30_000,
+    );
+    const check = (): void => {
+      const ingest = /OTLP ingest\s+(http:\/\/\S+)/.exec(out)?.[1];
+      const api = /UI and API\s+(http:\/\/\S+)/.exec(out)?.[1];
+      if (ingest !== undefined && api !== undefined) {
+        clearTimeout(timer);
+        done({ ingestUrl: ingest, apiUrl: api });
+      }
+    };
+    child.stdout?.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      fail(
+        new Error(
+          `sightline exited with ${String(code)} before listening.\nstdout:\n${out}\nstderr:\n${err}`,
+        ),
+      );
+    });
+  });
+
+  const key = options.key === 'existing' ? '' : (bootstrapKey ?? /^\s+(sl_\S+)$/m.exec(out)?.[1]);
+  if (key === undefined) throw new Error(`sightline printed no API key on first start.\nstdout:\n${out}`);
+  return {
+    child,
+    dataDir,
+    key,
+    ...addresses,
+    stdout: () => out,
+    stderr: () => err,
+    memory: () => {
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      const kb = (field: string): number =>
+        Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) * 1024;
+      return { rss: kb('VmRSS'), peak: kb('VmHWM') };
+    },
+    stop: async (signal = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+    cleanup: () => rmSync(dataDir, { recursive: true, force: true }),
+  };
+}
+
+/** Runs the CLI to completion (for --help, version, and start-up failures). */
+export async function runCli(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
+  const code = await new Promise<number | null>((done) => child.once('exit', (c) => done(c)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}

@@ -35,6 +35,8 @@ export function loadConfig(sources: ConfigSources): Config {
   if (sources.file !== undefined) {
     const fromFile = readConfigFile(sources.file);
     for (const [path, value] of leaves(fromFile, [])) {
+      // `key:` with nothing after it (or only comments) is YAML null: the key is unset.
+      if (value === null) continue;
       setPath(merged, path, value);
       origin.set(path.join('.'), sources.file);
     }
@@ -166,7 +168,7 @@ function fromWhere(key: string, origin: Map<string, string>): string {
 function explain(issue: z.core.$ZodIssue): string {
   switch (issue.code) {
     case 'invalid_type':
-      return `expected ${issue.expected === 'int' ? 'an integer' : `a ${issue.expected}`}`;
+      return `expected ${issue.expected === 'int' ? 'an integer' : /^[aeiou]/.test(issue.expected) ? `an ${issue.expected}` : `a ${issue.expected}`}`;
     case 'too_small':
       return `must be at least ${String(issue.minimum)}`;
     case 'too_big':

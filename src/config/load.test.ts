@@ -65,6 +65,13 @@ describe('loadConfig defaults', () => {
     expect(config.api.port).toBe(3000);
   });
 
+  it('treats a key written with no value as unset, so its default applies', () => {
+    const config = loadConfig({ file: yamlFile('ingest:\n  port:\n  maxBodyBytes: 1024\nhost: # later\n') });
+    expect(config.ingest.port).toBe(4318);
+    expect(config.ingest.maxBodyBytes).toBe(1024);
+    expect(config.host).toBe('127.0.0.1');
+  });
+
   it('keeps defaults for keys a file leaves out of a section it sets', () => {
     const config = loadConfig({ file: yamlFile('ingest:\n  port: 5000\n') });
     expect(config.ingest.port).toBe(5000);
@@ -253,5 +260,18 @@ describe('loadConfig errors', () => {
     expect(error.message).toBe(
       `config file ${file} must be a YAML mapping of keys to values (see sightline.example.yaml)`,
     );
+  });
+});
+
+describe('where an unknown section came from', () => {
+  it('names the file or variable that set keys under an unknown section', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sightline-config-section-'));
+    const file = join(dir, 'c.yaml');
+    writeFileSync(file, 'foo:\n  bar: 1\n');
+    expect(() => loadConfig({ file, env: {} })).toThrow(`unknown key "foo" (from ${file})`);
+    expect(() => loadConfig({ env: { SIGHTLINE_INGSET__PORT: '1' } })).toThrow(
+      'unknown key "ingset" (from SIGHTLINE_INGSET__PORT)',
+    );
+    rmSync(dir, { recursive: true, force: true });
   });
 });

@@ -160,8 +160,17 @@ function describeIssue(issue: z.core.$ZodIssue, merged: Plain, origin: Map<strin
   return `"${key}"${fromWhere(key, origin)}: ${explain(issue)}${shown}`;
 }
 
+/** Origins are kept per leaf; an unknown section takes the origin of a key beneath it. */
 function fromWhere(key: string, origin: Map<string, string>): string {
-  const source = origin.get(key);
+  let source = origin.get(key);
+  if (source === undefined) {
+    for (const [path, where] of origin) {
+      if (path.startsWith(`${key}.`)) {
+        source = where;
+        break;
+      }
+    }
+  }
   return source === undefined ? '' : ` (from ${source})`;
 }
 

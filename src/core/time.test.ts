@@ -13,6 +13,10 @@ function thrown(fn: () => unknown): SightlineError {
 }
 
 describe('formatNs', () => {
+  it('formats times before the epoch without losing a second', () => {
+    expect(formatNs(-1n)).toBe('1969-12-31T23:59:59.999999999Z');
+  });
+
   it('writes RFC 3339 UTC with all nine fractional digits', () => {
     expect(formatNs(1_700_000_000_123_456_789n)).toBe('2023-11-14T22:13:20.123456789Z');
   });
@@ -53,8 +57,18 @@ describe('parseTimeParam', () => {
     expect(error.code).toBe('SL_ERR_BAD_REQUEST');
     expect(error.status).toBe(400);
     expect(error.message).toBe(
-      'from="yesterday" is not a time: use RFC 3339 (2024-05-01T12:00:00Z) or epoch milliseconds',
+      'from="yesterday" is not a time: use RFC 3339 with an offset (2024-05-01T12:00:00Z) or epoch milliseconds',
     );
+  });
+
+  it('keeps nanoseconds, so a time the API returns parses back to the same value', () => {
+    expect(parseTimeParam('from', '2024-05-01T12:00:00.123456789Z')).toBe(1714564800123456789n);
+    expect(parseTimeParam('from', formatNs(1714564800123456789n))).toBe(1714564800123456789n);
+    expect(parseTimeParam('from', '2024-05-01T14:00:00.5+02:00')).toBe(1714564800500000000n);
+  });
+
+  it('refuses a time without an offset instead of guessing the server time zone', () => {
+    expect(thrown(() => parseTimeParam('to', '2024-05-01T12:00:00')).message).toContain('with an offset');
   });
 
   it('rejects dates without a time and negative or fractional epoch values', () => {

@@ -14,31 +14,36 @@ export function nsToMs(ns: bigint): number {
   return Number(ns / NS_PER_MS);
 }
 
+const NS_PER_SECOND = 1_000_000_000n;
+
 /** RFC 3339 with nanosecond precision, always UTC: `2024-05-01T12:00:00.123456789Z`. */
 export function formatNs(ns: bigint): string {
-  const ms = ns / NS_PER_MS;
-  const iso = new Date(Number(ms)).toISOString();
-  const fraction = ((ns % 1_000_000_000n) + 1_000_000_000n) % 1_000_000_000n;
+  const fraction = ((ns % NS_PER_SECOND) + NS_PER_SECOND) % NS_PER_SECOND;
+  const seconds = (ns - fraction) / NS_PER_SECOND;
+  const iso = new Date(Number(seconds) * 1000).toISOString();
   return `${iso.slice(0, 19)}.${fraction.toString().padStart(9, '0')}Z`;
 }
 
 const EPOCH_MS = /^\d{1,15}$/;
+/** RFC 3339 requires the offset; the fraction may have up to nine digits (nanoseconds). */
+const RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /**
- * Parses a query-string time: RFC 3339 (`2024-05-01T12:00:00Z`) or epoch milliseconds.
- * `name` is the parameter, so the error tells the caller which one is wrong.
+ * Parses a query-string time: RFC 3339 (`2024-05-01T12:00:00.123456789Z`, nanoseconds kept)
+ * or epoch milliseconds. `name` is the parameter, so the error tells the caller which one is wrong.
  */
 export function parseTimeParam(name: string, value: string): bigint {
   const trimmed = value.trim();
   if (EPOCH_MS.test(trimmed)) return msToNs(Number(trimmed));
-  const ms = Date.parse(trimmed);
-  if (Number.isNaN(ms) || !/^\d{4}-\d{2}-\d{2}T/.test(trimmed)) {
+  const match = RFC3339.exec(trimmed);
+  const seconds = match === null ? NaN : Date.parse(`${match[1] ?? ''}${match[3] ?? ''}`.replace(' ', 'T'));
+  if (match === null || Number.isNaN(seconds)) {
     throw new SightlineError(
       'SL_ERR_BAD_REQUEST',
-      `${name}=${JSON.stringify(value)} is not a time: use RFC 3339 (2024-05-01T12:00:00Z) or epoch milliseconds`,
+      `${name}=${JSON.stringify(value)} is not a time: use RFC 3339 with an offset (2024-05-01T12:00:00Z) or epoch milliseconds`,
     );
   }
-  return msToNs(ms);
+  return msToNs(seconds) + BigInt((match[2] ?? '').padEnd(9, '0'));
 }
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;

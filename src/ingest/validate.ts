@@ -51,15 +51,15 @@ export function validateRequest(request: OtlpRequest, limits: ValidationLimits):
   switch (request.signal) {
     case 'logs': {
       const message = validateLogs(request.message, limits, tally);
-      return tally.result({ signal: 'logs', message: tally.rejected === 0 ? request.message : message });
+      return tally.result(tally.rejected === 0 ? request : { signal: 'logs', message });
     }
     case 'traces': {
       const message = validateTraces(request.message, limits, tally);
-      return tally.result({ signal: 'traces', message: tally.rejected === 0 ? request.message : message });
+      return tally.result(tally.rejected === 0 ? request : { signal: 'traces', message });
     }
     case 'metrics': {
       const message = validateMetrics(request.message, limits, tally);
-      return tally.result({ signal: 'metrics', message: tally.rejected === 0 ? request.message : message });
+      return tally.result(tally.rejected === 0 ? request : { signal: 'metrics', message });
     }
   }
 }

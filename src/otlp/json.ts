@@ -456,7 +456,7 @@ function int64(json: unknown, path: string, unsigned: boolean): Long {
   }
   if (typeof json === 'string' && DECIMAL.test(json) && !(unsigned && json.startsWith('-'))) {
     const value = Long.fromString(json, unsigned);
-    if (value.toString() === json.replace(/^(-?)0+(?=\d)/, '$1')) return value;
+    if (value.toString() === json.replace(/^(-?)0+(?=\d)/, '$1').replace(/^-0$/, '0')) return value;
   }
   throw new OtlpJsonError(
     path,

@@ -101,3 +101,16 @@ export function stringAttribute(attributes: readonly KeyValue[] | null | undefin
   }
   return '';
 }
+
+/** JSON with object keys sorted at every level: attribute maps are unordered, so equal maps get equal text. */
+export function canonicalJson(value: JsonValue): string {
+  return JSON.stringify(sortKeys(value));
+}
+
+function sortKeys(value: JsonValue): JsonValue {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  const sorted: { [key: string]: JsonValue } = {};
+  for (const key of Object.keys(value).sort()) sorted[key] = sortKeys(value[key] ?? null);
+  return sorted;
+}

@@ -13,6 +13,7 @@ import {
   anyValueToJson,
   attributesToObject,
   bytesToHex,
+  canonicalJson,
   stringAttribute,
   toBigInt,
   toNumber,
@@ -45,6 +46,8 @@ interface ResourceInfo {
   host: string;
   entityId: string;
   json: string;
+  /** The same attributes with sorted keys, for identities that must not depend on order. */
+  canonical: string;
 }
 
 function resourceInfo(resource: Resource | null | undefined): ResourceInfo {
@@ -54,7 +57,8 @@ function resourceInfo(resource: Resource | null | undefined): ResourceInfo {
   const explicit = stringAttribute(attributes, 'sightline.entity.id');
   const entityId =
     explicit !== '' ? explicit : service !== '' ? `service/${service}` : host !== '' ? `host/${host}` : '';
-  return { service, host, entityId, json: JSON.stringify(attributesToObject(attributes)) };
+  const object = attributesToObject(attributes);
+  return { service, host, entityId, json: JSON.stringify(object), canonical: canonicalJson(object) };
 }
 
 function attributesJson(attributes: readonly KeyValue[] | null | undefined): string {
@@ -214,8 +218,9 @@ export function metricsToRows(message: MetricsRequest, context: RowContext): Met
           monotonic: boolean,
           p: NumberDataPoint | HistogramDataPoint,
         ) => {
-          const labels = attributesJson(p.attributes);
-          const seriesId = recordId([context.orgId, name, kind, resource.json, scopeName, labels]);
+          // Labels are stored with sorted keys: a series is the same whatever order its attributes came in.
+          const labels = canonicalJson(attributesToObject(p.attributes));
+          const seriesId = recordId([context.orgId, name, kind, resource.canonical, scopeName, labels]);
           const ts = toBigInt(p.timeUnixNano);
           const startTs = toBigInt(p.startTimeUnixNano);
           return {

@@ -79,7 +79,9 @@ describe('parseLogSearch: query text', () => {
   it('rejects an unknown level, listing the levels', () => {
     const error = thrown(() => parse('level:loud'));
     expect(error.code).toBe('SL_ERR_BAD_REQUEST');
-    expect(error.message).toBe('level:loud is not a level; use one of trace, debug, info, warn, error, fatal');
+    expect(error.message).toBe(
+      'level:loud is not a level; use one of trace, debug, info, warn, error, fatal',
+    );
   });
 
   it('rejects an unclosed quote, giving its column', () => {
@@ -117,5 +119,18 @@ describe('parseLogSearch: limit and time range', () => {
     const search = parseLogSearch({ from: '2024-05-01T11:00:00Z', to: '1714564800000' }, NOW_MS + 999_999);
     expect(search.fromNs).toBe(NOW_NS - 3_600_000_000_000n);
     expect(search.toNs).toBe(NOW_NS);
+  });
+});
+
+describe('quotes in the simple log search', () => {
+  const now = Date.parse('2024-05-01T12:00:00Z');
+  it('accepts a phrase that ends in an escaped backslash', () => {
+    expect(parseLogSearch({ q: '"C:\\\\"' }, now).text).toEqual(['C:\\']);
+  });
+
+  it('points at the quote that was left open', () => {
+    expect(() => parseLogSearch({ q: 'error "oops \\"' }, now)).toThrow(
+      'q has an unclosed quote at column 7',
+    );
   });
 });

@@ -76,21 +76,37 @@ interface Token {
   value: string;
 }
 
-const TOKEN = /(?:([A-Za-z_][\w.]*):)?(?:"((?:[^"\\]|\\.)*)"|(\S+))/g;
-
+/**
+ * Splits `q` into words, `field:value` and `field:"quoted value"` tokens. A backslash escapes
+ * the next character inside quotes; a quote left open is an error pointing at where it opened.
+ */
 function tokenize(q: string): Token[] {
-  if ((q.match(/(?<!\\)"/g)?.length ?? 0) % 2 === 1) {
-    throw new SightlineError(
-      'SL_ERR_BAD_REQUEST',
-      `q has an unclosed quote at column ${q.lastIndexOf('"') + 1}`,
-    );
-  }
   const tokens: Token[] = [];
-  for (const match of q.matchAll(TOKEN)) {
-    const [, field, quoted, bare] = match;
-    const value = quoted !== undefined ? quoted.replace(/\\(.)/g, '$1') : (bare ?? '');
-    if (value === '') continue;
-    tokens.push(field === undefined ? { value } : { field, value });
+  let i = 0;
+  while (i < q.length) {
+    if (/\s/.test(q[i] ?? '')) {
+      i++;
+      continue;
+    }
+    const field = /^([A-Za-z_][\w.]*):(?=\S)/.exec(q.slice(i))?.[1];
+    if (field !== undefined) i += field.length + 1;
+    let value = '';
+    if (q[i] === '"') {
+      const opened = i;
+      i++;
+      while (i < q.length && q[i] !== '"') {
+        if (q[i] === '\\' && i + 1 < q.length) i++;
+        value += q[i];
+        i++;
+      }
+      if (i >= q.length) {
+        throw new SightlineError('SL_ERR_BAD_REQUEST', `q has an unclosed quote at column ${opened + 1}`);
+      }
+      i++;
+    } else {
+      while (i < q.length && !/\s/.test(q[i] ?? '')) value += q[i++];
+    }
+    if (value !== '') tokens.push(field === undefined ? { value } : { field, value });
   }
   return tokens;
 }

@@ -70,7 +70,10 @@ describe('parseMetricQuery', () => {
   });
 
   it('uses the given time range', () => {
-    const query = parseMetricQuery({ name: 'cpu', from: '2024-05-01T11:30:00Z', to: '2024-05-01T12:00:00Z' }, 0);
+    const query = parseMetricQuery(
+      { name: 'cpu', from: '2024-05-01T11:30:00Z', to: '2024-05-01T12:00:00Z' },
+      0,
+    );
     expect(query.fromNs).toBe(NOW_NS - HOUR_NS / 2n);
     expect(query.toNs).toBe(NOW_NS);
   });

@@ -25,7 +25,10 @@ describe('parseTimeRange', () => {
 
   it('defaults from to an hour before a given to', () => {
     const to = NOW_NS - 10n * HOUR_NS;
-    expect(parseTimeRange(undefined, '2024-05-01T02:00:00Z', NOW_MS)).toEqual({ fromNs: to - HOUR_NS, toNs: to });
+    expect(parseTimeRange(undefined, '2024-05-01T02:00:00Z', NOW_MS)).toEqual({
+      fromNs: to - HOUR_NS,
+      toNs: to,
+    });
   });
 
   it('defaults to to now when only from is given', () => {
@@ -59,6 +62,8 @@ describe('parseLimit', () => {
   });
 
   it('names the bound it enforces', () => {
-    expect(thrown(() => parseLimit('501', 50, 500)).message).toBe('limit="501" must be an integer from 1 to 500');
+    expect(thrown(() => parseLimit('501', 50, 500)).message).toBe(
+      'limit="501" must be an integer from 1 to 500',
+    );
   });
 });

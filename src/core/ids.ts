@@ -1,11 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash, randomBytes } from 'node:crypto';
 
 /**
  * A record's id: a 128-bit digest of what makes it that record, so the same record sent
  * twice (a retried batch, a replayed bus message) gets the same id and is stored once.
  */
 export function recordId(parts: readonly string[]): string {
-  return createHash('sha256').update(parts.join('\u0000')).digest('base64url').slice(0, 22);
+  // One-shot hash(): no Hash object per record, which matters at tens of thousands of records a second.
+  return hash('sha256', parts.join('\u0000'), 'base64url').slice(0, 22);
 }
 
 const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';

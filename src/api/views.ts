@@ -44,6 +44,12 @@ export function traceView(traceId: string, spans: readonly StoredSpan[]) {
   };
   const start = spans.reduce((min, s) => (s.startTs < min ? s.startTs : min), spans[0]?.startTs ?? 0n);
   const end = spans.reduce((max, s) => (s.endTs > max ? s.endTs : max), 0n);
+  // Start order, with a parent before a child that started in the same nanosecond.
+  const ordered = spans
+    .map((span) => ({ span, depth: depthOf(span.spanId) }))
+    .sort((a, b) =>
+      a.span.startTs === b.span.startTs ? a.depth - b.depth : a.span.startTs < b.span.startTs ? -1 : 1,
+    );
   return {
     traceId,
     spanCount: spans.length,
@@ -51,10 +57,10 @@ export function traceView(traceId: string, spans: readonly StoredSpan[]) {
     startTime: formatNs(start),
     durationNs: String(end - start),
     durationMs: Number(end - start) / 1e6,
-    spans: spans.map((s) => ({
+    spans: ordered.map(({ span: s, depth }) => ({
       spanId: s.spanId,
       parentSpanId: s.parentSpanId,
-      depth: depthOf(s.spanId),
+      depth,
       name: s.name,
       service: s.service,
       host: s.host,

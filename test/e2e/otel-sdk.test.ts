@@ -99,7 +99,9 @@ describe('the OpenTelemetry JS SDK sending to `sightline start`', () => {
       }>(`/api/v1/traces/${traceId}`);
       expect(status).toBe(200);
       expect(body).toMatchObject({ traceId, spanCount: 2, services: [service] });
-      const [rootView, childView] = body.spans;
+      const rootView = body.spans.find((s) => s.name === 'GET /checkout');
+      const childView = body.spans.find((s) => s.name === 'SELECT orders');
+      expect(body.spans[0]).toBe(rootView);
       expect(rootView).toMatchObject({
         name: 'GET /checkout',
         kind: 'server',

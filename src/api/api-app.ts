@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { authOf, requireApiKey } from '../auth/http.js';
 import { SightlineError } from '../core/errors.js';
-import { newHttpApp, toSightlineError } from '../core/http.js';
+import { newHttpApp, prepareErrorReply } from '../core/http.js';
 import type { Logger } from '../core/logger.js';
 import type { SelfMetrics } from '../core/telemetry.js';
 import { formatNs } from '../core/time.js';
@@ -104,10 +104,6 @@ function sendError(
   reply: FastifyReply,
   thrown: unknown,
 ): FastifyReply {
-  const error = toSightlineError(thrown);
-  deps.metrics.httpErrors.inc({ server: 'api', code: error.code });
-  if (error.status >= 500 && !error.retryable)
-    deps.logger.error({ err: thrown, url: request.url }, 'API request failed');
-  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
-  return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+  const error = prepareErrorReply('api', thrown, { ...deps, request, reply });
+  return reply.send({ error: { code: error.code, message: error.message } });
 }

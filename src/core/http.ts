@@ -1,5 +1,12 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { SightlineError, isSightlineError } from './errors.js';
+import type { SelfMetrics } from './telemetry.js';
 
 /** A fastify instance as both servers use it: our logger, no per-request log lines. */
 export function newHttpApp(logger: FastifyBaseLogger): FastifyInstance {
@@ -39,4 +46,25 @@ export function toSightlineError(error: unknown): SightlineError {
   return new SightlineError('SL_ERR_INTERNAL', 'internal error; the server log has the details', {
     cause: error,
   });
+}
+
+/**
+ * What every error response shares: the catalogued error, counted by server and code,
+ * logged when it is ours to fix, with Retry-After when the client should come back.
+ * The caller sends the body in its protocol's shape.
+ */
+export function prepareErrorReply(
+  server: 'ingest' | 'api',
+  thrown: unknown,
+  context: { metrics: SelfMetrics; logger: FastifyBaseLogger; request: FastifyRequest; reply: FastifyReply },
+): SightlineError {
+  const error = toSightlineError(thrown);
+  context.metrics.httpErrors.inc({ server, code: error.code });
+  if (error.status >= 500 && !error.retryable) {
+    context.logger.error({ err: thrown, url: context.request.url }, `${server} request failed`);
+  }
+  if (error.retryAfterSeconds !== undefined)
+    context.reply.header('retry-after', String(error.retryAfterSeconds));
+  context.reply.code(error.status);
+  return error;
 }

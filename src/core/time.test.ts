@@ -1,16 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { SightlineError } from './errors.js';
+import { thrown } from '../../test/helpers/thrown.js';
 import { formatNs, msToNs, nsToMs, parseDurationMs, parseTimeParam } from './time.js';
-
-function thrown(fn: () => unknown): SightlineError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SightlineError);
-    return error as SightlineError;
-  }
-  throw new Error('expected a SightlineError');
-}
 
 describe('formatNs', () => {
   it('formats times before the epoch without losing a second', () => {

@@ -5,7 +5,7 @@ import { authOf, requireApiKey } from '../auth/http.js';
 import type { Bus } from '../bus/bus.js';
 import { CONTENT_TYPES, HEADERS, SCHEMA_VERSION, TOPICS, type Topic } from '../bus/topics.js';
 import { SightlineError } from '../core/errors.js';
-import { newHttpApp, toSightlineError } from '../core/http.js';
+import { newHttpApp, prepareErrorReply } from '../core/http.js';
 import type { Logger } from '../core/logger.js';
 import type { SelfMetrics } from '../core/telemetry.js';
 import { decodeRequest, encodeExportResponse, encodeRequest, encodeStatus } from '../otlp/codec.js';
@@ -148,17 +148,11 @@ function sendError(
   reply: FastifyReply,
   thrown: unknown,
 ): FastifyReply {
-  const error = toSightlineError(thrown);
-  deps.metrics.httpErrors.inc({ server: 'ingest', code: error.code });
-  if (error.status >= 500 && !error.retryable)
-    deps.logger.error({ err: thrown, url: request.url }, 'ingest request failed');
-  const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
-  const format: OtlpFormat = type === CONTENT_TYPES.protobuf ? 'protobuf' : 'json';
-  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+  const error = prepareErrorReply('ingest', thrown, { ...deps, request, reply });
+  const format = formatOf(request);
   // The rest of an oversized body is drained and dropped, and the connection is not reused.
   if (error.status === 413) reply.header('connection', 'close');
   return reply
-    .code(error.status)
     .header('content-type', CONTENT_TYPES[format])
     .send(Buffer.from(encodeStatus(format, GRPC_CODE[error.status] ?? 2, `${error.code}: ${error.message}`)));
 }

@@ -1,6 +1,6 @@
 import Long from 'long';
 import { describe, expect, it } from 'vitest';
-import { SightlineError } from '../core/errors.js';
+import { thrown } from '../../test/helpers/thrown.js';
 import {
   decodeExportResponse,
   decodeRequest,
@@ -62,17 +62,6 @@ function firstSpan(message: TracesRequest): Span {
 
 function firstMetric(message: MetricsRequest): Metric {
   return must(message.resourceMetrics?.[0]?.scopeMetrics?.[0]?.metrics?.[0]);
-}
-
-/** The SightlineError `fn` throws (fails the test when it does not throw). */
-function thrown(fn: () => unknown): SightlineError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SightlineError);
-    return error as SightlineError;
-  }
-  throw new Error('expected a SightlineError');
 }
 
 function decodeJson(signal: OtlpSignal, json: unknown): OtlpRequest {

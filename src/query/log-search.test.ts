@@ -1,19 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { SightlineError } from '../core/errors.js';
+import { thrown } from '../../test/helpers/thrown.js';
 import { DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT, parseLogSearch } from './log-search.js';
 
 const NOW_MS = 1_714_564_800_000;
 const NOW_NS = 1_714_564_800_000_000_000n;
-
-function thrown(fn: () => unknown): SightlineError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SightlineError);
-    return error as SightlineError;
-  }
-  throw new Error('expected a SightlineError');
-}
 
 function parse(q: string): ReturnType<typeof parseLogSearch> {
   return parseLogSearch({ q }, NOW_MS);

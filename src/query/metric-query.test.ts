@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { SightlineError } from '../core/errors.js';
+import { thrown } from '../../test/helpers/thrown.js';
 import { MAX_METRIC_POINTS, parseMetricQuery } from './metric-query.js';
 
 const NOW_MS = 1_714_564_800_000;
 const NOW_NS = 1_714_564_800_000_000_000n;
 const HOUR_NS = 3_600_000_000_000n;
-
-function thrown(fn: () => unknown): SightlineError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(SightlineError);
-    return error as SightlineError;
-  }
-  throw new Error('expected a SightlineError');
-}
 
 describe('parseMetricQuery', () => {
   it('requires a metric name', () => {

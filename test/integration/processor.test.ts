@@ -77,8 +77,8 @@ describe('processor on the in-memory bus and DuckDB', () => {
     );
     expect(deadLetters).toHaveLength(2);
     expect(deadLetters[0]).toMatchObject({ source_topic: 'otel-logs', size: 3n });
-    expect(String(deadLetters[0]?.reason)).toMatch(/not a valid OTLP logs protobuf/);
-    expect(String(deadLetters[1]?.reason)).toMatch(/no org-id header/);
+    expect(deadLetters[0]?.reason).toMatch(/not a valid OTLP logs protobuf/);
+    expect(deadLetters[1]?.reason).toMatch(/no org-id header/);
     const text = await metrics.registry.getSingleMetricAsString('sightline_records_rejected_total');
     expect(text).toContain('sightline_records_rejected_total{signal="logs",reason="dead_letter"} 2');
   });

@@ -82,11 +82,11 @@ describe('parseLogSearch: query text', () => {
 });
 
 describe('parseLogSearch: limit and time range', () => {
-  it('defaults the limit to 100 and accepts 1 to 10000', () => {
-    expect(DEFAULT_LOG_LIMIT).toBe(100);
+  it('defaults the limit to 1000 and accepts 1 to 10000', () => {
+    expect(DEFAULT_LOG_LIMIT).toBe(1000);
     expect(MAX_LOG_LIMIT).toBe(10_000);
-    expect(parseLogSearch({}, NOW_MS).limit).toBe(100);
-    expect(parseLogSearch({ limit: '' }, NOW_MS).limit).toBe(100);
+    expect(parseLogSearch({}, NOW_MS).limit).toBe(1000);
+    expect(parseLogSearch({ limit: '' }, NOW_MS).limit).toBe(1000);
     expect(parseLogSearch({ limit: '1' }, NOW_MS).limit).toBe(1);
     expect(parseLogSearch({ limit: '10000' }, NOW_MS).limit).toBe(10_000);
   });

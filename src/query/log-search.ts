@@ -4,7 +4,8 @@ import type { LogSearch } from '../store/store.js';
 import { parseLimit, parseTimeRange } from './time-range.js';
 
 export const MAX_LOG_LIMIT = 10_000;
-export const DEFAULT_LOG_LIMIT = 100;
+/** Large enough that a query for a typical batch returns it whole; `limit` goes up to MAX_LOG_LIMIT. */
+export const DEFAULT_LOG_LIMIT = 1000;
 
 /** Field filters the simple search understands; any other `word:word` is searched as text. */
 const FIELDS: Record<string, 'services' | 'severities' | 'hosts' | 'traceIds'> = {

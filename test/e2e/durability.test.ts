@@ -23,10 +23,8 @@ describe('durability of acknowledged records', () => {
     await provider.forceFlush();
     expect(tally).toEqual({ succeeded: 1000, failed: 0, errors: [] });
 
-    const before = await new ApiClient(first.apiUrl, first.key).logs({
-      q: 'service:durable',
-      limit: '10000',
-    });
+    // As a user would ask: no parameters, so the defaults (the last hour, newest 1,000 first).
+    const before = await new ApiClient(first.apiUrl, first.key).logs({});
     expect(before).toHaveLength(1000);
 
     // No graceful shutdown: everything acknowledged must already be committed.
@@ -36,10 +34,7 @@ describe('durability of acknowledged records', () => {
     const second = await startSightlineProcess({ dataDir, key: 'existing' });
     started.push(second);
     expect(second.stdout()).not.toContain('First start');
-    const after = await new ApiClient(second.apiUrl, first.key).logs({
-      q: 'service:durable',
-      limit: '10000',
-    });
+    const after = await new ApiClient(second.apiUrl, first.key).logs({});
     expect(after).toHaveLength(1000);
     expect(new Set(after.map((l) => l.body))).toEqual(new Set(before.map((l) => l.body)));
     await provider.shutdown();

@@ -99,6 +99,25 @@ describe('MemoryBus', () => {
     await bus.shutdown();
   });
 
+  it('hands a consumer one batch at a time', async () => {
+    const bus = new MemoryBus(options, silentLogger());
+    const first = deferred();
+    const seen: string[] = [];
+    await bus.consume({ ...consumerOptions, maxBatchMessages: 1 }, async (batch) => {
+      const text = new TextDecoder().decode(batch[0]?.value);
+      seen.push(text);
+      if (text === 'a') await first.promise;
+    });
+    const a = bus.publish('otel-logs', [message('a')]);
+    const b = bus.publish('otel-logs', [message('b')]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(seen).toEqual(['a']);
+    first.resolve();
+    await Promise.all([a, b]);
+    expect(seen).toEqual(['a', 'b']);
+    await bus.shutdown();
+  });
+
   it('drains on shutdown, then refuses new messages with a retryable error', async () => {
     const bus = new MemoryBus(options, silentLogger());
     const stored: string[] = [];

@@ -48,7 +48,7 @@ describe('loadConfig defaults', () => {
     expect(config.auth.bootstrapKey).toBeUndefined();
     expect(config.bus).toEqual({
       type: 'memory',
-      memory: { maxQueueBytes: 256 * 1024 * 1024, maxQueueMessages: 10_000 },
+      memory: { maxQueueBytes: 128 * 1024 * 1024, maxQueueMessages: 10_000 },
     });
     expect(config.store.type).toBe('duckdb');
     expect(config.store.duckdb).toEqual({

@@ -52,8 +52,11 @@ export const configSchema = z.strictObject({
       type: z.enum(['memory']).default('memory'),
       memory: z
         .strictObject({
-          /** Per topic: bytes published and not yet committed by every consumer group. */
-          maxQueueBytes: positiveInt.default(256 * 1024 * 1024),
+          /**
+           * Per topic: bytes published and not yet committed by every consumer group. The decoded
+           * requests are held beside them, so memory use is a few times this at most.
+           */
+          maxQueueBytes: positiveInt.default(128 * 1024 * 1024),
           /** Per topic: messages published and not yet committed by every consumer group. */
           maxQueueMessages: positiveInt.default(10_000),
         })

@@ -638,3 +638,33 @@ describe('export responses', () => {
     });
   });
 });
+
+describe('decoding each buffer once', () => {
+  it('returns the same decoded request for the same buffer, and decodes a copy anew', () => {
+    const bytes = Buffer.from(
+      opentelemetry.proto.collector.v1.ExportLogsServiceRequest.encode({
+        resourceLogs: [{ scopeLogs: [{ logRecords: [{ severityText: 'INFO' }] }] }],
+      }).finish(),
+    );
+    const first = decodeRequest('logs', 'protobuf', bytes);
+    expect(decodeRequest('logs', 'protobuf', bytes)).toBe(first);
+    const copy = decodeRequest('logs', 'protobuf', Buffer.from(bytes));
+    expect(copy).not.toBe(first);
+    expect(copy).toEqual(first);
+  });
+
+  it('knows what it encoded, so the processor reads the gateway validated request as is', () => {
+    const request = decodeRequest(
+      'logs',
+      'json',
+      Buffer.from('{"resourceLogs":[{"scopeLogs":[{"logRecords":[{}]}]}]}'),
+    );
+    const bytes = encodeRequest(request);
+    expect(decodeRequest('logs', 'protobuf', bytes)).toBe(request);
+  });
+
+  it('does not mistake a buffer for another signal', () => {
+    const bytes = encodeRequest({ signal: 'logs', message: { resourceLogs: [] } });
+    expect(decodeRequest('traces', 'protobuf', bytes).signal).toBe('traces');
+  });
+});

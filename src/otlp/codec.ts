@@ -18,8 +18,21 @@ if (!protobuf.util.Long)
 
 const collector = opentelemetry.proto.collector.v1;
 
+/**
+ * Requests this process decoded or encoded, by their protobuf bytes. On the in-memory bus the
+ * processor receives the very buffer the gateway decoded, so it is not decoded twice; bytes
+ * from anywhere else (a Kafka broker) are not found and are decoded. An entry lives as long
+ * as its buffer. Decoded messages are never modified, so sharing them is safe.
+ */
+const decodedByBuffer = new WeakMap<Uint8Array, OtlpRequest>();
+
 export function decodeRequest(signal: OtlpSignal, format: OtlpFormat, body: Uint8Array): OtlpRequest {
-  return format === 'protobuf' ? decodeProtobuf(signal, body) : decodeJson(signal, body);
+  if (format === 'json') return decodeJson(signal, body);
+  const known = decodedByBuffer.get(body);
+  if (known?.signal === signal) return known;
+  const request = decodeProtobuf(signal, body);
+  decodedByBuffer.set(body, request);
+  return request;
 }
 
 function decodeProtobuf(signal: OtlpSignal, body: Uint8Array): OtlpRequest {
@@ -74,6 +87,12 @@ function decodeJson(signal: OtlpSignal, body: Uint8Array): OtlpRequest {
 }
 
 export function encodeRequest(request: OtlpRequest): Uint8Array {
+  const bytes = encode(request);
+  decodedByBuffer.set(bytes, request);
+  return bytes;
+}
+
+function encode(request: OtlpRequest): Uint8Array {
   switch (request.signal) {
     case 'logs':
       return collector.ExportLogsServiceRequest.encode(request.message).finish();

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { SightlineError, errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -34,17 +35,15 @@ export class DuckDBDatabase {
   ) {}
 
   static async open(options: DuckDBOptions, logger: Logger): Promise<DuckDBDatabase> {
-    const dir = options.path.slice(0, options.path.lastIndexOf('/'));
-    if (dir !== '') {
-      try {
-        mkdirSync(dir, { recursive: true });
-      } catch (error) {
-        throw new SightlineError(
-          'SL_ERR_DATA_DIR_UNUSABLE',
-          `cannot create the data directory ${dir}: ${errorMessage(error)}. ` +
-            'Choose a writable directory with --data-dir.',
-        );
-      }
+    const dir = dirname(options.path);
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      throw new SightlineError(
+        'SL_ERR_DATA_DIR_UNUSABLE',
+        `cannot create the directory ${dir} for the database: ${errorMessage(error)}. ` +
+          'Choose a writable directory with --data-dir (or store.duckdb.file).',
+      );
     }
     const settings: Record<string, string> = {
       memory_limit: options.memoryLimit,

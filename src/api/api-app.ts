@@ -27,6 +27,16 @@ export interface ApiDeps {
 }
 
 const PUBLIC_PATHS = ['/', '/healthz', '/readyz'];
+
+/** Each parameter once, as a string; a repeated parameter is a 400 rather than an array to trip over. */
+function querySchema(...names: string[]) {
+  return {
+    querystring: {
+      type: 'object',
+      properties: Object.fromEntries(names.map((name) => [name, { type: 'string' }])),
+    },
+  };
+}
 const TRACE_ID = /^[0-9a-f]{32}$/;
 
 /** The query API and the process's own endpoints, on the UI port. */
@@ -56,7 +66,7 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
 
-  app.get('/api/v1/logs', async (request) => {
+  app.get('/api/v1/logs', { schema: querySchema('q', 'from', 'to', 'limit') }, async (request) => {
     const search = parseLogSearch(request.query as LogSearchParams, now());
     const logs = await deps.store.searchLogs(authOf(request).orgId, search);
     return {
@@ -75,24 +85,32 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
     if (!TRACE_ID.test(traceId)) {
       throw new SightlineError('SL_ERR_BAD_REQUEST', `${traceId} is not a trace id: use 32 hex characters`);
     }
-    const spans = await deps.store.getTrace(authOf(request).orgId, traceId);
+    const { spans, truncated } = await deps.store.getTrace(authOf(request).orgId, traceId);
     if (spans.length === 0)
       throw new SightlineError('SL_ERR_NOT_FOUND', `no spans stored for trace ${traceId}`);
-    return traceView(traceId, spans);
+    return { ...traceView(traceId, spans), truncated };
   });
 
-  app.get('/api/v1/metrics', async (request) => {
-    const query = parseMetricQuery(request.query as MetricQueryParams, now());
-    const series = await deps.store.queryMetrics(authOf(request).orgId, query);
-    return {
-      name: query.name,
-      from: formatNs(query.fromNs),
-      to: formatNs(query.toNs),
-      stepMs: query.stepNs === undefined ? null : Number(query.stepNs / 1_000_000n),
-      aggregation: query.stepNs === undefined ? null : query.aggregation,
-      series: series.map(seriesView),
-    };
-  });
+  app.get(
+    '/api/v1/metrics',
+    { schema: querySchema('name', 'from', 'to', 'step', 'agg') },
+    async (request) => {
+      const query = parseMetricQuery(request.query as MetricQueryParams, now());
+      const { series, truncated } = await deps.store.queryMetrics(authOf(request).orgId, query);
+      return {
+        truncated,
+        ...(truncated
+          ? { warning: `more than ${query.maxPoints} points: use a larger step or a shorter range` }
+          : {}),
+        name: query.name,
+        from: formatNs(query.fromNs),
+        to: formatNs(query.toNs),
+        stepMs: query.stepNs === undefined ? null : Number(query.stepNs / 1_000_000n),
+        aggregation: query.stepNs === undefined ? null : query.aggregation,
+        series: series.map(seriesView),
+      };
+    },
+  );
 
   app.get('/api/v1/stats', (request) => deps.store.countRecords(authOf(request).orgId));
   return app;

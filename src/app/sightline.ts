@@ -67,7 +67,6 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
   try {
     await database.migrate();
     const control = new DuckDBControlStore(database);
-    const access = await bootstrapAccess(control, config.auth.bootstrapKey);
 
     const metrics = new SelfMetrics();
     const bus = new MemoryBus(
@@ -114,14 +113,23 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
         maxBodyBytes: config.ingest.maxBodyBytes,
         maxAttributeDepth: config.ingest.maxAttributeDepth,
       },
+      ackTimeoutMs: config.ingest.ackTimeoutSeconds * 1000,
+      retryAfterSeconds: config.ingest.retryAfterSeconds,
     });
     cleanup.push(() => api.close());
     const apiUrl = await listen(api, config.host, config.api.port, '--port');
     cleanup.push(async () => {
       stopping = true;
-      await gateway.close();
+      // Stop accepting, then drain the bus: requests still waiting on it are answered when it
+      // has stored their records, or with 503 once its drain timeout is up, so a client that
+      // never gives up cannot hold the shutdown open.
+      const closed = gateway.close();
+      await bus.shutdown();
+      await closed;
     });
     const ingestUrl = await listen(gateway, config.host, config.ingest.port, '--ingest-port');
+    // Only once both ports are ours: a start that fails must not use up the one showing of a new key.
+    const access = await bootstrapAccess(control, config.auth.bootstrapKey);
 
     let stopped: Promise<void> | undefined;
     return {

@@ -96,6 +96,13 @@ describe('keyFromHeaders', () => {
     expect(keyFromHeaders({ authorization: 'Basic dXNlcjpwYXNz' })).toBeUndefined();
     expect(keyFromHeaders({ authorization: 'Bearer' })).toBeUndefined();
   });
+
+  it('falls back to x-api-key when Authorization carries another scheme', () => {
+    expect(keyFromHeaders({ authorization: 'Basic dXNlcjpwYXNz', 'x-api-key': 'sl_fromheader' })).toBe(
+      'sl_fromheader',
+    );
+    expect(keyFromHeaders({ authorization: 'Bearer sl_bearer', 'x-api-key': 'sl_other' })).toBe('sl_bearer');
+  });
 });
 
 describe('ApiKeyAuthenticator', () => {
@@ -187,7 +194,18 @@ describe('ApiKeyAuthenticator', () => {
     expect(store.lookups).toBe(2);
   });
 
-  it('still authenticates correctly after the cache fills up and is cleared', async () => {
+  it('keeps a key in use cached while a flood of unknown keys passes through', async () => {
+    const { store, key } = await storeWithKey();
+    const auth = new ApiKeyAuthenticator(store, { maxCacheEntries: 3 });
+    await auth.authenticate({ 'x-api-key': key });
+    for (let i = 0; i < 10; i++) {
+      await rejection(auth.authenticate({ 'x-api-key': generateApiKey() }));
+      await auth.authenticate({ 'x-api-key': key });
+    }
+    expect(store.lookups).toBe(11);
+  });
+
+  it('still authenticates correctly after the cache fills up and evicts', async () => {
     const store = new FakeControlStore();
     const org = await store.createOrg('acme');
     const keys = [await store.addKey(org), await store.addKey(org), await store.addKey(org)];

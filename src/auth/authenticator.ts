@@ -61,8 +61,14 @@ export class ApiKeyAuthenticator {
       const context =
         record && record.revokedAt === null ? { orgId: record.orgId, keyId: record.id } : undefined;
       entry = { context, expiresAt: now + (context === undefined ? this.negativeTtlMs : this.cacheTtlMs) };
-      if (this.cache.size >= this.maxCacheEntries) this.cache.clear();
-      this.cache.set(hash, entry);
+    }
+    // Least recently used goes first when full (a Map iterates in insertion order), so a flood
+    // of unknown keys cannot push out the keys in use.
+    this.cache.delete(hash);
+    this.cache.set(hash, entry);
+    if (this.cache.size > this.maxCacheEntries) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
     }
     if (entry.context === undefined) {
       throw new SightlineError(
@@ -78,15 +84,13 @@ function single(value: HeaderValue): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** A Bearer token, else `x-api-key` (an Authorization header of another scheme is for someone else). */
 export function keyFromHeaders(headers: {
   authorization?: HeaderValue;
   'x-api-key'?: HeaderValue;
 }): string | undefined {
-  const authorization = single(headers.authorization)?.trim();
-  if (authorization !== undefined && authorization !== '') {
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-    return match?.[1];
-  }
+  const bearer = /^Bearer\s+(\S+)$/i.exec(single(headers.authorization)?.trim() ?? '')?.[1];
+  if (bearer !== undefined) return bearer;
   const key = single(headers['x-api-key'])?.trim();
   return key === '' ? undefined : key;
 }

@@ -118,6 +118,20 @@ describe('MemoryBus', () => {
     await bus.shutdown();
   });
 
+  it('delivers a batch as soon as it is full instead of lingering', { timeout: 5_000 }, async () => {
+    const bus = new MemoryBus(options, silentLogger());
+    const batches: number[] = [];
+    await bus.consume({ ...consumerOptions, maxBatchMessages: 2, maxWaitMs: 600_000 }, async (batch) => {
+      batches.push(batch.length);
+    });
+    const first = bus.publish('otel-logs', [message('1')]);
+    // Let the consumer start lingering on the first message before the second arrives.
+    await new Promise((r) => setTimeout(r, 20));
+    await Promise.all([first, bus.publish('otel-logs', [message('2')])]);
+    expect(batches).toEqual([2]);
+    await bus.shutdown();
+  });
+
   it('drains on shutdown, then refuses new messages with a retryable error', async () => {
     const bus = new MemoryBus(options, silentLogger());
     const stored: string[] = [];

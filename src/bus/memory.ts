@@ -78,6 +78,7 @@ class TopicState {
 class GroupConsumer implements Consumer {
   readonly queue: Delivery[] = [];
   private wake: (() => void) | undefined;
+  private lingering: AbortController | undefined;
   private closed = false;
   private readonly loop: Promise<void>;
   private abort = new AbortController();
@@ -94,6 +95,18 @@ class GroupConsumer implements Consumer {
   enqueue(delivery: Delivery): void {
     this.queue.push(delivery);
     this.notify();
+    if (this.lingering !== undefined && this.batchIsFull()) this.lingering.abort();
+  }
+
+  private batchIsFull(): boolean {
+    const { maxBatchMessages, maxBatchBytes } = this.options;
+    if (this.queue.length >= maxBatchMessages) return true;
+    let bytes = 0;
+    for (const delivery of this.queue) {
+      bytes += delivery.bytes;
+      if (bytes >= maxBatchBytes) return true;
+    }
+    return false;
   }
 
   async close(): Promise<void> {
@@ -147,11 +160,19 @@ class GroupConsumer implements Consumer {
 
   /** Waits until the batch is full or its oldest message has waited maxWaitMs. */
   private async linger(): Promise<void> {
-    const { maxBatchMessages, maxWaitMs } = this.options;
     const oldest = this.queue[0];
-    if (oldest === undefined || this.queue.length >= maxBatchMessages) return;
-    const waitMs = oldest.enqueuedAt + maxWaitMs - Date.now();
-    if (waitMs > 0) await this.sleep(waitMs);
+    if (oldest === undefined || this.batchIsFull()) return;
+    const waitMs = oldest.enqueuedAt + this.options.maxWaitMs - Date.now();
+    if (waitMs <= 0) return;
+    // Ended early by enqueue() when the batch fills, or by close().
+    this.lingering = new AbortController();
+    try {
+      await sleep(waitMs, undefined, { signal: AbortSignal.any([this.lingering.signal, this.abort.signal]) });
+    } catch {
+      // Woken early: deliver now.
+    } finally {
+      this.lingering = undefined;
+    }
   }
 
   private takeBatch(): Delivery[] {

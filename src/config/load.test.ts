@@ -43,6 +43,7 @@ describe('loadConfig defaults', () => {
       maxBodyBytes: 20 * 1024 * 1024,
       maxAttributeDepth: 16,
       retryAfterSeconds: 2,
+      ackTimeoutSeconds: 30,
     });
     expect(config.api.port).toBe(3000);
     expect(config.auth.bootstrapKey).toBeUndefined();

@@ -28,6 +28,8 @@ export const configSchema = z.strictObject({
       maxAttributeDepth: z.int().min(1).max(64).default(16),
       /** What `Retry-After` says when the pipeline is full. */
       retryAfterSeconds: positiveInt.default(2),
+      /** How long a request may wait for its records to be stored before it is answered 503. */
+      ackTimeoutSeconds: positiveInt.default(30),
     })
     .prefault({}),
   api: z

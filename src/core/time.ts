@@ -2,6 +2,9 @@ import { SightlineError } from './errors.js';
 
 export const NS_PER_MS = 1_000_000n;
 
+/** The latest time a signed 64-bit nanosecond count holds (2262-04-11), which is what the stores keep. */
+export const MAX_TIME_NS = 2n ** 63n - 1n;
+
 export function nowNs(): bigint {
   return BigInt(Date.now()) * NS_PER_MS;
 }
@@ -34,7 +37,7 @@ const RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]
  */
 export function parseTimeParam(name: string, value: string): bigint {
   const trimmed = value.trim();
-  if (EPOCH_MS.test(trimmed)) return msToNs(Number(trimmed));
+  if (EPOCH_MS.test(trimmed)) return inRange(name, value, msToNs(Number(trimmed)));
   const match = RFC3339.exec(trimmed);
   const seconds = match === null ? NaN : Date.parse(`${match[1] ?? ''}${match[3] ?? ''}`.replace(' ', 'T'));
   if (match === null || Number.isNaN(seconds)) {
@@ -43,7 +46,15 @@ export function parseTimeParam(name: string, value: string): bigint {
       `${name}=${JSON.stringify(value)} is not a time: use RFC 3339 with an offset (2024-05-01T12:00:00Z) or epoch milliseconds`,
     );
   }
-  return msToNs(seconds) + BigInt((match[2] ?? '').padEnd(9, '0'));
+  return inRange(name, value, msToNs(seconds) + BigInt((match[2] ?? '').padEnd(9, '0')));
+}
+
+function inRange(name: string, value: string, ns: bigint): bigint {
+  if (ns <= MAX_TIME_NS) return ns;
+  throw new SightlineError(
+    'SL_ERR_BAD_REQUEST',
+    `${name}=${JSON.stringify(value)} is later than the latest time Sightline stores (2262-04-11)`,
+  );
 }
 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;

@@ -20,6 +20,9 @@ export interface GatewayDeps {
   metrics: SelfMetrics;
   logger: Logger;
   limits: ValidationLimits & { maxBodyBytes: number };
+  /** Longest wait for the bus to make a batch durable before answering 503. */
+  ackTimeoutMs: number;
+  retryAfterSeconds: number;
 }
 
 const SIGNALS: Record<OtlpSignal, { topic: Topic; unit: string }> = {
@@ -71,6 +74,12 @@ async function handleExport(
 ): Promise<FastifyReply> {
   const { orgId } = authOf(request);
   const format = formatOf(request);
+  if (request.body === undefined) {
+    throw new SightlineError(
+      'SL_ERR_UNSUPPORTED_MEDIA_TYPE',
+      'the request has no body or no Content-Type: send application/x-protobuf or application/json',
+    );
+  }
   const body = await readBody(
     request.body as Readable,
     request.headers['content-encoding'],
@@ -85,7 +94,7 @@ async function handleExport(
   const accepted = validated.received - validated.rejected;
   if (accepted > 0) {
     const value = format === 'protobuf' && validated.rejected === 0 ? body : encodeRequest(validated.request);
-    await deps.bus.publish(SIGNALS[signal].topic, [
+    const published = deps.bus.publish(SIGNALS[signal].topic, [
       {
         key: messageKey(validated.request),
         value,
@@ -97,6 +106,7 @@ async function handleExport(
         },
       },
     ]);
+    await withinAckTimeout(published, deps);
     metrics.recordsAccepted.inc({ signal }, accepted);
   }
   const partial =
@@ -107,6 +117,35 @@ async function handleExport(
     .code(200)
     .header('content-type', CONTENT_TYPES[format])
     .send(Buffer.from(encodeExportResponse(signal, format, partial)));
+}
+
+/**
+ * Waits for the batch to be durable, but not forever: a stuck store must not hold clients and
+ * their connections without end. The batch stays queued and may still be stored; a retry of
+ * it is then stored once.
+ */
+async function withinAckTimeout(published: Promise<void>, deps: GatewayDeps): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(
+          new SightlineError(
+            'SL_ERR_STORE_UNAVAILABLE',
+            `the records were not stored within ${deps.ackTimeoutMs / 1000} s (the store is slow or failing); send them again later`,
+            { retryAfterSeconds: deps.retryAfterSeconds },
+          ),
+        ),
+      deps.ackTimeoutMs,
+    );
+  });
+  // After a timeout nobody awaits the publish any more; its outcome is the bus's to report.
+  published.catch(() => undefined);
+  try {
+    await Promise.race([published, timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function formatOf(request: FastifyRequest): OtlpFormat {

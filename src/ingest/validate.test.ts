@@ -430,3 +430,38 @@ describe('validated ids', () => {
     expect(bytesToHex(kept?.traceId)).toBe('5b8efff798038103d269b633813fc60c');
   });
 });
+
+describe('timestamps the store cannot hold', () => {
+  const beyond = Long.fromString('18446744073709551615', true);
+  const latest = Long.fromString('9223372036854775807', true);
+
+  it('rejects log records, spans and data points timed after 2262, and keeps the rest', () => {
+    const logs = validateRequest(
+      logsRequest([
+        log('ok'),
+        log('late', { timeUnixNano: beyond }),
+        log('edge', { observedTimeUnixNano: latest }),
+      ]),
+      limits,
+    );
+    expect(keptBodies(logs.request)).toEqual(['ok', 'edge']);
+    expect(reasons(logs)).toEqual({ invalid_timestamp: 1 });
+    expect(describeRejections(logs, 'log records')).toContain('time_unix_nano is after the year 2262');
+
+    const traces = validateRequest(
+      tracesRequest([span('ok'), span('late', { endTimeUnixNano: beyond })]),
+      limits,
+    );
+    expect(keptSpanNames(traces.request)).toEqual(['ok']);
+    expect(reasons(traces)).toEqual({ invalid_timestamp: 1 });
+
+    const metrics = validateRequest(
+      metricsRequest([
+        { name: 'm', gauge: { dataPoints: [point(1), point(2, { startTimeUnixNano: beyond })] } },
+      ]),
+      limits,
+    );
+    expect(keptMetrics(metrics.request)[0]?.gauge?.dataPoints).toHaveLength(1);
+    expect(reasons(metrics)).toEqual({ invalid_timestamp: 1 });
+  });
+});

@@ -1,4 +1,5 @@
-import { attributesDepth, valueDepth } from '../otlp/values.js';
+import { MAX_TIME_NS } from '../core/time.js';
+import { attributesDepth, toBigInt, valueDepth, type Int64 } from '../otlp/values.js';
 import type {
   KeyValue,
   LogRecord,
@@ -26,7 +27,8 @@ export type RejectReason =
   | 'missing_metric_name'
   | 'missing_metric_data'
   | 'unsupported_metric_type'
-  | 'missing_timestamp';
+  | 'missing_timestamp'
+  | 'invalid_timestamp';
 
 export interface Problem {
   reason: RejectReason;
@@ -168,9 +170,11 @@ function validateMetric(
   }
   const kept = (points ?? []).filter((point) => {
     const problem: Problem | undefined =
-      point.timeUnixNano === null || point.timeUnixNano === undefined || isZero(point.timeUnixNano)
+      toBigInt(point.timeUnixNano) === 0n
         ? { reason: 'missing_timestamp', detail: `a data point of "${name}" has no time_unix_nano` }
-        : attributesProblem(point.attributes, `data point of "${name}"`, limits);
+        : (timeProblem(point.timeUnixNano, 'time_unix_nano') ??
+          timeProblem(point.startTimeUnixNano, 'start_time_unix_nano') ??
+          attributesProblem(point.attributes, `data point of "${name}"`, limits));
     return keep(tally, problem);
   });
   if (kept.length === 0) return [];
@@ -191,6 +195,8 @@ function keep(tally: Tally, problem: Problem | undefined): boolean {
 
 function logProblem(record: LogRecord, limits: ValidationLimits): Problem | undefined {
   return (
+    timeProblem(record.timeUnixNano, 'time_unix_nano') ??
+    timeProblem(record.observedTimeUnixNano, 'observed_time_unix_nano') ??
     idProblem(record.traceId, 16, 'invalid_trace_id', 'trace_id', true) ??
     idProblem(record.spanId, 8, 'invalid_span_id', 'span_id', true) ??
     depthProblem(valueDepth(record.body, limits.maxAttributeDepth), 'the body', limits) ??
@@ -200,6 +206,8 @@ function logProblem(record: LogRecord, limits: ValidationLimits): Problem | unde
 
 function spanProblem(span: Span, limits: ValidationLimits): Problem | undefined {
   const own =
+    timeProblem(span.startTimeUnixNano, 'start_time_unix_nano') ??
+    timeProblem(span.endTimeUnixNano, 'end_time_unix_nano') ??
     idProblem(span.traceId, 16, 'invalid_trace_id', 'trace_id', false) ??
     idProblem(span.spanId, 8, 'invalid_span_id', 'span_id', false) ??
     idProblem(span.parentSpanId, 8, 'invalid_parent_span_id', 'parent_span_id', true) ??
@@ -217,6 +225,15 @@ function spanProblem(span: Span, limits: ValidationLimits): Problem | undefined 
     if (problem !== undefined) return problem;
   }
   return undefined;
+}
+
+/** Times are kept as signed 64-bit nanoseconds; a larger fixed64 cannot be stored. */
+function timeProblem(value: Int64, field: string): Problem | undefined {
+  if (toBigInt(value) <= MAX_TIME_NS) return undefined;
+  return {
+    reason: 'invalid_timestamp',
+    detail: `${field} is after the year 2262 (more than 2^63-1 nanoseconds)`,
+  };
 }
 
 function idProblem(
@@ -251,10 +268,4 @@ function depthProblem(depth: number, what: string, limits: ValidationLimits): Pr
     reason: 'attribute_too_deep',
     detail: `${what} nest deeper than ${limits.maxAttributeDepth} levels (ingest.maxAttributeDepth)`,
   };
-}
-
-function isZero(value: { low: number; high: number } | number | string): boolean {
-  if (typeof value === 'number') return value === 0;
-  if (typeof value === 'string') return /^0+$/.test(value);
-  return value.low === 0 && value.high === 0;
 }

@@ -1,5 +1,6 @@
 import { recordId } from '../core/ids.js';
 import { severityOf } from '../core/severity.js';
+import { MAX_TIME_NS } from '../core/time.js';
 import type {
   HistogramDataPoint,
   KeyValue,
@@ -17,6 +18,7 @@ import {
   stringAttribute,
   toBigInt,
   toNumber,
+  type Int64,
 } from '../otlp/values.js';
 import type {
   LogRow,
@@ -39,6 +41,14 @@ export interface RowContext {
   orgId: OrgId;
   /** When the gateway received the request: the time of records that carry none. */
   receivedAtNs: bigint;
+}
+
+/** A time field as stored: signed 64-bit nanoseconds. Later times cannot be stored and make the message unreadable. */
+function nanos(value: Int64, field: string): bigint {
+  const ns = toBigInt(value);
+  if (ns > MAX_TIME_NS)
+    throw new Error(`${field} ${ns} is after the latest storable time (2^63-1 ns, year 2262)`);
+  return ns;
 }
 
 interface ResourceInfo {
@@ -67,13 +77,13 @@ function attributesJson(attributes: readonly KeyValue[] | null | undefined): str
 
 export function logsToRows(message: LogsRequest, context: RowContext): LogRow[] {
   const rows: LogRow[] = [];
-  for (const rl of message.resourceLogs ?? []) {
+  for (const [r, rl] of (message.resourceLogs ?? []).entries()) {
     const resource = resourceInfo(rl.resource);
-    for (const sl of rl.scopeLogs ?? []) {
+    for (const [s, sl] of (rl.scopeLogs ?? []).entries()) {
       const scopeName = sl.scope?.name ?? '';
-      for (const record of sl.logRecords ?? []) {
-        const time = toBigInt(record.timeUnixNano);
-        const observed = toBigInt(record.observedTimeUnixNano);
+      for (const [k, record] of (sl.logRecords ?? []).entries()) {
+        const time = nanos(record.timeUnixNano, 'time_unix_nano');
+        const observed = nanos(record.observedTimeUnixNano, 'observed_time_unix_nano');
         const severityText = record.severityText ?? '';
         const { severity, number } = severityOf(record.severityNumber ?? 0, severityText);
         const bodyJson = anyValueToJson(record.body);
@@ -84,9 +94,12 @@ export function logsToRows(message: LogsRequest, context: RowContext): LogRow[] 
         const spanId = bytesToHex(record.spanId);
         const eventName = record.eventName ?? '';
         rows.push({
-          // The id leaves out the receive time, so a retry of a record without timestamps is still the same record.
+          // Content plus position in the request: two equal records in one request are two records,
+          // and the same request sent again (a retry, a replayed message) has the same ids.
+          // A record without timestamps takes the receive time, so a retry of it may be stored twice.
           id: recordId([
             context.orgId,
+            `${r}.${s}.${k}`,
             String(time),
             String(observed),
             String(record.severityNumber ?? 0),
@@ -141,8 +154,8 @@ export function spansToRows(message: TracesRequest, context: RowContext): SpanRo
       for (const span of ss.spans ?? []) {
         const traceId = bytesToHex(span.traceId);
         const spanId = bytesToHex(span.spanId);
-        const start = toBigInt(span.startTimeUnixNano);
-        const end = toBigInt(span.endTimeUnixNano);
+        const start = nanos(span.startTimeUnixNano, 'start_time_unix_nano');
+        const end = nanos(span.endTimeUnixNano, 'end_time_unix_nano');
         rows.push({
           id: recordId([context.orgId, traceId, spanId]),
           startTs: start,
@@ -221,8 +234,8 @@ export function metricsToRows(message: MetricsRequest, context: RowContext): Met
           // Labels are stored with sorted keys: a series is the same whatever order its attributes came in.
           const labels = canonicalJson(attributesToObject(p.attributes));
           const seriesId = recordId([context.orgId, name, kind, resource.canonical, scopeName, labels]);
-          const ts = toBigInt(p.timeUnixNano);
-          const startTs = toBigInt(p.startTimeUnixNano);
+          const ts = nanos(p.timeUnixNano, 'time_unix_nano');
+          const startTs = nanos(p.startTimeUnixNano, 'start_time_unix_nano');
           return {
             ...base,
             id: recordId([seriesId, String(ts), String(startTs)]),

@@ -106,39 +106,64 @@ export class Processor implements Component {
     pipeline: Pipeline<Row>,
     messages: readonly IncomingMessage[],
   ): Promise<void> {
-    const { metrics, logger } = this.deps;
-    const rows: Row[] = [];
+    const prepared: Array<{ message: IncomingMessage; rows: Row[] }> = [];
     const deadLetters: OutgoingMessage[] = [];
+    const setAside = (message: IncomingMessage, reason: string): void => {
+      this.deps.logger.warn(
+        { topic, offset: String(message.offset), reason },
+        'message sent to the dead-letter topic',
+      );
+      this.deps.metrics.recordsRejected.inc({ signal: pipeline.signal, reason: 'dead_letter' });
+      deadLetters.push(deadLetterOf(topic, message, reason));
+    };
     for (const message of messages) {
       try {
-        const org = message.headers[HEADERS.orgId];
-        if (org === undefined || org === '') throw new Error(`the message has no ${HEADERS.orgId} header`);
-        const receivedAt = Number(message.headers[HEADERS.receivedAt]);
-        const context = {
-          orgId: orgId(org),
-          receivedAtNs: Number.isFinite(receivedAt) ? msToNs(receivedAt) : nowNs(),
-        };
-        for (const row of pipeline.toRows(message, context)) rows.push(row);
+        prepared.push({ message, rows: pipeline.toRows(message, rowContext(message)) });
       } catch (error) {
-        const reason = errorMessage(error);
-        logger.warn(
-          { topic, offset: String(message.offset), reason },
-          'message sent to the dead-letter topic',
-        );
-        metrics.recordsRejected.inc({ signal: pipeline.signal, reason: 'dead_letter' });
-        deadLetters.push(deadLetterOf(topic, message, reason));
+        setAside(message, errorMessage(error));
       }
     }
-    if (rows.length > 0) {
-      const stopTimer = metrics.batchLatency.startTimer({ table: pipeline.table });
-      const result = await pipeline.write(rows);
-      stopTimer();
-      metrics.batchRows.observe({ table: pipeline.table }, rows.length);
-      metrics.recordsStored.inc({ table: pipeline.table }, result.inserted);
-      metrics.recordsDuplicate.inc({ table: pipeline.table }, result.duplicates);
+    try {
+      await this.write(
+        pipeline,
+        prepared.flatMap((p) => p.rows),
+      );
+    } catch (error) {
+      // One message the store refuses must not hold up the others forever: write each alone.
+      // If none goes through, the store itself is failing and the whole batch is retried.
+      if (prepared.length < 2) throw error;
+      const refused: Array<{ message: IncomingMessage; error: unknown }> = [];
+      for (const { message, rows } of prepared) {
+        try {
+          await this.write(pipeline, rows);
+        } catch (alone) {
+          refused.push({ message, error: alone });
+        }
+      }
+      if (refused.length === prepared.length) throw error;
+      for (const { message, error: why } of refused)
+        setAside(message, `the store refused it: ${errorMessage(why)}`);
     }
     if (deadLetters.length > 0) await this.deps.bus.publish(TOPICS.deadLetter, deadLetters);
   }
+
+  private async write<Row>(pipeline: Pipeline<Row>, rows: Row[]): Promise<void> {
+    if (rows.length === 0) return;
+    const { metrics } = this.deps;
+    const stopTimer = metrics.batchLatency.startTimer({ table: pipeline.table });
+    const result = await pipeline.write(rows);
+    stopTimer();
+    metrics.batchRows.observe({ table: pipeline.table }, rows.length);
+    metrics.recordsStored.inc({ table: pipeline.table }, result.inserted);
+    metrics.recordsDuplicate.inc({ table: pipeline.table }, result.duplicates);
+  }
+}
+
+function rowContext(message: IncomingMessage): RowContext {
+  const org = message.headers[HEADERS.orgId];
+  if (org === undefined || org === '') throw new Error(`the message has no ${HEADERS.orgId} header`);
+  const receivedAt = Number(message.headers[HEADERS.receivedAt]);
+  return { orgId: orgId(org), receivedAtNs: Number.isFinite(receivedAt) ? msToNs(receivedAt) : nowNs() };
 }
 
 function decode<S extends OtlpSignal>(signal: S, message: IncomingMessage) {

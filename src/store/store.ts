@@ -42,6 +42,7 @@ export interface MetricQuery extends TimeRange {
   /** Bucket width; without it the raw points are returned. */
   stepNs?: bigint;
   aggregation: MetricAggregation;
+  /** Across all series; beyond it the result is cut and marked `truncated`. */
   maxPoints: number;
 }
 
@@ -65,6 +66,9 @@ export interface MetricPoint {
   sum?: number | null;
 }
 
+/** The most spans one trace read returns; `truncated` says when a trace has more. */
+export const MAX_TRACE_SPANS = 10_000;
+
 export interface RecordCounts {
   logs: number;
   spans: number;
@@ -83,7 +87,7 @@ export interface Store extends Component {
   writeDeadLetters(rows: readonly DeadLetterRow[]): Promise<WriteResult>;
 
   searchLogs(org: OrgId, search: LogSearch): Promise<StoredLog[]>;
-  getTrace(org: OrgId, traceId: string): Promise<StoredSpan[]>;
-  queryMetrics(org: OrgId, query: MetricQuery): Promise<MetricSeries[]>;
+  getTrace(org: OrgId, traceId: string): Promise<{ spans: StoredSpan[]; truncated: boolean }>;
+  queryMetrics(org: OrgId, query: MetricQuery): Promise<{ series: MetricSeries[]; truncated: boolean }>;
   countRecords(org: OrgId): Promise<RecordCounts>;
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runCli } from '../harness/sightline.js';
+import { runCli, startSightlineProcess } from '../harness/sightline.js';
 
 describe('the sightline CLI', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sightline-cli-'));
@@ -88,6 +88,35 @@ describe('the sightline CLI', () => {
       expect(stderr).toContain('--ingest-port');
     } finally {
       blocker.close();
+    }
+  });
+
+  it('keeps the first API key for the start that succeeds when the first start fails', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const address = blocker.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    const dataDir = join(dir, 'first-start');
+    const failed = await runCli([
+      'start',
+      '--data-dir',
+      dataDir,
+      '--port',
+      String(port),
+      '--ingest-port',
+      '0',
+    ]);
+    blocker.close();
+    expect(failed.code).toBe(4);
+    const server = await startSightlineProcess({ dataDir, key: 'printed' });
+    try {
+      expect(server.stdout()).toContain('First start: created the organization "default"');
+      const stats = await fetch(`${server.apiUrl}/api/v1/stats`, {
+        headers: { authorization: `Bearer ${server.key}` },
+      });
+      expect(stats.status).toBe(200);
+    } finally {
+      await server.stop();
     }
   });
 

@@ -72,6 +72,8 @@ describe('query API over the real pipeline', () => {
       metrics,
       logger,
       limits: { maxBodyBytes: 1024 * 1024, maxAttributeDepth: 8 },
+      ackTimeoutMs: 5000,
+      retryAfterSeconds: 1,
     });
     api = buildApiApp({
       authenticator,
@@ -163,6 +165,10 @@ describe('query API over the real pipeline', () => {
       ['/api/v1/metrics', /name is required/],
       ['/api/v1/metrics?name=x&step=1ms&from=0', /more than 11000 buckets/],
       ['/api/v1/traces/not-hex', /is not a trace id/],
+      ['/api/v1/metrics?name=a&name=b', /querystring\/name must be string/],
+      ['/api/v1/logs?from=1&from=2', /querystring\/from must be string/],
+      ['/api/v1/logs?to=999999999999999', /later than the latest time Sightline stores/],
+      ['/api/v1/logs?from=9999-01-01T00:00:00Z&to=9999-01-02T00:00:00Z', /later than the latest time/],
     ];
     for (const [url, message] of cases) {
       const response = await get(url);
@@ -217,6 +223,48 @@ describe('query API over the real pipeline', () => {
     expect(found.data).toHaveLength(1);
   });
 
+  it('answers 503 when its records are not stored within the ack timeout', async () => {
+    const stuckBus = new MemoryBus(
+      { maxQueueBytes: 1e9, maxQueueMessages: 100, retryAfterSeconds: 4 },
+      silentLogger(),
+    );
+    await stuckBus.consume(
+      { group: 'g', topic: 'otel-logs', maxBatchMessages: 1, maxBatchBytes: 1e9, maxWaitMs: 0 },
+      () => new Promise<void>(() => undefined),
+    );
+    const stuck = buildGatewayApp({
+      authenticator: new ApiKeyAuthenticator(new DuckDBControlStore(database)),
+      bus: stuckBus,
+      metrics: new SelfMetrics({ processMetrics: false }),
+      logger: silentLogger(),
+      limits: { maxBodyBytes: 1024 * 1024, maxAttributeDepth: 8 },
+      ackTimeoutMs: 100,
+      retryAfterSeconds: 4,
+    });
+    const response = await stuck.inject({
+      method: 'POST',
+      url: '/v1/logs',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${KEY_A}` },
+      payload: '{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"never stored"}}]}]}]}',
+    });
+    expect(response.statusCode).toBe(503);
+    expect(response.headers['retry-after']).toBe('4');
+    expect(response.json<{ message: string }>().message).toMatch(
+      /SL_ERR_STORE_UNAVAILABLE: the records were not stored within 0.1 s/,
+    );
+    await stuck.close();
+  });
+
+  it('answers 415 to a POST with neither body nor content type', async () => {
+    const response = await gateway.inject({
+      method: 'POST',
+      url: '/v1/logs',
+      headers: { authorization: `Bearer ${KEY_A}` },
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.json<{ message: string }>().message).toMatch(/no body or no Content-Type/);
+  });
+
   it('answers 503 with Retry-After when the pipeline is full, never a 2xx it cannot keep', async () => {
     const slowBus = new MemoryBus(
       { maxQueueBytes: 1, maxQueueMessages: 1, retryAfterSeconds: 7 },
@@ -235,6 +283,8 @@ describe('query API over the real pipeline', () => {
       metrics: new SelfMetrics({ processMetrics: false }),
       logger: silentLogger(),
       limits: { maxBodyBytes: 1024 * 1024, maxAttributeDepth: 8 },
+      ackTimeoutMs: 5000,
+      retryAfterSeconds: 1,
     });
     const request = (text: string) =>
       full.inject({

@@ -132,11 +132,12 @@ describe('DuckDB store', () => {
       }),
       spanRow({ id: 's1', traceId, spanId: '1111111111111111', startTs: T0, durationNs: 9_000_000n }),
     ]);
-    const spans = await store.getTrace(ORG_A, traceId);
+    const { spans, truncated } = await store.getTrace(ORG_A, traceId);
+    expect(truncated).toBe(false);
     expect(spans.map((s) => s.spanId)).toEqual(['1111111111111111', '2222222222222222']);
     expect(spans[1]).toMatchObject({ parentSpanId: '1111111111111111', kind: 'server', status: 'ok' });
     expect(spans[0]?.durationNs).toBe(9_000_000n);
-    expect(await store.getTrace(ORG_B, traceId)).toEqual([]);
+    expect((await store.getTrace(ORG_B, traceId)).spans).toEqual([]);
   });
 
   it('writes metric points, including histograms, and returns raw and bucketed series', async () => {
@@ -161,16 +162,17 @@ describe('DuckDB store', () => {
         bucketCounts: [1n, 3n, 0n],
       }),
     ]);
-    const raw = await store.queryMetrics(ORG_A, {
+    const { series: raw, truncated } = await store.queryMetrics(ORG_A, {
       name: 'http.server.requests',
       fromNs: T0 - minute,
       toNs: T0 + 2n * minute,
       aggregation: 'avg',
       maxPoints: 100,
     });
+    expect(truncated).toBe(false);
     expect(raw.map((s) => s.seriesId)).toEqual(['series-1', 'series-2']);
     expect(raw[0]?.points.map((p) => p.value)).toEqual([10, 20, 40]);
-    const bucketed = await store.queryMetrics(ORG_A, {
+    const { series: bucketed } = await store.queryMetrics(ORG_A, {
       name: 'http.server.requests',
       fromNs: T0 - minute,
       toNs: T0 + 2n * minute,
@@ -180,7 +182,7 @@ describe('DuckDB store', () => {
     });
     const first = bucketed.find((s) => s.seriesId === 'series-1');
     expect(first?.points.map((p) => p.value)).toEqual([20, 40]);
-    const histogram = await store.queryMetrics(ORG_A, {
+    const { series: histogram } = await store.queryMetrics(ORG_A, {
       name: 'http.server.duration',
       fromNs: T0 - minute,
       toNs: T0 + minute,
@@ -189,6 +191,18 @@ describe('DuckDB store', () => {
     });
     expect(histogram[0]?.kind).toBe('histogram');
     expect(histogram[0]?.points[0]).toMatchObject({ value: 2.5, count: 4n, sum: 10 });
+  });
+
+  it('says when a metric query was cut at its point limit', async () => {
+    const { series, truncated } = await store.queryMetrics(ORG_A, {
+      name: 'http.server.requests',
+      fromNs: T0 - 60_000_000_000n,
+      toNs: T0 + 120_000_000_000n,
+      aggregation: 'avg',
+      maxPoints: 2,
+    });
+    expect(truncated).toBe(true);
+    expect(series.flatMap((s) => s.points)).toHaveLength(2);
   });
 
   it('keeps data across close and reopen, and runs each migration once', async () => {

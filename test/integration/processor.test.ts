@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Long from 'long';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { HEADERS, TOPICS } from '../../src/bus/topics.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SelfMetrics } from '../../src/core/telemetry.js';
+import { opentelemetry } from '../../src/otlp/generated/otlp.js';
 import { Processor } from '../../src/process/processor.js';
 import { DuckDBDatabase } from '../../src/store/duckdb/database.js';
 import { DuckDBStore } from '../../src/store/duckdb/telemetry-store.js';
@@ -81,6 +83,71 @@ describe('processor on the in-memory bus and DuckDB', () => {
     expect(deadLetters[1]?.reason).toMatch(/no org-id header/);
     const text = await metrics.registry.getSingleMetricAsString('sightline_records_rejected_total');
     expect(text).toContain('sightline_records_rejected_total{signal="logs",reason="dead_letter"} 2');
+  });
+
+  it('sets aside a message with a time the store cannot hold, and keeps processing', async () => {
+    const late = Buffer.from(
+      opentelemetry.proto.collector.v1.ExportLogsServiceRequest.encode({
+        resourceLogs: [
+          {
+            scopeLogs: [
+              {
+                logRecords: [
+                  {
+                    timeUnixNano: Long.fromString('18446744073709551615', true),
+                    body: { stringValue: 'late' },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }).finish(),
+    );
+    await bus.publish(TOPICS.otelLogs, [{ key: 'late', value: late, headers }]);
+    await bus.publish(TOPICS.otelLogs, [
+      { key: 'next', value: logsRequestBody(['after the late one'], 'late'), headers },
+    ]);
+    const reasons = await database.withConnection(async (connection) =>
+      (
+        await connection.runAndReadAll("SELECT reason FROM dead_letters WHERE reason LIKE '%2262%'")
+      ).getRowsJS(),
+    );
+    expect(reasons).toHaveLength(1);
+    expect((await store.countRecords(ORG)).logs).toBe(3);
+  });
+
+  it('stores two identical records of one request as two rows', async () => {
+    const now = Long.fromString(String(BigInt(Date.now()) * 1_000_000n), true);
+    const twice = Buffer.from(
+      opentelemetry.proto.collector.v1.ExportLogsServiceRequest.encode({
+        resourceLogs: [
+          {
+            scopeLogs: [
+              {
+                logRecords: [
+                  { timeUnixNano: now, body: { stringValue: 'same line twice' } },
+                  { timeUnixNano: now, body: { stringValue: 'same line twice' } },
+                ],
+              },
+            ],
+          },
+        ],
+      }).finish(),
+    );
+    await bus.publish(TOPICS.otelLogs, [{ key: 'twice', value: twice, headers }]);
+    await bus.publish(TOPICS.otelLogs, [{ key: 'twice', value: twice, headers }]);
+    const found = await store.searchLogs(ORG, {
+      fromNs: 0n,
+      toNs: BigInt(Date.now() + 60_000) * 1_000_000n,
+      text: ['same line twice'],
+      services: [],
+      severities: [],
+      hosts: [],
+      traceIds: [],
+      limit: 10,
+    });
+    expect(found).toHaveLength(2);
   });
 
   it('stores a replayed message once', async () => {

@@ -75,13 +75,7 @@ export class TableWriter<Row extends { id: string; orgId: string }> {
     if (connection === undefined) throw new Error(`writer for ${this.spec.table} is not open`);
     const unique = uniqueById(rows);
     if (unique.length === 0) return { inserted: 0, duplicates: 0 };
-    let minTs = this.spec.time(unique[0] as Row);
-    let maxTs = minTs;
-    for (const row of unique) {
-      const ts = this.spec.time(row);
-      if (ts < minTs) minTs = ts;
-      if (ts > maxTs) maxTs = ts;
-    }
+    const ranges = timeRanges(unique.map(this.spec.time));
     const chunks = this.toChunks(unique);
     const { table, timeColumn } = this.spec;
     await connection.run('BEGIN TRANSACTION');
@@ -89,18 +83,21 @@ export class TableWriter<Row extends { id: string; orgId: string }> {
       const appender = await connection.createAppender(this.staging, 'main', 'temp');
       for (const chunk of chunks) appender.appendDataChunk(chunk);
       appender.closeSync();
-      const insert = await connection.run(
-        `INSERT INTO ${table} SELECT s.* FROM ${this.staging} s
-         WHERE NOT EXISTS (
-           SELECT 1 FROM ${table} t
-           WHERE t.${timeColumn} BETWEEN $minTs AND $maxTs AND t.id = s.id AND t.org_id = s.org_id
-         )`,
-        { minTs, maxTs },
-        { minTs: BIGINT, maxTs: BIGINT },
-      );
+      let inserted = 0;
+      for (const [from, to] of ranges) {
+        const insert = await connection.run(
+          `INSERT INTO ${table} SELECT s.* FROM ${this.staging} s
+           WHERE s.${timeColumn} BETWEEN $from AND $to AND NOT EXISTS (
+             SELECT 1 FROM ${table} t
+             WHERE t.${timeColumn} BETWEEN $from AND $to AND t.id = s.id AND t.org_id = s.org_id
+           )`,
+          { from, to },
+          { from: BIGINT, to: BIGINT },
+        );
+        inserted += insert.rowsChanged;
+      }
       await connection.run(`DELETE FROM ${this.staging}`);
       await connection.run('COMMIT');
-      const inserted = insert.rowsChanged;
       return { inserted, duplicates: rows.length - inserted };
     } catch (error) {
       await connection.run('ROLLBACK').catch(() => undefined);
@@ -118,6 +115,25 @@ export class TableWriter<Row extends { id: string; orgId: string }> {
     }
     return chunks;
   }
+}
+
+/** Rows more than this apart in time are looked up for duplicates separately. */
+const RANGE_GAP_NS = 3_600_000_000_000n;
+
+/**
+ * The batch's times as ranges with no gap longer than an hour: a stray timestamp (1970, or
+ * milliseconds sent as nanoseconds) then adds a small range of its own instead of widening
+ * the search for duplicates to the whole table.
+ */
+export function timeRanges(times: readonly bigint[]): Array<[bigint, bigint]> {
+  const sorted = [...times].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const ranges: Array<[bigint, bigint]> = [];
+  for (const ts of sorted) {
+    const last = ranges[ranges.length - 1];
+    if (last !== undefined && ts - last[1] <= RANGE_GAP_NS) last[1] = ts;
+    else ranges.push([ts, ts]);
+  }
+  return ranges;
 }
 
 function uniqueById<Row extends { id: string; orgId: string }>(rows: readonly Row[]): Row[] {

@@ -21,6 +21,7 @@ import type {
   StoredSpan,
   WriteResult,
 } from '../store.js';
+import { MAX_TRACE_SPANS } from '../store.js';
 import type { DuckDBDatabase } from './database.js';
 import { TableWriter, type TableSpec } from './table-writer.js';
 
@@ -221,15 +222,16 @@ export class DuckDBStore implements Store {
     }));
   }
 
-  async getTrace(org: OrgId, traceId: string): Promise<StoredSpan[]> {
+  async getTrace(org: OrgId, traceId: string): Promise<{ spans: StoredSpan[]; truncated: boolean }> {
     const { from, params } = orgScoped('spans', org, ['trace_id = $traceId']);
     const rows = await this.read(
       `SELECT id, start_ts, end_ts, duration_ns, trace_id, span_id, parent_span_id, trace_state, service, host,
               entity_id, name, kind, status, status_message, scope_name, attributes, resource, events, links
-       ${from} ORDER BY start_ts, span_id LIMIT 10000`,
-      { ...params, traceId },
+       ${from} ORDER BY start_ts, span_id LIMIT $limit`,
+      { ...params, traceId, limit: MAX_TRACE_SPANS + 1 },
     );
-    return rows.map((r) => ({
+    const truncated = rows.length > MAX_TRACE_SPANS;
+    const spans = rows.slice(0, MAX_TRACE_SPANS).map((r) => ({
       id: str(r.id),
       startTs: big(r.start_ts),
       endTs: big(r.end_ts),
@@ -251,12 +253,16 @@ export class DuckDBStore implements Store {
       events: str(r.events),
       links: str(r.links),
     }));
+    return { spans, truncated };
   }
 
-  async queryMetrics(org: OrgId, query: MetricQuery): Promise<MetricSeries[]> {
+  async queryMetrics(
+    org: OrgId,
+    query: MetricQuery,
+  ): Promise<{ series: MetricSeries[]; truncated: boolean }> {
     const { from, params } = orgScoped('metric_points', org, ['name = $name', 'ts >= $fromNs', 'ts < $toNs']);
     const scope = { ...params, name: query.name, fromNs: query.fromNs, toNs: query.toNs };
-    const base = { ...scope, maxPoints: query.maxPoints };
+    const base = { ...scope, maxPoints: query.maxPoints + 1 };
     // A histogram point's value is the mean of its observations, so histograms chart like gauges.
     const pointValue = `coalesce(value, hist_sum / nullif(hist_count, 0))`;
     const rows =
@@ -272,8 +278,10 @@ export class DuckDBStore implements Store {
              ${from} GROUP BY series_id, (ts // $stepNs) ORDER BY series_id, ts LIMIT $maxPoints`,
             { ...base, stepNs: query.stepNs },
           );
+    const truncated = rows.length > query.maxPoints;
+    if (truncated) rows.length = query.maxPoints;
     const seriesIds = [...new Set(rows.map((r) => str(r.series_id)))];
-    if (seriesIds.length === 0) return [];
+    if (seriesIds.length === 0) return { series: [], truncated };
     const meta = await this.read(
       `SELECT series_id, any_value(kind) AS kind, any_value(unit) AS unit, any_value(temporality) AS temporality,
               any_value(service) AS service, any_value(labels) AS labels, any_value(resource) AS resource
@@ -302,7 +310,7 @@ export class DuckDBStore implements Store {
         sum: r.sum === null ? null : Number(r.sum),
       });
     }
-    return seriesIds.flatMap((id) => series.get(id) ?? []);
+    return { series: seriesIds.flatMap((id) => series.get(id) ?? []), truncated };
   }
 
   async countRecords(org: OrgId): Promise<RecordCounts> {

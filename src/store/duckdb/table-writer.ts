@@ -85,9 +85,11 @@ export class TableWriter<Row extends { id: string; orgId: string }> {
       appender.closeSync();
       let inserted = 0;
       for (const [from, to] of ranges) {
+        // With one range (the usual case) every staged row is in it and needs no filter.
+        const staged = ranges.length === 1 ? 'TRUE' : `s.${timeColumn} BETWEEN $from AND $to`;
         const insert = await connection.run(
           `INSERT INTO ${table} SELECT s.* FROM ${this.staging} s
-           WHERE s.${timeColumn} BETWEEN $from AND $to AND NOT EXISTS (
+           WHERE ${staged} AND NOT EXISTS (
              SELECT 1 FROM ${table} t
              WHERE t.${timeColumn} BETWEEN $from AND $to AND t.id = s.id AND t.org_id = s.org_id
            )`,

@@ -73,6 +73,12 @@ describe('DuckDB store', () => {
     ).toEqual({ inserted: 1, duplicates: 1 });
   });
 
+  it('finds duplicates in a batch whose times lie far apart', async () => {
+    const batch = [logRow({ id: 'stray', ts: 1n }), logRow({ id: 'recent', ts: T0 + 50n })];
+    expect(await store.writeLogs(batch)).toEqual({ inserted: 2, duplicates: 0 });
+    expect(await store.writeLogs(batch)).toEqual({ inserted: 0, duplicates: 2 });
+  });
+
   it('filters logs by text, service, severity and time, escaping LIKE wildcards', async () => {
     await store.writeLogs([
       logRow({ id: 'f1', ts: T0 + 100n, body: 'payment 100% declined', service: 'payments' }),

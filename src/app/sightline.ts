@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApiApp } from '../api/api-app.js';
@@ -34,14 +33,6 @@ export interface RunningSightline {
  */
 export async function startSightline(config: Config, logger: Logger): Promise<RunningSightline> {
   const dataDir = resolve(config.dataDir);
-  try {
-    mkdirSync(dataDir, { recursive: true });
-  } catch (error) {
-    throw new SightlineError(
-      'SL_ERR_DATA_DIR_UNUSABLE',
-      `cannot create the data directory ${dataDir}: ${errorMessage(error)}. Choose a writable directory with --data-dir.`,
-    );
-  }
   const file = config.store.duckdb.file;
   const databasePath = isAbsolute(file) ? file : resolve(dataDir, file);
   const database = await DuckDBDatabase.open(

@@ -81,7 +81,7 @@ class GroupConsumer implements Consumer {
   private lingering: AbortController | undefined;
   private closed = false;
   private readonly loop: Promise<void>;
-  private abort = new AbortController();
+  private readonly abort = new AbortController();
 
   constructor(
     private readonly options: ConsumerOptions,
@@ -166,13 +166,8 @@ class GroupConsumer implements Consumer {
     if (waitMs <= 0) return;
     // Ended early by enqueue() when the batch fills, or by close().
     this.lingering = new AbortController();
-    try {
-      await sleep(waitMs, undefined, { signal: AbortSignal.any([this.lingering.signal, this.abort.signal]) });
-    } catch {
-      // Woken early: deliver now.
-    } finally {
-      this.lingering = undefined;
-    }
+    await this.sleep(waitMs, AbortSignal.any([this.lingering.signal, this.abort.signal]));
+    this.lingering = undefined;
   }
 
   private takeBatch(): Delivery[] {
@@ -188,11 +183,12 @@ class GroupConsumer implements Consumer {
     return batch;
   }
 
-  private async sleep(ms: number): Promise<void> {
+  /** Sleeps until `ms` pass or `signal` aborts (close() by default); the caller rechecks its state either way. */
+  private async sleep(ms: number, signal: AbortSignal = this.abort.signal): Promise<void> {
     try {
-      await sleep(ms, undefined, { signal: this.abort.signal });
+      await sleep(ms, undefined, { signal });
     } catch {
-      // Aborted by close(): the loop checks `closed` next.
+      // Aborted: woken early on purpose.
     }
   }
 }

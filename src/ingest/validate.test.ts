@@ -1,16 +1,14 @@
 import Long from 'long';
 import { describe, expect, it } from 'vitest';
+import { logsOf, metricsOf, tracesOf } from '../../test/helpers/otlp.js';
 import type {
   AnyValue,
   KeyValue,
   LogRecord,
-  LogsRequest,
   Metric,
-  MetricsRequest,
   NumberDataPoint,
   OtlpRequest,
   Span,
-  TracesRequest,
 } from '../otlp/types.js';
 import { bytesToHex } from '../otlp/values.js';
 import { describeRejections, validateRequest } from './validate.js';
@@ -64,21 +62,6 @@ function metricsRequest(metrics: Metric[], resourceAttributes: KeyValue[] = []):
       resourceMetrics: [{ resource: { attributes: resourceAttributes }, scopeMetrics: [{ metrics }] }],
     },
   };
-}
-
-function logsOf(request: OtlpRequest): LogsRequest {
-  if (request.signal !== 'logs') throw new Error(`expected logs, got ${request.signal}`);
-  return request.message;
-}
-
-function tracesOf(request: OtlpRequest): TracesRequest {
-  if (request.signal !== 'traces') throw new Error(`expected traces, got ${request.signal}`);
-  return request.message;
-}
-
-function metricsOf(request: OtlpRequest): MetricsRequest {
-  if (request.signal !== 'metrics') throw new Error(`expected metrics, got ${request.signal}`);
-  return request.message;
 }
 
 function keptBodies(request: OtlpRequest): string[] {

@@ -1,5 +1,6 @@
 import Long from 'long';
 import { describe, expect, it } from 'vitest';
+import { logsOf, metricsOf, tracesOf } from '../../test/helpers/otlp.js';
 import { thrown } from '../../test/helpers/thrown.js';
 import {
   decodeExportResponse,
@@ -35,21 +36,6 @@ function must<T>(value: T | null | undefined): T {
 
 function utf8(text: string): Uint8Array {
   return new TextEncoder().encode(text);
-}
-
-function logsOf(request: OtlpRequest): LogsRequest {
-  if (request.signal !== 'logs') throw new Error(`expected logs, got ${request.signal}`);
-  return request.message;
-}
-
-function tracesOf(request: OtlpRequest): TracesRequest {
-  if (request.signal !== 'traces') throw new Error(`expected traces, got ${request.signal}`);
-  return request.message;
-}
-
-function metricsOf(request: OtlpRequest): MetricsRequest {
-  if (request.signal !== 'metrics') throw new Error(`expected metrics, got ${request.signal}`);
-  return request.message;
 }
 
 function firstLog(message: LogsRequest): LogRecord {

@@ -27,7 +27,7 @@ export interface ProcessorDeps {
 }
 
 /** The consumer group of the store writers. */
-export const PROCESSOR_GROUP = 'sightline-processor';
+const PROCESSOR_GROUP = 'sightline-processor';
 
 interface Pipeline<Row> {
   signal: OtlpSignal;

@@ -20,17 +20,6 @@ export class ApiClient {
     if (status !== 200) throw new Error(`GET /api/v1/logs answered ${status}: ${JSON.stringify(body)}`);
     return body.data;
   }
-
-  /** Polls until `predicate` holds; the gateway acknowledges only stored data, so this is for what is not acknowledged. */
-  async waitFor<T>(read: () => Promise<T>, predicate: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let value = await read();
-    while (!predicate(value) && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-      value = await read();
-    }
-    return value;
-  }
 }
 
 export interface LogView {

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -33,10 +33,6 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Node binary to run the CLI with (CI runs the end-to-end tests on Node 24 too). */
   node?: string;
-}
-
-export function cliBuilt(): boolean {
-  return existsSync(CLI);
 }
 
 export function newDataDir(): string {

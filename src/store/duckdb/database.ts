@@ -41,7 +41,7 @@ export class DuckDBDatabase {
     } catch (error) {
       throw new SightlineError(
         'SL_ERR_DATA_DIR_UNUSABLE',
-        `cannot create the directory ${dir} for the database: ${errorMessage(error)}. ` +
+        `cannot create the data directory ${dir}: ${errorMessage(error)}. ` +
           'Choose a writable directory with --data-dir (or store.duckdb.file).',
       );
     }

@@ -10,7 +10,9 @@ import { parseLogSearch, type LogSearchParams } from '../query/log-search.js';
 import { parseMetricQuery, type MetricQueryParams } from '../query/metric-query.js';
 import type { Store } from '../store/store.js';
 import { PLACEHOLDER_PAGE } from '../ui/placeholder-page.js';
-import { logView, seriesView, traceView } from './views.js';
+import { registerDatabaseRoutes } from './database-routes.js';
+import { querySchema } from './query-schema.js';
+import { logView, metricsView, traceView } from './views.js';
 
 export interface Readiness {
   ready: boolean;
@@ -28,15 +30,6 @@ export interface ApiDeps {
 
 const PUBLIC_PATHS = ['/', '/healthz', '/readyz'];
 
-/** Each parameter once, as a string; a repeated parameter is a 400 rather than an array to trip over. */
-function querySchema(...names: string[]) {
-  return {
-    querystring: {
-      type: 'object',
-      properties: Object.fromEntries(names.map((name) => [name, { type: 'string' }])),
-    },
-  };
-}
 const TRACE_ID = /^[0-9a-f]{32}$/;
 
 /** The query API and the process's own endpoints, on the UI port. */
@@ -96,23 +89,12 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
     { schema: querySchema('name', 'from', 'to', 'step', 'agg') },
     async (request) => {
       const query = parseMetricQuery(request.query as MetricQueryParams, now());
-      const { series, truncated } = await deps.store.queryMetrics(authOf(request).orgId, query);
-      return {
-        truncated,
-        ...(truncated
-          ? { warning: `more than ${query.maxPoints} points: use a larger step or a shorter range` }
-          : {}),
-        name: query.name,
-        from: formatNs(query.fromNs),
-        to: formatNs(query.toNs),
-        stepMs: query.stepNs === undefined ? null : Number(query.stepNs / 1_000_000n),
-        aggregation: query.stepNs === undefined ? null : query.aggregation,
-        series: series.map(seriesView),
-      };
+      return metricsView(query, await deps.store.queryMetrics(authOf(request).orgId, query));
     },
   );
 
   app.get('/api/v1/stats', (request) => deps.store.countRecords(authOf(request).orgId));
+  registerDatabaseRoutes(app, deps.store, now);
   return app;
 }
 

@@ -9,6 +9,7 @@ import { SightlineError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { SelfMetrics } from '../core/telemetry.js';
 import { buildGatewayApp } from '../ingest/gateway-app.js';
+import { buildCollectors } from '../collect/collectors.js';
 import { Processor } from '../process/processor.js';
 import type { Org } from '../store/control-store.js';
 import { DuckDBControlStore } from '../store/duckdb/control-store.js';
@@ -21,6 +22,8 @@ export interface RunningSightline {
   ingestUrl: string;
   apiUrl: string;
   org: Org;
+  /** The database servers being watched, by target name. */
+  collectors: string[];
   /** The API key created on first start, if one was; it is not stored anywhere readable. */
   generatedKey?: string;
   /** Stops intake, stores what was accepted, closes the database. Idempotent. */
@@ -122,6 +125,21 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
     // Only once both ports are ours: a start that fails must not use up the one showing of a new key.
     const access = await bootstrapAccess(control, config.auth.bootstrapKey);
 
+    // Collectors publish as the default org; they stop first, so their last records still reach the store.
+    const collectorsStopped = new AbortController();
+    const collectors = await buildCollectors(config.collect, {
+      bus,
+      orgId: access.org.id,
+      metrics,
+      logger,
+      signal: collectorsStopped.signal,
+    });
+    cleanup.push(async () => {
+      collectorsStopped.abort();
+      await Promise.all(collectors.map((collector) => collector.shutdown()));
+    });
+    for (const collector of collectors) await collector.start();
+
     let stopped: Promise<void> | undefined;
     return {
       dataDir,
@@ -129,6 +147,7 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
       ingestUrl,
       apiUrl,
       org: access.org,
+      collectors: collectors.map((collector) => collector.name),
       ...(access.generatedKey === undefined ? {} : { generatedKey: access.generatedKey }),
       shutdown: () => (stopped ??= stopAll()),
     };

@@ -6,6 +6,10 @@ export const TOPICS = {
   rawLogs: 'raw-logs',
   rawQueries: 'raw-queries',
   rawRum: 'raw-rum',
+  /** Collectors' samples of the sessions on a database server, one snapshot per message. */
+  rawActivity: 'raw-activity',
+  /** Collectors' discovery: the instances, databases and hosts they watch. */
+  rawEntities: 'raw-entities',
   deadLetter: 'dead-letter',
 } as const;
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import { VERSION } from '../core/version.js';
+import { registerLoadgenCommand } from './loadgen.js';
+import { registerSetupSqlCommand } from './setup-sql.js';
 import { registerStartCommand } from './start.js';
 
 const program = new Command('sightline')
@@ -16,6 +18,8 @@ const program = new Command('sightline')
 Quick start:
   sightline start                 start everything with data in ./data
   sightline start --help          every option of start, with its environment variable
+  sightline start --postgres URL  also watch a PostgreSQL server (see: sightline setup-sql postgres)
+  sightline loadgen postgres --url URL   demo load on a PostgreSQL database
 
 Documentation: README.md in the Sightline repository.`,
   );
@@ -28,5 +32,7 @@ program
   });
 
 registerStartCommand(program);
+registerSetupSqlCommand(program);
+registerLoadgenCommand(program);
 
 await program.parseAsync(process.argv);

@@ -21,6 +21,7 @@ interface StartFlags {
   host?: string;
   bootstrapKey?: string;
   logLevel?: string;
+  postgres?: string[];
 }
 
 export function registerStartCommand(program: Command): void {
@@ -55,6 +56,12 @@ export function registerStartCommand(program: Command): void {
         .choices(LOG_LEVELS)
         .env('SIGHTLINE_LOG_LEVEL'),
     )
+    .addOption(
+      new Option(
+        '--postgres <url>',
+        'watch this PostgreSQL server (repeatable); see `sightline setup-sql postgres` for its role',
+      ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+    )
     .addHelpText(
       'after',
       `
@@ -70,6 +77,7 @@ Exit codes: 0 stopped cleanly, 1 unexpected error, 2 invalid configuration,
 Examples:
   sightline start
   sightline start --data-dir /var/lib/sightline --host 0.0.0.0
+  sightline start --postgres 'postgresql://sightline:secret@db1:5432/app' --postgres 'postgresql://sightline:secret@db2/app'
   SIGHTLINE_BOOTSTRAP_KEY=sl_0123456789abcdef sightline start --port 3100`,
     )
     .action(async (flags: StartFlags, command: Command) => {
@@ -102,6 +110,7 @@ async function runStart(flags: StartFlags): Promise<number> {
         { path: 'host', value: flags.host, flag: '--host' },
         { path: 'auth.bootstrapKey', value: flags.bootstrapKey, flag: '--bootstrap-key' },
         { path: 'log.level', value: flags.logLevel, flag: '--log-level' },
+        { path: 'collect.postgres.urls', value: flags.postgres, flag: '--postgres' },
       ],
     });
     logger.level = config.log.level;
@@ -153,6 +162,7 @@ function printBanner(running: RunningSightline): void {
     `  OTLP ingest   ${running.ingestUrl}   (POST /v1/logs, /v1/metrics, /v1/traces)`,
     `  UI and API    ${running.apiUrl}`,
   ];
+  if (running.collectors.length > 0) lines.push(`  Watching      ${running.collectors.join(', ')}`);
   if (running.generatedKey !== undefined) {
     lines.push(
       '',

@@ -191,7 +191,7 @@ describe('loadConfig errors', () => {
   it('lists the top-level keys for an unknown top-level key', () => {
     const error = configError({ file: yamlFile('dataDirectory: /x\n') });
     expect(error.message).toContain(
-      'allowed here: dataDir, host, log, ingest, api, auth, bus, store, processor',
+      'allowed here: dataDir, host, log, ingest, api, auth, bus, store, collect, processor',
     );
     expect(error.message).toContain('unknown key "dataDirectory"');
   });

@@ -11,6 +11,52 @@ const duckdbSize = z
  * Sightline's configuration. Every key has a default, so an empty file (or none) is valid;
  * unknown keys are errors, so a typo cannot silently fall back to a default.
  */
+const seconds = z.number().positive();
+
+/** One watched PostgreSQL server: a connection string, or the same thing as separate fields. */
+const postgresTarget = z
+  .strictObject({
+    /** Names the target in entity ids, metrics and logs; defaults to host-port. */
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-"')
+      .optional(),
+    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// connection string').optional(),
+    host: z.string().min(1).optional(),
+    port: port.optional(),
+    database: z.string().min(1).optional(),
+    user: z.string().min(1).optional(),
+    /** Prefer passwordEnv or passwordFile: a password in a config file is easy to leak. */
+    password: z.string().optional(),
+    passwordEnv: z.string().min(1).optional(),
+    passwordFile: z.string().min(1).optional(),
+    metricsIntervalSeconds: seconds.default(15),
+    queryStatsIntervalSeconds: seconds.default(60),
+    statementTimeoutMs: positiveInt.default(5000),
+    lockTimeoutMs: positiveInt.default(1000),
+    /** Tables and indexes reported one by one, the largest first; the rest only count. */
+    topTables: positiveInt.max(10_000).default(200),
+    logs: z
+      .strictObject({
+        /** Where to read the server log: a file or directory on this host, `sql` (pg_read_binary_file), or `off`. */
+        source: z.string().min(1).default('off'),
+        format: z.enum(['auto', 'csvlog', 'jsonlog', 'stderr']).default('auto'),
+        /** log_line_prefix of stderr logs when it is none of the common forms. */
+        linePrefix: z.string().optional(),
+        /** Store statements from the log with their literals (off: literals are removed before they leave the collector). */
+        keepLiterals: z.boolean().default(false),
+      })
+      .prefault({}),
+  })
+  .refine((t) => t.url !== undefined || t.host !== undefined, {
+    message: 'needs a url or a host',
+  })
+  .refine((t) => [t.password, t.passwordEnv, t.passwordFile].filter((p) => p !== undefined).length <= 1, {
+    message: 'give at most one of password, passwordEnv and passwordFile',
+  });
+
+export type PostgresTargetConfig = z.infer<typeof postgresTarget>;
+
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data'),
   host: z.string().min(1).default('127.0.0.1'),
@@ -76,6 +122,28 @@ export const configSchema = z.strictObject({
           /** WAL size that triggers a checkpoint; larger means fewer pauses but longer recovery. */
           checkpointThreshold: duckdbSize.default('256MB'),
           threads: positiveInt.optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  collect: z
+    .strictObject({
+      postgres: z
+        .strictObject({
+          targets: z.array(postgresTarget).default([]),
+          /** Quick path (`sightline start --postgres URL`): connection strings with every other setting at its default. */
+          urls: z.array(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// connection string')).default([]),
+          /** A cycle may take this share of its interval before the interval stretches. */
+          maxBusyShare: z.number().gt(0).max(1).default(0.5),
+          /** The interval never stretches beyond its configured value times this. */
+          maxStretch: z.number().min(1).max(100).default(8),
+          breaker: z
+            .strictObject({
+              failureThreshold: positiveInt.default(3),
+              openSeconds: seconds.default(30),
+              maxOpenSeconds: seconds.default(300),
+            })
+            .prefault({}),
         })
         .prefault({}),
     })

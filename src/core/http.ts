@@ -15,6 +15,8 @@ export function newHttpApp(logger: FastifyBaseLogger): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     // Idle keep-alive connections must not hold a shutdown open.
     forceCloseConnections: 'idle',
+    // Entity ids carry percent-encoded database names (pg:<target>:<database>): longer than fastify's 100.
+    routerOptions: { maxParamLength: 1000 },
   });
 }
 

@@ -67,6 +67,56 @@ export class SelfMetrics {
     registers: [this.registry],
   });
 
+  readonly collectorCycleDuration = new Histogram({
+    name: 'sightline_collector_cycle_duration_seconds',
+    help: 'Time one collection cycle took on the watched server, by target and kind of cycle.',
+    labelNames: ['target', 'cycle'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  });
+
+  readonly collectorQueries = new Counter({
+    name: 'sightline_collector_queries_total',
+    help: 'Statements the collector ran on the watched server, by target.',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+
+  readonly collectorRows = new Counter({
+    name: 'sightline_collector_rows_read_total',
+    help: 'Rows the collector read from the watched server, by target.',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+
+  readonly collectorErrors = new Counter({
+    name: 'sightline_collector_errors_total',
+    help: 'Failed collection cycles, by target and kind of cycle.',
+    labelNames: ['target', 'cycle'] as const,
+    registers: [this.registry],
+  });
+
+  readonly collectorBreakerState = new Gauge({
+    name: 'sightline_collector_breaker_state',
+    help: 'Circuit breaker per target: 0 closed, 1 half-open, 2 open (the server is left alone).',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+
+  readonly collectorInterval = new Gauge({
+    name: 'sightline_collector_interval_seconds',
+    help: 'Current wait between cycles, by target and kind of cycle.',
+    labelNames: ['target', 'cycle'] as const,
+    registers: [this.registry],
+  });
+
+  readonly collectorIntervalStretched = new Gauge({
+    name: 'sightline_collector_interval_stretched',
+    help: '1 while cycles take more than their share of the interval and the interval is stretched.',
+    labelNames: ['target', 'cycle'] as const,
+    registers: [this.registry],
+  });
+
   private queueStats: () => ReadonlyArray<{ topic: string; pendingMessages: number; pendingBytes: number }> =
     () => [];
 

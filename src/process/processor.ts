@@ -1,4 +1,5 @@
 import type { Bus, Consumer, IncomingMessage, OutgoingMessage } from '../bus/bus.js';
+import { activitySnapshot, entityRecord, queryStatsRecord, serverLogRecord } from '../bus/raw-records.js';
 import { HEADERS, TOPICS, type Topic } from '../bus/topics.js';
 import type { Component } from '../core/component.js';
 import { errorMessage } from '../core/errors.js';
@@ -8,9 +9,30 @@ import type { SelfMetrics } from '../core/telemetry.js';
 import { msToNs, nowNs } from '../core/time.js';
 import { decodeRequest } from '../otlp/codec.js';
 import type { OtlpSignal } from '../otlp/types.js';
-import { orgId, type DeadLetterRow, type OrgId } from '../store/rows.js';
+import {
+  orgId,
+  type ActivitySnapshotRow,
+  type DeadLetterRow,
+  type EntityRow,
+  type LogRow,
+  type MetricPointRow,
+  type OrgId,
+  type QuerySampleRow,
+  type QueryStatRow,
+  type SessionRow,
+  type SpanRow,
+} from '../store/rows.js';
 import type { Store, WriteResult } from '../store/store.js';
 import { logsToRows, metricsToRows, spansToRows, type RowContext } from './otlp-rows.js';
+import {
+  activityToRows,
+  entityToRow,
+  parseRawRecord,
+  queryStatsToRow,
+  serverLogToRows,
+  type ActivityRows,
+  type ServerLogRows,
+} from './raw-rows.js';
 
 export interface BatchOptions {
   maxMessages: number;
@@ -29,17 +51,30 @@ export interface ProcessorDeps {
 /** The consumer group of the store writers. */
 const PROCESSOR_GROUP = 'sightline-processor';
 
-interface Pipeline<Row> {
-  signal: OtlpSignal;
+/** What one write did to one table, for the self-metrics. */
+interface TableWrite {
   table: string;
+  rows: number;
+  result: WriteResult;
+}
+
+/** How the messages of one topic become rows and reach the store. */
+interface Pipeline<Row> {
+  /** The `signal` label of the rejected-records counter. */
+  signal: string;
+  /** The `table` label of the batch latency: the table the pipeline mainly writes. */
+  table: string;
+  /** Throws when the message cannot be read; the message then goes to the dead-letter topic. */
   toRows: (message: IncomingMessage, context: RowContext) => Row[];
-  write: (rows: Row[]) => Promise<WriteResult>;
+  /** Writes the rows of one or more messages in one go; every write is idempotent. */
+  write: (rows: Row[]) => Promise<TableWrite[]>;
 }
 
 /**
- * The processor role: consumes the OTLP topics, turns each message into rows and writes
- * them in one batch per delivery. A batch is committed on the bus only after the store has
- * committed it; a message that cannot be read goes to the dead-letter topic with the reason.
+ * The processor role: consumes the OTLP topics and the collectors' `raw-*` topics, turns each
+ * message into rows and writes them in one batch per delivery. A batch is committed on the bus
+ * only after the store has committed it; a message that cannot be read goes to the dead-letter
+ * topic with the reason.
  */
 export class Processor implements Component {
   private readonly consumers: Consumer[] = [];
@@ -48,19 +83,29 @@ export class Processor implements Component {
 
   async start(): Promise<void> {
     const { store, metrics } = this.deps;
-    await this.consumeSignal(TOPICS.otelLogs, {
+    const writeLogs = into('logs', (rows: readonly LogRow[]) => store.writeLogs(rows));
+    const writeSamples = into('query_samples', (rows: readonly QuerySampleRow[]) =>
+      store.writeQuerySamples(rows),
+    );
+    const writeSessions = into('activity_samples', (rows: readonly SessionRow[]) =>
+      store.writeSessions(rows),
+    );
+    const writeSnapshots = into('activity_snapshots', (rows: readonly ActivitySnapshotRow[]) =>
+      store.writeActivitySnapshots(rows),
+    );
+    await this.consumeTopic(TOPICS.otelLogs, {
       signal: 'logs',
       table: 'logs',
       toRows: (message, context) => logsToRows(decode('logs', message), context),
-      write: (rows) => store.writeLogs(rows),
+      write: writeLogs,
     });
-    await this.consumeSignal(TOPICS.otelTraces, {
+    await this.consumeTopic(TOPICS.otelTraces, {
       signal: 'traces',
       table: 'spans',
       toRows: (message, context) => spansToRows(decode('traces', message), context),
-      write: (rows) => store.writeSpans(rows),
+      write: into('spans', (rows: readonly SpanRow[]) => store.writeSpans(rows)),
     });
-    await this.consumeSignal(TOPICS.otelMetrics, {
+    await this.consumeTopic(TOPICS.otelMetrics, {
       signal: 'metrics',
       table: 'metric_points',
       toRows: (message, context) => {
@@ -69,7 +114,46 @@ export class Processor implements Component {
           metrics.recordsRejected.inc({ signal: 'metrics', reason: 'unsupported_metric_type' }, unsupported);
         return rows;
       },
-      write: (rows) => store.writeMetricPoints(rows),
+      write: into('metric_points', (rows: readonly MetricPointRow[]) => store.writeMetricPoints(rows)),
+    });
+    await this.consumeTopic(TOPICS.rawQueries, {
+      signal: 'query_stats',
+      table: 'query_stats',
+      toRows: (message, context) => [
+        queryStatsToRow(parseRawRecord(queryStatsRecord, 'query_stats', message.value), context),
+      ],
+      write: into('query_stats', (rows: readonly QueryStatRow[]) => store.writeQueryStats(rows)),
+    });
+    await this.consumeTopic<ServerLogRows>(TOPICS.rawLogs, {
+      signal: 'server_logs',
+      table: 'logs',
+      toRows: (message, context) => [
+        serverLogToRows(parseRawRecord(serverLogRecord, 'server_log', message.value), context),
+      ],
+      write: async (rows) => [
+        ...(await writeLogs(rows.map((r) => r.log))),
+        ...(await writeSamples(rows.flatMap((r) => (r.sample === null ? [] : [r.sample])))),
+      ],
+    });
+    await this.consumeTopic<ActivityRows>(TOPICS.rawActivity, {
+      signal: 'activity',
+      table: 'activity_samples',
+      toRows: (message, context) => [
+        activityToRows(parseRawRecord(activitySnapshot, 'activity', message.value), context),
+      ],
+      // Sessions before their snapshot: a snapshot the store shows has all its sessions.
+      write: async (rows) => [
+        ...(await writeSessions(rows.flatMap((r) => r.sessions))),
+        ...(await writeSnapshots(rows.map((r) => r.snapshot))),
+      ],
+    });
+    await this.consumeTopic(TOPICS.rawEntities, {
+      signal: 'entities',
+      table: 'entities',
+      toRows: (message, context) => [
+        entityToRow(parseRawRecord(entityRecord, 'entity', message.value), context),
+      ],
+      write: into('entities', (rows: readonly EntityRow[]) => store.upsertEntities(rows)),
     });
     this.consumers.push(
       await this.deps.bus.consume(this.consumerOptions(TOPICS.deadLetter), async (messages) => {
@@ -94,7 +178,7 @@ export class Processor implements Component {
     };
   }
 
-  private async consumeSignal<Row>(topic: Topic, pipeline: Pipeline<Row>): Promise<void> {
+  private async consumeTopic<Row>(topic: Topic, pipeline: Pipeline<Row>): Promise<void> {
     const consumer = await this.deps.bus.consume(this.consumerOptions(topic), (messages) =>
       this.processBatch(topic, pipeline, messages),
     );
@@ -151,12 +235,22 @@ export class Processor implements Component {
     if (rows.length === 0) return;
     const { metrics } = this.deps;
     const stopTimer = metrics.batchLatency.startTimer({ table: pipeline.table });
-    const result = await pipeline.write(rows);
+    const writes = await pipeline.write(rows);
     stopTimer();
-    metrics.batchRows.observe({ table: pipeline.table }, rows.length);
-    metrics.recordsStored.inc({ table: pipeline.table }, result.inserted);
-    metrics.recordsDuplicate.inc({ table: pipeline.table }, result.duplicates);
+    for (const { table, rows: count, result } of writes) {
+      metrics.batchRows.observe({ table }, count);
+      metrics.recordsStored.inc({ table }, result.inserted);
+      metrics.recordsDuplicate.inc({ table }, result.duplicates);
+    }
   }
+}
+
+/** A write of rows into one table, skipped when there are none. */
+function into<Row>(
+  table: string,
+  write: (rows: readonly Row[]) => Promise<WriteResult>,
+): (rows: Row[]) => Promise<TableWrite[]> {
+  return async (rows) => (rows.length === 0 ? [] : [{ table, rows: rows.length, result: await write(rows) }]);
 }
 
 function rowContext(message: IncomingMessage): RowContext {

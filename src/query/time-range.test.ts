@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { thrown } from '../../test/helpers/thrown.js';
-import { DEFAULT_RANGE_MS, parseLimit, parseTimeRange } from './time-range.js';
+import { DEFAULT_RANGE_MS, defaultStepNs, parseLimit, parseStep, parseTimeRange } from './time-range.js';
 
 const NOW_MS = 1_714_564_800_000;
 const NOW_NS = 1_714_564_800_000_000_000n;
@@ -55,5 +55,28 @@ describe('parseLimit', () => {
     expect(thrown(() => parseLimit('501', 50, 500)).message).toBe(
       'limit="501" must be an integer from 1 to 500',
     );
+  });
+});
+
+describe('defaultStepNs', () => {
+  const range = (ms: number) => ({ fromNs: NOW_NS - BigInt(ms) * 1_000_000n, toNs: NOW_NS });
+
+  it('snaps to a nice step that makes at most the given number of buckets', () => {
+    expect(defaultStepNs(range(3_600_000), 60)).toBe(60_000_000_000n);
+    expect(defaultStepNs(range(6 * 3_600_000), 60)).toBe(600_000_000_000n);
+    expect(defaultStepNs(range(60_000), 60)).toBe(10_000_000_000n);
+  });
+
+  it('uses whole days beyond a day per bucket', () => {
+    expect(defaultStepNs(range(120 * 86_400_000), 60)).toBe(2n * 86_400_000_000_000n);
+  });
+});
+
+describe('parseStep', () => {
+  it('parses a duration and refuses too many buckets', () => {
+    const hour = { fromNs: NOW_NS - HOUR_NS, toNs: NOW_NS };
+    expect(parseStep('30s', hour, 60, 1000)).toBe(30_000_000_000n);
+    expect(parseStep(undefined, hour, 60, 1000)).toBe(60_000_000_000n);
+    expect(thrown(() => parseStep('1s', hour, 60, 1000)).message).toMatch(/more than 1000 buckets/);
   });
 });

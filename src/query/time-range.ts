@@ -1,5 +1,5 @@
 import { SightlineError } from '../core/errors.js';
-import { msToNs, parseTimeParam } from '../core/time.js';
+import { msToNs, parseDurationMs, parseTimeParam } from '../core/time.js';
 import type { TimeRange } from '../store/store.js';
 
 export const DEFAULT_RANGE_MS = 3_600_000;
@@ -25,4 +25,41 @@ export function parseLimit(value: string | undefined, fallback: number, max: num
     );
   }
   return limit;
+}
+
+/** Steps a chart's buckets snap to, so neighbouring ranges line up and labels read well. */
+const NICE_STEPS_MS = [
+  10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000, 3_600_000, 7_200_000,
+  10_800_000, 21_600_000, 43_200_000, 86_400_000,
+];
+const DAY_MS = 86_400_000;
+
+/** The smallest nice step that cuts the range into at most `buckets` buckets (10 s at least). */
+export function defaultStepNs(range: TimeRange, buckets: number): bigint {
+  const wanted = Number(range.toNs - range.fromNs) / 1e6 / buckets;
+  const nice = NICE_STEPS_MS.find((step) => step >= wanted);
+  return msToNs(nice ?? Math.ceil(wanted / DAY_MS) * DAY_MS);
+}
+
+/**
+ * `step` as a duration (30s, 5m, 1h or seconds), or the default for about `defaultBuckets`
+ * buckets; more than `maxBuckets` over the range is a 400.
+ */
+export function parseStep(
+  value: string | undefined,
+  range: TimeRange,
+  defaultBuckets: number,
+  maxBuckets: number,
+): bigint {
+  if (value === undefined || value === '') return defaultStepNs(range, defaultBuckets);
+  const stepMs = parseDurationMs('step', value);
+  if (stepMs < 1000) throw new SightlineError('SL_ERR_BAD_REQUEST', 'step must be at least 1s');
+  const stepNs = msToNs(stepMs);
+  if ((range.toNs - range.fromNs) / stepNs > BigInt(maxBuckets)) {
+    throw new SightlineError(
+      'SL_ERR_BAD_REQUEST',
+      `step=${value} makes more than ${maxBuckets} buckets over this range; use a larger step or a shorter range`,
+    );
+  }
+  return stepNs;
 }

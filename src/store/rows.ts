@@ -100,3 +100,95 @@ export interface DeadLetterRow {
   headers: string;
   payload: Uint8Array;
 }
+
+/** One statement shape on one database for one interval (pg_stat_statements deltas). */
+export interface QueryStatRow {
+  id: string;
+  intervalStart: bigint;
+  intervalEnd: bigint;
+  orgId: OrgId;
+  /** The instance the statement ran on. */
+  entityId: string;
+  database: string;
+  userName: string;
+  queryId: string;
+  fingerprint: string;
+  /** Normalized: literals replaced by placeholders. */
+  query: string;
+  calls: number;
+  totalTimeMs: number;
+  minTimeMs: number;
+  maxTimeMs: number;
+  meanTimeMs: number;
+  rows: number;
+  sharedBlksHit: number;
+  sharedBlksRead: number;
+  sharedBlksDirtied: number;
+  sharedBlksWritten: number;
+  tempBlksRead: number;
+  tempBlksWritten: number;
+  walBytes: number;
+}
+
+/** One execution of a statement, usually a slow one, with its plan. */
+export interface QuerySampleRow {
+  id: string;
+  ts: bigint;
+  orgId: OrgId;
+  entityId: string;
+  database: string;
+  userName: string;
+  fingerprint: string;
+  query: string;
+  durationMs: number;
+  /** EXPLAIN output: JSON text when the server gave JSON, else as written, or empty. */
+  plan: string;
+  /** Where the sample came from: the log line's category (`plan` for auto_explain). */
+  source: string;
+}
+
+/** One session of one server at one moment (a row of pg_stat_activity). */
+export interface SessionRow {
+  id: string;
+  ts: bigint;
+  orgId: OrgId;
+  entityId: string;
+  pid: number;
+  database: string;
+  userName: string;
+  application: string;
+  clientAddr: string;
+  backendType: string;
+  state: string;
+  waitEventType: string;
+  waitEvent: string;
+  fingerprint: string;
+  query: string;
+  durationMs: number;
+  xactDurationMs: number | null;
+  /** The pids this session waits for. */
+  blockedBy: number[];
+}
+
+/** That a server was sampled at a moment, with how many sessions it had (possibly none). */
+export interface ActivitySnapshotRow {
+  id: string;
+  ts: bigint;
+  orgId: OrgId;
+  entityId: string;
+  sessions: number;
+}
+
+/** Something a collector watches: an instance, a database, a host. */
+export interface EntityRow {
+  orgId: OrgId;
+  id: string;
+  kind: string;
+  name: string;
+  /** The entity this one belongs to (a database's instance), or empty. */
+  parentId: string;
+  version: string;
+  attributes: string;
+  firstSeen: bigint;
+  lastSeen: bigint;
+}

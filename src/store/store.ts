@@ -1,14 +1,22 @@
 import type { Component } from '../core/component.js';
+import type { BlockingNode } from './blocking-tree.js';
 import type {
+  ActivitySnapshotRow,
   DeadLetterRow,
+  EntityRow,
   LogRow,
   MetricKind,
   MetricPointRow,
   OrgId,
+  QuerySampleRow,
+  QueryStatRow,
+  SessionRow,
   Severity,
   SpanRow,
   Temporality,
 } from './rows.js';
+
+export type { BlockingNode };
 
 export interface WriteResult {
   inserted: number;
@@ -37,7 +45,14 @@ export type StoredSpan = Omit<SpanRow, 'orgId'>;
 
 export type MetricAggregation = 'avg' | 'min' | 'max' | 'sum' | 'count' | 'last';
 
-export interface MetricQuery extends TimeRange {
+/** Points of one entity, optionally only those whose labels hold these values. */
+export interface EntityFilter {
+  entityId?: string;
+  /** Label name → value; every one must match (a database's metrics: `postgresql.database.name`). */
+  labels?: Readonly<Record<string, string>>;
+}
+
+export interface MetricQuery extends TimeRange, EntityFilter {
   name: string;
   /** Bucket width; without it the raw points are returned. */
   stepNs?: bigint;
@@ -66,6 +81,123 @@ export interface MetricPoint {
   sum?: number | null;
 }
 
+export interface MetricCatalogQuery extends TimeRange, EntityFilter {
+  entityId: string;
+}
+
+/** One metric an entity reports, with the latest point of each of its series in the range. */
+export interface MetricCatalogEntry {
+  name: string;
+  kind: MetricKind;
+  unit: string;
+  seriesCount: number;
+  /** At most MAX_CATALOG_SERIES_PER_METRIC, by labels. */
+  series: Array<{ seriesId: string; labels: string; ts: bigint; value: number | null }>;
+}
+
+export const MAX_CATALOG_SERIES = 10_000;
+export const MAX_CATALOG_SERIES_PER_METRIC = 100;
+
+export type StoredEntity = Omit<EntityRow, 'orgId'>;
+export type StoredQueryStat = Omit<QueryStatRow, 'orgId'>;
+export type StoredQuerySample = Omit<QuerySampleRow, 'orgId'>;
+export type StoredSession = Omit<SessionRow, 'orgId'>;
+
+/** Which query statistics to read: an instance (and one database of it), a time range of interval ends. */
+export interface QueryScope extends TimeRange {
+  entityId?: string;
+  database?: string;
+}
+
+/** `io`: blocks read from or written to the OS (shared read + written, temp read + written). */
+export type QueryOrder = 'total_time' | 'calls' | 'mean_time' | 'rows' | 'io';
+
+export interface TopQueriesQuery extends QueryScope {
+  order: QueryOrder;
+  limit: number;
+  /** Width of the buckets of each statement's time series. */
+  stepNs: bigint;
+}
+
+export interface QueryTotals {
+  calls: number;
+  totalTimeMs: number;
+  /** totalTimeMs / calls; 0 without calls. */
+  meanTimeMs: number;
+  /** The largest max_time_ms reported in the range (pg_stat_statements keeps it since its reset). */
+  maxTimeMs: number;
+  rows: number;
+  sharedBlksHit: number;
+  sharedBlksRead: number;
+  sharedBlksDirtied: number;
+  sharedBlksWritten: number;
+  tempBlksRead: number;
+  tempBlksWritten: number;
+  walBytes: number;
+  /** Distinct values, sorted, at most MAX_DISTINCT_LISTED each. */
+  databases: string[];
+  users: string[];
+  entityIds: string[];
+}
+
+export const MAX_DISTINCT_LISTED = 100;
+
+export interface QueryBucket {
+  ts: bigint;
+  calls: number;
+  totalTimeMs: number;
+}
+
+export interface TopQuery extends QueryTotals {
+  fingerprint: string;
+  /** The newest text seen for the fingerprint in the range. */
+  query: string;
+  series: QueryBucket[];
+}
+
+export interface TopQueries {
+  /** Over every statement in the scope, not only the listed ones: the denominators of shares. */
+  overall: { calls: number; totalTimeMs: number; fingerprints: number };
+  queries: TopQuery[];
+}
+
+export interface QueryDetail {
+  fingerprint: string;
+  query: string;
+  totals: QueryTotals;
+  /** Oldest first; the newest MAX_DETAIL_INTERVALS when there are more. */
+  intervals: StoredQueryStat[];
+  intervalsTruncated: boolean;
+  /** Newest first, at most MAX_DETAIL_SAMPLES. */
+  samples: StoredQuerySample[];
+}
+
+export const MAX_DETAIL_INTERVALS = 5_000;
+export const MAX_DETAIL_SAMPLES = 50;
+
+export interface ActivityQuery extends TimeRange {
+  /** The snapshot shown is the last one at or before this time. */
+  atNs: bigint;
+  stepNs: bigint;
+  /** Only sessions connected to this database (a database entity's view of its instance). */
+  database?: string;
+}
+
+export interface ActivityBucket {
+  ts: bigint;
+  /** Snapshots taken in the bucket; the values below are averages over them. */
+  snapshots: number;
+  /** Active sessions by wait_event_type ('CPU' for active sessions not waiting): average active sessions. */
+  waits: Record<string, number>;
+  /** All sessions by state (active, idle, idle in transaction, …): average sessions. */
+  states: Record<string, number>;
+}
+
+export interface Activity {
+  snapshot: { ts: bigint; sessions: StoredSession[]; blocking: BlockingNode[] } | null;
+  series: ActivityBucket[];
+}
+
 /** The most spans one trace read returns; `truncated` says when a trace has more. */
 export const MAX_TRACE_SPANS = 10_000;
 
@@ -74,6 +206,10 @@ export interface RecordCounts {
   spans: number;
   metricPoints: number;
   deadLetters: number;
+  queryStats: number;
+  querySamples: number;
+  sessions: number;
+  entities: number;
 }
 
 /**
@@ -85,9 +221,34 @@ export interface Store extends Component {
   writeSpans(rows: readonly SpanRow[]): Promise<WriteResult>;
   writeMetricPoints(rows: readonly MetricPointRow[]): Promise<WriteResult>;
   writeDeadLetters(rows: readonly DeadLetterRow[]): Promise<WriteResult>;
+  writeQueryStats(rows: readonly QueryStatRow[]): Promise<WriteResult>;
+  writeQuerySamples(rows: readonly QuerySampleRow[]): Promise<WriteResult>;
+  writeSessions(rows: readonly SessionRow[]): Promise<WriteResult>;
+  /** Written after the snapshots' sessions, so a visible snapshot has all its sessions. */
+  writeActivitySnapshots(rows: readonly ActivitySnapshotRow[]): Promise<WriteResult>;
+  /**
+   * Inserts new entities and merges known ones (by org and id): first seen is the earliest,
+   * last seen the latest, the other fields come from the record seen last. `inserted` counts
+   * new entities, `duplicates` the ones updated.
+   */
+  upsertEntities(rows: readonly EntityRow[]): Promise<WriteResult>;
 
   searchLogs(org: OrgId, search: LogSearch): Promise<StoredLog[]>;
   getTrace(org: OrgId, traceId: string): Promise<{ spans: StoredSpan[]; truncated: boolean }>;
   queryMetrics(org: OrgId, query: MetricQuery): Promise<{ series: MetricSeries[]; truncated: boolean }>;
   countRecords(org: OrgId): Promise<RecordCounts>;
+
+  listEntities(org: OrgId): Promise<StoredEntity[]>;
+  getEntity(org: OrgId, id: string): Promise<StoredEntity | undefined>;
+  /** The metrics an entity reported in the range; `truncated` when it has more than MAX_CATALOG_SERIES series. */
+  listMetrics(
+    org: OrgId,
+    query: MetricCatalogQuery,
+  ): Promise<{ metrics: MetricCatalogEntry[]; truncated: boolean }>;
+  topQueries(org: OrgId, query: TopQueriesQuery): Promise<TopQueries>;
+  /** Undefined when the fingerprint was never stored in this scope (at any time). */
+  queryDetail(org: OrgId, fingerprint: string, scope: QueryScope): Promise<QueryDetail | undefined>;
+  activity(org: OrgId, entityId: string, query: ActivityQuery): Promise<Activity>;
 }
+
+export const MAX_ENTITIES = 10_000;

@@ -39,6 +39,12 @@ export interface PostgresInstance {
   superuserUrl(): string;
   /** Fast shutdown, then removes every file of the instance. Idempotent. */
   stop(): Promise<void>;
+  /** Stops the server and keeps its files, for tests of what happens while it is down. */
+  pause(): Promise<void>;
+  /** Starts a paused server again on the same port. */
+  resume(): Promise<void>;
+  /** Runs SQL as the superuser through psql and returns what it printed (unaligned, tuples only). */
+  psql(sql: string, database?: string): Promise<string>;
 }
 
 export interface StartPostgresOptions {
@@ -168,6 +174,34 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     url,
     logFile,
     superuserUrl: () => url,
+    pause: async () => {
+      await exec(PG_CTL, ['--pgdata', dataDir, '--mode=fast', '--wait', '--timeout', '30', 'stop']);
+    },
+    resume: async () => {
+      await exec(PG_CTL, ['--pgdata', dataDir, '--log', logFile, '--wait', '--timeout', '30', 'start']);
+    },
+    // From a file, as `… | psql` runs it: statement by statement, not as one transaction like --command.
+    psql: async (sql: string, database = DATABASE) => {
+      const file = join(rootDir, `psql-${randomBytes(6).toString('hex')}.sql`);
+      await writeFile(file, sql, { mode: 0o600 });
+      if (owner) await chown(file, owner.uid, owner.gid);
+      try {
+        return await exec(PSQL, [
+          '--no-psqlrc',
+          '--quiet',
+          '--no-align',
+          '--tuples-only',
+          '--set=ON_ERROR_STOP=1',
+          `--host=${socketDir}`,
+          `--port=${port}`,
+          `--username=${SUPERUSER}`,
+          `--dbname=${database}`,
+          `--file=${file}`,
+        ]);
+      } finally {
+        await rm(file, { force: true });
+      }
+    },
     stop: () => {
       stopping ??= shutdown(entry, exec).catch((error: unknown) => {
         // Let a later call try again instead of replaying the failure forever.

@@ -120,6 +120,93 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    name: 'database collectors: query_stats, query_samples, activity_samples, activity_snapshots, entities',
+    statements: [
+      `CREATE TABLE query_stats (
+        id VARCHAR NOT NULL,
+        interval_start BIGINT NOT NULL,
+        interval_end BIGINT NOT NULL,
+        org_id VARCHAR NOT NULL,
+        entity_id VARCHAR NOT NULL,
+        database VARCHAR NOT NULL,
+        user_name VARCHAR NOT NULL,
+        query_id VARCHAR NOT NULL,
+        fingerprint VARCHAR NOT NULL,
+        query VARCHAR NOT NULL,
+        calls BIGINT NOT NULL,
+        total_time_ms DOUBLE NOT NULL,
+        min_time_ms DOUBLE NOT NULL,
+        max_time_ms DOUBLE NOT NULL,
+        mean_time_ms DOUBLE NOT NULL,
+        rows BIGINT NOT NULL,
+        shared_blks_hit BIGINT NOT NULL,
+        shared_blks_read BIGINT NOT NULL,
+        shared_blks_dirtied BIGINT NOT NULL,
+        shared_blks_written BIGINT NOT NULL,
+        temp_blks_read BIGINT NOT NULL,
+        temp_blks_written BIGINT NOT NULL,
+        wal_bytes BIGINT NOT NULL
+      )`,
+      // plan is VARCHAR, not JSON: auto_explain may be configured for text plans, and a sample
+      // without a plan has an empty one; the API parses it when it is JSON.
+      `CREATE TABLE query_samples (
+        id VARCHAR NOT NULL,
+        ts BIGINT NOT NULL,
+        org_id VARCHAR NOT NULL,
+        entity_id VARCHAR NOT NULL,
+        database VARCHAR NOT NULL,
+        user_name VARCHAR NOT NULL,
+        fingerprint VARCHAR NOT NULL,
+        query VARCHAR NOT NULL,
+        duration_ms DOUBLE NOT NULL,
+        plan VARCHAR NOT NULL,
+        source VARCHAR NOT NULL
+      )`,
+      `CREATE TABLE activity_samples (
+        id VARCHAR NOT NULL,
+        ts BIGINT NOT NULL,
+        org_id VARCHAR NOT NULL,
+        entity_id VARCHAR NOT NULL,
+        pid INTEGER NOT NULL,
+        database VARCHAR NOT NULL,
+        user_name VARCHAR NOT NULL,
+        application VARCHAR NOT NULL,
+        client_addr VARCHAR NOT NULL,
+        backend_type VARCHAR NOT NULL,
+        state VARCHAR NOT NULL,
+        wait_event_type VARCHAR NOT NULL,
+        wait_event VARCHAR NOT NULL,
+        fingerprint VARCHAR NOT NULL,
+        query VARCHAR NOT NULL,
+        duration_ms DOUBLE NOT NULL,
+        xact_duration_ms DOUBLE,
+        blocked_by INTEGER[] NOT NULL
+      )`,
+      // One row per snapshot, sessions or not: without it a server that went idle would show
+      // the last snapshot that had sessions as its current state.
+      `CREATE TABLE activity_snapshots (
+        id VARCHAR NOT NULL,
+        ts BIGINT NOT NULL,
+        org_id VARCHAR NOT NULL,
+        entity_id VARCHAR NOT NULL,
+        sessions INTEGER NOT NULL
+      )`,
+      `CREATE TABLE entities (
+        org_id VARCHAR NOT NULL,
+        id VARCHAR NOT NULL,
+        kind VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        parent_id VARCHAR NOT NULL,
+        version VARCHAR NOT NULL,
+        attributes JSON NOT NULL,
+        first_seen BIGINT NOT NULL,
+        last_seen BIGINT NOT NULL,
+        PRIMARY KEY (org_id, id)
+      )`,
+    ],
+  },
 ];
 
 export async function runMigrations(

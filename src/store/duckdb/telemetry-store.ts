@@ -1,10 +1,16 @@
 import { BIGINT, blobValue, listValue, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { blockingTree } from '../blocking-tree.js';
 import type {
+  ActivitySnapshotRow,
   DeadLetterRow,
+  EntityRow,
   LogRow,
   MetricKind,
   MetricPointRow,
   OrgId,
+  QuerySampleRow,
+  QueryStatRow,
+  SessionRow,
   Severity,
   SpanKind,
   SpanRow,
@@ -12,17 +18,43 @@ import type {
   Temporality,
 } from '../rows.js';
 import type {
+  Activity,
+  ActivityBucket,
+  ActivityQuery,
+  EntityFilter,
   LogSearch,
+  MetricCatalogEntry,
+  MetricCatalogQuery,
   MetricQuery,
   MetricSeries,
+  QueryDetail,
+  QueryOrder,
+  QueryScope,
+  QueryTotals,
   RecordCounts,
   Store,
+  StoredEntity,
   StoredLog,
+  StoredQuerySample,
+  StoredQueryStat,
+  StoredSession,
   StoredSpan,
+  TopQueries,
+  TopQueriesQuery,
+  TopQuery,
   WriteResult,
 } from '../store.js';
-import { MAX_TRACE_SPANS } from '../store.js';
+import {
+  MAX_CATALOG_SERIES,
+  MAX_CATALOG_SERIES_PER_METRIC,
+  MAX_DETAIL_INTERVALS,
+  MAX_DETAIL_SAMPLES,
+  MAX_DISTINCT_LISTED,
+  MAX_ENTITIES,
+  MAX_TRACE_SPANS,
+} from '../store.js';
 import type { DuckDBDatabase } from './database.js';
+import { EntityWriter } from './entity-writer.js';
 import { TableWriter, type TableSpec } from './table-writer.js';
 
 const LOGS: TableSpec<LogRow> = {
@@ -125,6 +157,100 @@ const DEAD_LETTERS: TableSpec<DeadLetterRow> = {
   ],
 };
 
+const QUERY_STATS: TableSpec<QueryStatRow> = {
+  table: 'query_stats',
+  timeColumn: 'interval_end',
+  time: (row) => row.intervalEnd,
+  columns: [
+    { name: 'id', value: (r) => r.id },
+    { name: 'interval_start', value: (r) => r.intervalStart },
+    { name: 'interval_end', value: (r) => r.intervalEnd },
+    { name: 'org_id', value: (r) => r.orgId },
+    { name: 'entity_id', value: (r) => r.entityId },
+    { name: 'database', value: (r) => r.database },
+    { name: 'user_name', value: (r) => r.userName },
+    { name: 'query_id', value: (r) => r.queryId },
+    { name: 'fingerprint', value: (r) => r.fingerprint },
+    { name: 'query', value: (r) => r.query },
+    { name: 'calls', value: (r) => int64(r.calls) },
+    { name: 'total_time_ms', value: (r) => r.totalTimeMs },
+    { name: 'min_time_ms', value: (r) => r.minTimeMs },
+    { name: 'max_time_ms', value: (r) => r.maxTimeMs },
+    { name: 'mean_time_ms', value: (r) => r.meanTimeMs },
+    { name: 'rows', value: (r) => int64(r.rows) },
+    { name: 'shared_blks_hit', value: (r) => int64(r.sharedBlksHit) },
+    { name: 'shared_blks_read', value: (r) => int64(r.sharedBlksRead) },
+    { name: 'shared_blks_dirtied', value: (r) => int64(r.sharedBlksDirtied) },
+    { name: 'shared_blks_written', value: (r) => int64(r.sharedBlksWritten) },
+    { name: 'temp_blks_read', value: (r) => int64(r.tempBlksRead) },
+    { name: 'temp_blks_written', value: (r) => int64(r.tempBlksWritten) },
+    { name: 'wal_bytes', value: (r) => int64(r.walBytes) },
+  ],
+};
+
+const QUERY_SAMPLES: TableSpec<QuerySampleRow> = {
+  table: 'query_samples',
+  timeColumn: 'ts',
+  time: (row) => row.ts,
+  columns: [
+    { name: 'id', value: (r) => r.id },
+    { name: 'ts', value: (r) => r.ts },
+    { name: 'org_id', value: (r) => r.orgId },
+    { name: 'entity_id', value: (r) => r.entityId },
+    { name: 'database', value: (r) => r.database },
+    { name: 'user_name', value: (r) => r.userName },
+    { name: 'fingerprint', value: (r) => r.fingerprint },
+    { name: 'query', value: (r) => r.query },
+    { name: 'duration_ms', value: (r) => r.durationMs },
+    { name: 'plan', value: (r) => r.plan },
+    { name: 'source', value: (r) => r.source },
+  ],
+};
+
+const ACTIVITY_SAMPLES: TableSpec<SessionRow> = {
+  table: 'activity_samples',
+  timeColumn: 'ts',
+  time: (row) => row.ts,
+  columns: [
+    { name: 'id', value: (r) => r.id },
+    { name: 'ts', value: (r) => r.ts },
+    { name: 'org_id', value: (r) => r.orgId },
+    { name: 'entity_id', value: (r) => r.entityId },
+    { name: 'pid', value: (r) => r.pid },
+    { name: 'database', value: (r) => r.database },
+    { name: 'user_name', value: (r) => r.userName },
+    { name: 'application', value: (r) => r.application },
+    { name: 'client_addr', value: (r) => r.clientAddr },
+    { name: 'backend_type', value: (r) => r.backendType },
+    { name: 'state', value: (r) => r.state },
+    { name: 'wait_event_type', value: (r) => r.waitEventType },
+    { name: 'wait_event', value: (r) => r.waitEvent },
+    { name: 'fingerprint', value: (r) => r.fingerprint },
+    { name: 'query', value: (r) => r.query },
+    { name: 'duration_ms', value: (r) => r.durationMs },
+    { name: 'xact_duration_ms', value: (r) => r.xactDurationMs },
+    { name: 'blocked_by', value: (r) => listValue(r.blockedBy) },
+  ],
+};
+
+const ACTIVITY_SNAPSHOTS: TableSpec<ActivitySnapshotRow> = {
+  table: 'activity_snapshots',
+  timeColumn: 'ts',
+  time: (row) => row.ts,
+  columns: [
+    { name: 'id', value: (r) => r.id },
+    { name: 'ts', value: (r) => r.ts },
+    { name: 'org_id', value: (r) => r.orgId },
+    { name: 'entity_id', value: (r) => r.entityId },
+    { name: 'sessions', value: (r) => r.sessions },
+  ],
+};
+
+/** Counts arrive as JS numbers (JSON); BIGINT columns take bigint. */
+function int64(value: number): bigint {
+  return BigInt(Math.trunc(value));
+}
+
 function nullableList(values: ReadonlyArray<number | bigint> | null): DuckDBValue {
   return values === null ? null : listValue(values);
 }
@@ -146,23 +272,44 @@ function orgScoped(
   };
 }
 
-const BIGINT_PARAMS = { fromNs: BIGINT, toNs: BIGINT, stepNs: BIGINT };
+const BIGINT_PARAMS = { fromNs: BIGINT, toNs: BIGINT, stepNs: BIGINT, atNs: BIGINT, snapshotTs: BIGINT };
 
 export class DuckDBStore implements Store {
   private readonly logs: TableWriter<LogRow>;
   private readonly spans: TableWriter<SpanRow>;
   private readonly metricPoints: TableWriter<MetricPointRow>;
   private readonly deadLetters: TableWriter<DeadLetterRow>;
+  private readonly queryStats: TableWriter<QueryStatRow>;
+  private readonly querySamples: TableWriter<QuerySampleRow>;
+  private readonly sessions: TableWriter<SessionRow>;
+  private readonly activitySnapshots: TableWriter<ActivitySnapshotRow>;
+  private readonly entities: EntityWriter;
 
   constructor(private readonly database: DuckDBDatabase) {
     this.logs = new TableWriter(database, LOGS);
     this.spans = new TableWriter(database, SPANS);
     this.metricPoints = new TableWriter(database, METRIC_POINTS);
     this.deadLetters = new TableWriter(database, DEAD_LETTERS);
+    this.queryStats = new TableWriter(database, QUERY_STATS);
+    this.querySamples = new TableWriter(database, QUERY_SAMPLES);
+    this.sessions = new TableWriter(database, ACTIVITY_SAMPLES);
+    this.activitySnapshots = new TableWriter(database, ACTIVITY_SNAPSHOTS);
+    this.entities = new EntityWriter(database);
   }
 
   async start(): Promise<void> {
-    for (const writer of [this.logs, this.spans, this.metricPoints, this.deadLetters]) await writer.open();
+    for (const writer of [
+      this.logs,
+      this.spans,
+      this.metricPoints,
+      this.deadLetters,
+      this.queryStats,
+      this.querySamples,
+      this.sessions,
+      this.activitySnapshots,
+      this.entities,
+    ])
+      await writer.open();
   }
 
   /** The database is closed by its owner, after every role that shares it has stopped. */
@@ -182,6 +329,26 @@ export class DuckDBStore implements Store {
 
   writeDeadLetters(rows: readonly DeadLetterRow[]): Promise<WriteResult> {
     return this.deadLetters.write(rows);
+  }
+
+  writeQueryStats(rows: readonly QueryStatRow[]): Promise<WriteResult> {
+    return this.queryStats.write(rows);
+  }
+
+  writeQuerySamples(rows: readonly QuerySampleRow[]): Promise<WriteResult> {
+    return this.querySamples.write(rows);
+  }
+
+  writeSessions(rows: readonly SessionRow[]): Promise<WriteResult> {
+    return this.sessions.write(rows);
+  }
+
+  writeActivitySnapshots(rows: readonly ActivitySnapshotRow[]): Promise<WriteResult> {
+    return this.activitySnapshots.write(rows);
+  }
+
+  upsertEntities(rows: readonly EntityRow[]): Promise<WriteResult> {
+    return this.entities.upsert(rows);
   }
 
   async searchLogs(org: OrgId, search: LogSearch): Promise<StoredLog[]> {
@@ -260,8 +427,14 @@ export class DuckDBStore implements Store {
     org: OrgId,
     query: MetricQuery,
   ): Promise<{ series: MetricSeries[]; truncated: boolean }> {
-    const { from, params } = orgScoped('metric_points', org, ['name = $name', 'ts >= $fromNs', 'ts < $toNs']);
-    const scope = { ...params, name: query.name, fromNs: query.fromNs, toNs: query.toNs };
+    const filter = entityFilter(query);
+    const { from, params } = orgScoped('metric_points', org, [
+      'name = $name',
+      'ts >= $fromNs',
+      'ts < $toNs',
+      ...filter.conditions,
+    ]);
+    const scope = { ...params, ...filter.params, name: query.name, fromNs: query.fromNs, toNs: query.toNs };
     const base = { ...scope, maxPoints: query.maxPoints + 1 };
     // A histogram point's value is the mean of its observations, so histograms chart like gauges.
     const pointValue = `coalesce(value, hist_sum / nullif(hist_count, 0))`;
@@ -324,7 +497,235 @@ export class DuckDBStore implements Store {
       spans: await count('spans'),
       metricPoints: await count('metric_points'),
       deadLetters: await count('dead_letters'),
+      queryStats: await count('query_stats'),
+      querySamples: await count('query_samples'),
+      sessions: await count('activity_samples'),
+      entities: await count('entities'),
     };
+  }
+
+  async listEntities(org: OrgId): Promise<StoredEntity[]> {
+    const { from, params } = orgScoped('entities', org, []);
+    const rows = await this.read(`SELECT ${ENTITY_COLUMNS} ${from} ORDER BY id LIMIT $limit`, {
+      ...params,
+      limit: MAX_ENTITIES,
+    });
+    return rows.map(entityOf);
+  }
+
+  async getEntity(org: OrgId, id: string): Promise<StoredEntity | undefined> {
+    const { from, params } = orgScoped('entities', org, ['id = $id']);
+    const rows = await this.read(`SELECT ${ENTITY_COLUMNS} ${from}`, { ...params, id });
+    return rows[0] === undefined ? undefined : entityOf(rows[0]);
+  }
+
+  async listMetrics(
+    org: OrgId,
+    query: MetricCatalogQuery,
+  ): Promise<{ metrics: MetricCatalogEntry[]; truncated: boolean }> {
+    const filter = entityFilter(query);
+    const { from, params } = orgScoped('metric_points', org, [
+      'ts >= $fromNs',
+      'ts < $toNs',
+      ...filter.conditions,
+    ]);
+    const rows = await this.read(
+      `SELECT name, series_id, arg_max(kind, ts) AS kind, arg_max(unit, ts) AS unit,
+              arg_max(labels, ts) AS last_labels, max(ts) AS last_ts,
+              arg_max(coalesce(value, hist_sum / nullif(hist_count, 0)), ts) AS last_value
+       ${from} GROUP BY name, series_id ORDER BY name, last_labels, series_id LIMIT $limit`,
+      { ...params, ...filter.params, fromNs: query.fromNs, toNs: query.toNs, limit: MAX_CATALOG_SERIES + 1 },
+    );
+    const truncated = rows.length > MAX_CATALOG_SERIES;
+    if (truncated) rows.length = MAX_CATALOG_SERIES;
+    const metrics = new Map<string, MetricCatalogEntry>();
+    for (const r of rows) {
+      const name = str(r.name);
+      let entry = metrics.get(name);
+      if (entry === undefined) {
+        entry = { name, kind: str(r.kind) as MetricKind, unit: str(r.unit), seriesCount: 0, series: [] };
+        metrics.set(name, entry);
+      }
+      entry.seriesCount++;
+      if (entry.series.length < MAX_CATALOG_SERIES_PER_METRIC) {
+        entry.series.push({
+          seriesId: str(r.series_id),
+          labels: str(r.last_labels),
+          ts: big(r.last_ts),
+          value: num(r.last_value),
+        });
+      }
+    }
+    return { metrics: [...metrics.values()], truncated };
+  }
+
+  async topQueries(org: OrgId, query: TopQueriesQuery): Promise<TopQueries> {
+    const scope = statsScope(query);
+    const { from, params } = orgScoped('query_stats', org, scope.conditions);
+    const all = { ...params, ...scope.params };
+    const overall = await this.read(
+      `SELECT sum(calls) AS calls, sum(total_time_ms) AS total_time_ms, count(DISTINCT fingerprint) AS fingerprints
+       ${from}`,
+      all,
+    );
+    const top = await this.read(
+      `SELECT fingerprint, ${TOTALS_SQL} ${from}
+       GROUP BY fingerprint ORDER BY ${QUERY_ORDER[query.order]} DESC NULLS LAST, fingerprint LIMIT $limit`,
+      { ...all, limit: query.limit },
+    );
+    const queries: TopQuery[] = top.map((r) => ({
+      fingerprint: str(r.fingerprint),
+      query: str(r.query),
+      ...totalsOf(r),
+      series: [],
+    }));
+    if (queries.length > 0) {
+      const byFingerprint = new Map(queries.map((q) => [q.fingerprint, q]));
+      const conditions = [...scope.conditions];
+      const seriesParams: Params = { ...scope.params, stepNs: query.stepNs };
+      addIn(
+        conditions,
+        seriesParams,
+        'fingerprint',
+        queries.map((q) => q.fingerprint),
+      );
+      const series = orgScoped('query_stats', org, conditions);
+      const buckets = await this.read(
+        `SELECT fingerprint, (interval_end // $stepNs) * $stepNs AS bucket,
+                sum(calls) AS calls, sum(total_time_ms) AS total_time_ms
+         ${series.from} GROUP BY fingerprint, bucket ORDER BY fingerprint, bucket`,
+        { ...series.params, ...seriesParams },
+      );
+      for (const b of buckets) {
+        byFingerprint.get(str(b.fingerprint))?.series.push({
+          ts: big(b.bucket),
+          calls: num(b.calls) ?? 0,
+          totalTimeMs: num(b.total_time_ms) ?? 0,
+        });
+      }
+    }
+    const o = overall[0] ?? {};
+    return {
+      overall: {
+        calls: num(o.calls) ?? 0,
+        totalTimeMs: num(o.total_time_ms) ?? 0,
+        fingerprints: num(o.fingerprints) ?? 0,
+      },
+      queries,
+    };
+  }
+
+  async queryDetail(org: OrgId, fingerprint: string, scope: QueryScope): Promise<QueryDetail | undefined> {
+    const stats = statsScope(scope);
+    const inRange = orgScoped('query_stats', org, [...stats.conditions, 'fingerprint = $fingerprint']);
+    const params = { ...inRange.params, ...stats.params, fingerprint };
+    const totals = await this.read(`SELECT ${TOTALS_SQL} ${inRange.from}`, params);
+    const intervals = await this.read(
+      `SELECT ${QUERY_STAT_COLUMNS} ${inRange.from} ORDER BY interval_end DESC, id DESC LIMIT $limit`,
+      { ...params, limit: MAX_DETAIL_INTERVALS + 1 },
+    );
+    const intervalsTruncated = intervals.length > MAX_DETAIL_INTERVALS;
+    if (intervalsTruncated) intervals.length = MAX_DETAIL_INTERVALS;
+    const sampleScope = statsScope(scope, 'ts');
+    const sampled = orgScoped('query_samples', org, [
+      ...sampleScope.conditions,
+      'fingerprint = $fingerprint',
+    ]);
+    const samples = (
+      await this.read(
+        `SELECT id, ts, entity_id, database, user_name, fingerprint, query, duration_ms, plan, source
+         ${sampled.from} ORDER BY ts DESC, id LIMIT $limit`,
+        { ...sampled.params, ...sampleScope.params, fingerprint, limit: MAX_DETAIL_SAMPLES },
+      )
+    ).map(sampleOf);
+    let text = str(totals[0]?.query);
+    if (intervals.length === 0 && samples.length === 0) {
+      // Nothing in the range: a fingerprint stored at another time is known, one never stored is not.
+      const anyTime = statsScope(scope, null);
+      const ever = orgScoped('query_stats', org, [...anyTime.conditions, 'fingerprint = $fingerprint']);
+      const known = await this.read(
+        `SELECT arg_max(query, interval_end) AS query, count(*) AS n ${ever.from}`,
+        { ...ever.params, ...anyTime.params, fingerprint },
+      );
+      text = str(known[0]?.query);
+      if (Number(known[0]?.n ?? 0) === 0) {
+        const sampledEver = orgScoped('query_samples', org, [
+          ...anyTime.conditions,
+          'fingerprint = $fingerprint',
+        ]);
+        const samplesEver = await this.read(
+          `SELECT arg_max(query, ts) AS query, count(*) AS n ${sampledEver.from}`,
+          { ...sampledEver.params, ...anyTime.params, fingerprint },
+        );
+        if (Number(samplesEver[0]?.n ?? 0) === 0) return undefined;
+        text = str(samplesEver[0]?.query);
+      }
+    }
+    return {
+      fingerprint,
+      query: text !== '' ? text : (samples[0]?.query ?? ''),
+      totals: totalsOf(totals[0] ?? {}),
+      intervals: intervals.reverse().map(queryStatOf),
+      intervalsTruncated,
+      samples,
+    };
+  }
+
+  async activity(org: OrgId, entityId: string, query: ActivityQuery): Promise<Activity> {
+    const database = query.database === undefined ? [] : ['database = $database'];
+    const dbParams: Params = query.database === undefined ? {} : { database: query.database };
+    const latest = orgScoped('activity_snapshots', org, ['entity_id = $entityId', 'ts <= $atNs']);
+    const found = await this.read(`SELECT max(ts) AS ts ${latest.from}`, {
+      ...latest.params,
+      entityId,
+      atNs: query.atNs,
+    });
+    let snapshot: Activity['snapshot'] = null;
+    if (found[0]?.ts !== null && found[0]?.ts !== undefined) {
+      const snapshotTs = big(found[0].ts);
+      const at = orgScoped('activity_samples', org, [
+        'entity_id = $entityId',
+        'ts = $snapshotTs',
+        ...database,
+      ]);
+      const sessions = (
+        await this.read(`SELECT ${SESSION_COLUMNS} ${at.from} ORDER BY pid, id`, {
+          ...at.params,
+          ...dbParams,
+          entityId,
+          snapshotTs,
+        })
+      ).map(sessionOf);
+      snapshot = { ts: snapshotTs, sessions, blocking: blockingTree(sessions) };
+    }
+    const range = ['entity_id = $entityId', 'ts >= $fromNs', 'ts < $toNs'];
+    const rangeParams = { entityId, fromNs: query.fromNs, toNs: query.toNs, stepNs: query.stepNs };
+    const snapshots = orgScoped('activity_snapshots', org, range);
+    const snapshotCounts = await this.read(
+      `SELECT (ts // $stepNs) * $stepNs AS bucket, count(*) AS n ${snapshots.from} GROUP BY bucket ORDER BY bucket`,
+      { ...snapshots.params, ...rangeParams },
+    );
+    const samples = orgScoped('activity_samples', org, [...range, ...database]);
+    const counts = await this.read(
+      `SELECT (ts // $stepNs) * $stepNs AS bucket, state,
+              CASE WHEN wait_event_type = '' THEN 'CPU' ELSE wait_event_type END AS wait, count(*) AS n
+       ${samples.from} GROUP BY bucket, state, wait ORDER BY bucket`,
+      { ...samples.params, ...dbParams, ...rangeParams },
+    );
+    const buckets = new Map<bigint, ActivityBucket>();
+    for (const r of snapshotCounts) {
+      buckets.set(big(r.bucket), { ts: big(r.bucket), snapshots: Number(r.n), waits: {}, states: {} });
+    }
+    for (const r of counts) {
+      const bucket = buckets.get(big(r.bucket));
+      if (bucket === undefined) continue;
+      const average = Number(r.n) / bucket.snapshots;
+      const state = str(r.state) === '' ? 'background' : str(r.state);
+      bucket.states[state] = (bucket.states[state] ?? 0) + average;
+      // "Where did the time go": only sessions running a statement spend it.
+      if (state === 'active') bucket.waits[str(r.wait)] = (bucket.waits[str(r.wait)] ?? 0) + average;
+    }
+    return { snapshot, series: [...buckets.values()] };
   }
 
   private read(sql: string, params: Params): Promise<Record<string, unknown>[]> {
@@ -336,6 +737,182 @@ export class DuckDBStore implements Store {
       return reader.getRowObjectsJS();
     });
   }
+}
+
+const ENTITY_COLUMNS = 'id, kind, name, parent_id, version, attributes, first_seen, last_seen';
+
+function entityOf(r: Record<string, unknown>): StoredEntity {
+  return {
+    id: str(r.id),
+    kind: str(r.kind),
+    name: str(r.name),
+    parentId: str(r.parent_id),
+    version: str(r.version),
+    attributes: str(r.attributes),
+    firstSeen: big(r.first_seen),
+    lastSeen: big(r.last_seen),
+  };
+}
+
+/** The conditions of an entity filter; label names go into a JSON path as quoted keys. */
+function entityFilter(filter: EntityFilter): { conditions: string[]; params: Params } {
+  const conditions: string[] = [];
+  const params: Params = {};
+  if (filter.entityId !== undefined) {
+    conditions.push('entity_id = $entityId');
+    params.entityId = filter.entityId;
+  }
+  Object.entries(filter.labels ?? {}).forEach(([key, value], index) => {
+    conditions.push(`json_extract_string(labels, $labelPath${index}) = $labelValue${index}`);
+    params[`labelPath${index}`] = `$."${key.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+    params[`labelValue${index}`] = value;
+  });
+  return { conditions, params };
+}
+
+/**
+ * The conditions of a query scope on a table whose time column is `timeColumn`; without a
+ * time column, at any time.
+ */
+function statsScope(
+  scope: QueryScope,
+  timeColumn: string | null = 'interval_end',
+): { conditions: string[]; params: Params } {
+  const conditions: string[] = [];
+  const params: Params = {};
+  if (timeColumn !== null) {
+    conditions.push(`${timeColumn} >= $fromNs`, `${timeColumn} < $toNs`);
+    Object.assign(params, { fromNs: scope.fromNs, toNs: scope.toNs });
+  }
+  if (scope.entityId !== undefined) {
+    conditions.push('entity_id = $entityId');
+    params.entityId = scope.entityId;
+  }
+  if (scope.database !== undefined) {
+    conditions.push('database = $database');
+    params.database = scope.database;
+  }
+  return { conditions, params };
+}
+
+/** Sort keys of the top-queries list; each is an aggregate over one fingerprint's rows. */
+const QUERY_ORDER: Record<QueryOrder, string> = {
+  total_time: 'sum(total_time_ms)',
+  calls: 'sum(calls)',
+  mean_time: 'sum(total_time_ms) / nullif(sum(calls), 0)',
+  rows: 'sum(rows)',
+  io: 'sum(shared_blks_read + shared_blks_written + temp_blks_read + temp_blks_written)',
+};
+
+const TOTALS_SQL = `arg_max(query, interval_end) AS query, sum(calls) AS calls,
+  sum(total_time_ms) AS total_time_ms, max(max_time_ms) AS max_time_ms, sum(rows) AS rows,
+  sum(shared_blks_hit) AS shared_blks_hit, sum(shared_blks_read) AS shared_blks_read,
+  sum(shared_blks_dirtied) AS shared_blks_dirtied, sum(shared_blks_written) AS shared_blks_written,
+  sum(temp_blks_read) AS temp_blks_read, sum(temp_blks_written) AS temp_blks_written,
+  sum(wal_bytes) AS wal_bytes,
+  list_slice(list_sort(list(DISTINCT database)), 1, ${MAX_DISTINCT_LISTED}) AS databases,
+  list_slice(list_sort(list(DISTINCT user_name)), 1, ${MAX_DISTINCT_LISTED}) AS users,
+  list_slice(list_sort(list(DISTINCT entity_id)), 1, ${MAX_DISTINCT_LISTED}) AS entity_ids`;
+
+function totalsOf(r: Record<string, unknown>): QueryTotals {
+  const calls = num(r.calls) ?? 0;
+  const totalTimeMs = num(r.total_time_ms) ?? 0;
+  return {
+    calls,
+    totalTimeMs,
+    meanTimeMs: calls === 0 ? 0 : totalTimeMs / calls,
+    maxTimeMs: num(r.max_time_ms) ?? 0,
+    rows: num(r.rows) ?? 0,
+    sharedBlksHit: num(r.shared_blks_hit) ?? 0,
+    sharedBlksRead: num(r.shared_blks_read) ?? 0,
+    sharedBlksDirtied: num(r.shared_blks_dirtied) ?? 0,
+    sharedBlksWritten: num(r.shared_blks_written) ?? 0,
+    tempBlksRead: num(r.temp_blks_read) ?? 0,
+    tempBlksWritten: num(r.temp_blks_written) ?? 0,
+    walBytes: num(r.wal_bytes) ?? 0,
+    databases: strings(r.databases),
+    users: strings(r.users),
+    entityIds: strings(r.entity_ids),
+  };
+}
+
+const QUERY_STAT_COLUMNS = `id, interval_start, interval_end, entity_id, database, user_name, query_id, fingerprint,
+  query, calls, total_time_ms, min_time_ms, max_time_ms, mean_time_ms, rows, shared_blks_hit, shared_blks_read,
+  shared_blks_dirtied, shared_blks_written, temp_blks_read, temp_blks_written, wal_bytes`;
+
+function queryStatOf(r: Record<string, unknown>): StoredQueryStat {
+  return {
+    id: str(r.id),
+    intervalStart: big(r.interval_start),
+    intervalEnd: big(r.interval_end),
+    entityId: str(r.entity_id),
+    database: str(r.database),
+    userName: str(r.user_name),
+    queryId: str(r.query_id),
+    fingerprint: str(r.fingerprint),
+    query: str(r.query),
+    calls: num(r.calls) ?? 0,
+    totalTimeMs: num(r.total_time_ms) ?? 0,
+    minTimeMs: num(r.min_time_ms) ?? 0,
+    maxTimeMs: num(r.max_time_ms) ?? 0,
+    meanTimeMs: num(r.mean_time_ms) ?? 0,
+    rows: num(r.rows) ?? 0,
+    sharedBlksHit: num(r.shared_blks_hit) ?? 0,
+    sharedBlksRead: num(r.shared_blks_read) ?? 0,
+    sharedBlksDirtied: num(r.shared_blks_dirtied) ?? 0,
+    sharedBlksWritten: num(r.shared_blks_written) ?? 0,
+    tempBlksRead: num(r.temp_blks_read) ?? 0,
+    tempBlksWritten: num(r.temp_blks_written) ?? 0,
+    walBytes: num(r.wal_bytes) ?? 0,
+  };
+}
+
+function sampleOf(r: Record<string, unknown>): StoredQuerySample {
+  return {
+    id: str(r.id),
+    ts: big(r.ts),
+    entityId: str(r.entity_id),
+    database: str(r.database),
+    userName: str(r.user_name),
+    fingerprint: str(r.fingerprint),
+    query: str(r.query),
+    durationMs: num(r.duration_ms) ?? 0,
+    plan: str(r.plan),
+    source: str(r.source),
+  };
+}
+
+const SESSION_COLUMNS = `id, ts, entity_id, pid, database, user_name, application, client_addr, backend_type, state,
+  wait_event_type, wait_event, fingerprint, query, duration_ms, xact_duration_ms, blocked_by`;
+
+function sessionOf(r: Record<string, unknown>): StoredSession {
+  return {
+    id: str(r.id),
+    ts: big(r.ts),
+    entityId: str(r.entity_id),
+    pid: Number(r.pid),
+    database: str(r.database),
+    userName: str(r.user_name),
+    application: str(r.application),
+    clientAddr: str(r.client_addr),
+    backendType: str(r.backend_type),
+    state: str(r.state),
+    waitEventType: str(r.wait_event_type),
+    waitEvent: str(r.wait_event),
+    fingerprint: str(r.fingerprint),
+    query: str(r.query),
+    durationMs: num(r.duration_ms) ?? 0,
+    xactDurationMs: num(r.xact_duration_ms),
+    blockedBy: Array.isArray(r.blocked_by) ? r.blocked_by.map(Number) : [],
+  };
+}
+
+function num(value: unknown): number | null {
+  return value === null || value === undefined ? null : Number(value);
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.map(str) : [];
 }
 
 function addIn(conditions: string[], params: Params, column: string, values: readonly string[]): void {

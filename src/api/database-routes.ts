@@ -1,0 +1,207 @@
+import type { FastifyInstance } from 'fastify';
+import { authOf } from '../auth/http.js';
+import { SightlineError } from '../core/errors.js';
+import { formatNs, msToNs, nsToMs } from '../core/time.js';
+import { parseActivityQuery, type ActivityParams } from '../query/activity-query.js';
+import { parseMetricQuery, type MetricQueryParams } from '../query/metric-query.js';
+import {
+  parseFingerprint,
+  parseQueryScope,
+  parseTopQueries,
+  type QueryDetailParams,
+  type TopQueriesParams,
+} from '../query/query-stats.js';
+import { parseTimeRange } from '../query/time-range.js';
+import type { OrgId } from '../store/rows.js';
+import type { Store, StoredEntity } from '../store/store.js';
+import { querySchema } from './query-schema.js';
+import {
+  activityView,
+  entityView,
+  instanceView,
+  metricCatalogView,
+  metricsView,
+  queryDetailView,
+  topQueriesView,
+} from './views.js';
+
+/** The entity kinds the database views show: instances at the top, their databases nested. */
+const INSTANCE_KINDS = ['postgresql.instance', 'mysql.instance'];
+const DATABASE_KINDS = ['postgresql.database', 'mysql.database'];
+
+/**
+ * Where an entity's data is stored. Collectors record statements, sessions and metrics
+ * against the instance; a database is the instance's data for that database (query and
+ * session rows by their `database` column, metric points by the `<system>.database.name`
+ * label, e.g. `postgresql.database.name`).
+ */
+interface EntityScope {
+  entity: StoredEntity;
+  instanceId: string;
+  database?: string;
+  labels?: Record<string, string>;
+}
+
+async function resolveEntity(store: Store, org: OrgId, id: string): Promise<EntityScope> {
+  const entity = await store.getEntity(org, id);
+  if (entity === undefined) {
+    throw new SightlineError(
+      'SL_ERR_NOT_FOUND',
+      `no database or instance ${JSON.stringify(id)} is known: GET /api/v1/databases lists them ` +
+        '(ids look like pg:<target> and pg:<target>:<database>; percent-encode them in a path)',
+    );
+  }
+  if (INSTANCE_KINDS.includes(entity.kind)) return { entity, instanceId: entity.id };
+  if (DATABASE_KINDS.includes(entity.kind)) {
+    const system = entity.kind.split('.', 1)[0] ?? '';
+    return {
+      entity,
+      instanceId: entity.parentId,
+      database: entity.name,
+      labels: { [`${system}.database.name`]: entity.name },
+    };
+  }
+  throw new SightlineError(
+    'SL_ERR_NOT_FOUND',
+    `${id} is a ${entity.kind}, not a database or a database instance: GET /api/v1/databases lists those`,
+  );
+}
+
+function entityParam(request: { params: unknown }): string {
+  return (request.params as { id: string }).id;
+}
+
+/** The database views: instances and databases, their metrics, statements and sessions. */
+export function registerDatabaseRoutes(app: FastifyInstance, store: Store, now: () => number): void {
+  app.get('/api/v1/databases', async (request) => {
+    const entities = await store.listEntities(authOf(request).orgId);
+    const nowNs = msToNs(now());
+    const instances = entities.filter((e) => INSTANCE_KINDS.includes(e.kind));
+    return {
+      data: instances.map((i) => instanceView(i, entities, nowNs)),
+      meta: { count: instances.length },
+    };
+  });
+
+  app.get('/api/v1/databases/:id', async (request) => {
+    const org = authOf(request).orgId;
+    const { entity, instanceId } = await resolveEntity(store, org, entityParam(request));
+    const nowNs = msToNs(now());
+    if (entity.id === instanceId) return instanceView(entity, await store.listEntities(org), nowNs);
+    const instance = await store.getEntity(org, instanceId);
+    return {
+      ...entityView(entity, nowNs),
+      instance: instance === undefined ? null : entityView(instance, nowNs),
+    };
+  });
+
+  app.get(
+    '/api/v1/databases/:id/metrics',
+    { schema: querySchema('name', 'from', 'to', 'step', 'agg') },
+    async (request) => {
+      const org = authOf(request).orgId;
+      const scope = await resolveEntity(store, org, entityParam(request));
+      const params = request.query as MetricQueryParams;
+      const filter = {
+        entityId: scope.instanceId,
+        ...(scope.labels === undefined ? {} : { labels: scope.labels }),
+      };
+      if (params.name === undefined || params.name.trim() === '') {
+        if ((params.step ?? '') !== '' || (params.agg ?? '') !== '') {
+          throw new SightlineError(
+            'SL_ERR_BAD_REQUEST',
+            'step and agg apply to one metric: add name=<metric>, or leave them out to list the metrics',
+          );
+        }
+        const range = parseTimeRange(params.from, params.to, now());
+        const { metrics, truncated } = await store.listMetrics(org, { ...range, ...filter });
+        return {
+          entityId: scope.entity.id,
+          from: formatNs(range.fromNs),
+          to: formatNs(range.toNs),
+          truncated,
+          metrics: metrics.map(metricCatalogView),
+        };
+      }
+      const query = { ...parseMetricQuery(params, now()), ...filter };
+      return { entityId: scope.entity.id, ...metricsView(query, await store.queryMetrics(org, query)) };
+    },
+  );
+
+  app.get(
+    '/api/v1/databases/:id/activity',
+    { schema: querySchema('at', 'from', 'to', 'step') },
+    async (request) => {
+      const org = authOf(request).orgId;
+      const scope = await resolveEntity(store, org, entityParam(request));
+      const query = parseActivityQuery(request.query as ActivityParams, now());
+      const activity = await store.activity(org, scope.instanceId, {
+        ...query,
+        ...(scope.database === undefined ? {} : { database: scope.database }),
+      });
+      return {
+        entityId: scope.entity.id,
+        instanceId: scope.instanceId,
+        database: scope.database ?? null,
+        at: formatNs(query.atNs),
+        from: formatNs(query.fromNs),
+        to: formatNs(query.toNs),
+        stepMs: nsToMs(query.stepNs),
+        ...activityView(activity),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/queries',
+    { schema: querySchema('entity', 'from', 'to', 'order', 'limit', 'step') },
+    async (request) => {
+      const org = authOf(request).orgId;
+      const query = parseTopQueries(request.query as TopQueriesParams, now());
+      const scope =
+        query.entityId === undefined ? undefined : await resolveEntity(store, org, query.entityId);
+      const top = await store.topQueries(org, {
+        ...query,
+        ...(scope === undefined ? {} : { entityId: scope.instanceId, database: scope.database }),
+      });
+      return {
+        entity: scope?.entity.id ?? null,
+        from: formatNs(query.fromNs),
+        to: formatNs(query.toNs),
+        stepMs: nsToMs(query.stepNs),
+        order: query.order,
+        limit: query.limit,
+        ...topQueriesView(top),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/queries/:fingerprint',
+    { schema: querySchema('entity', 'from', 'to') },
+    async (request) => {
+      const org = authOf(request).orgId;
+      const fingerprint = parseFingerprint((request.params as { fingerprint: string }).fingerprint);
+      const range = parseQueryScope(request.query as QueryDetailParams, now());
+      const scope =
+        range.entityId === undefined ? undefined : await resolveEntity(store, org, range.entityId);
+      const detail = await store.queryDetail(org, fingerprint, {
+        ...range,
+        ...(scope === undefined ? {} : { entityId: scope.instanceId, database: scope.database }),
+      });
+      if (detail === undefined) {
+        throw new SightlineError(
+          'SL_ERR_NOT_FOUND',
+          `no statement with fingerprint ${fingerprint} is stored${scope === undefined ? '' : ` for ${scope.entity.id}`}: ` +
+            'GET /api/v1/queries lists the statements seen',
+        );
+      }
+      return {
+        entity: scope?.entity.id ?? null,
+        from: formatNs(range.fromNs),
+        to: formatNs(range.toNs),
+        ...queryDetailView(detail),
+      };
+    },
+  );
+}

@@ -1,0 +1,286 @@
+import type { MetricBatch } from '../metric-batch.js';
+import { PG } from './metric-definitions.js';
+import type { PostgresSession, ServerInfo } from './session.js';
+
+const DB = 'postgresql.database.name';
+const SCHEMA = 'postgresql.schema.name';
+const TABLE = 'postgresql.table.name';
+const INDEX = 'postgresql.index.name';
+
+/** int8/numeric arrive as strings from pg; nulls stay null so no point is made of them. */
+function num(value: unknown): number | null {
+  if (value === null || value === undefined) return null;
+  const n = typeof value === 'number' ? value : Number(value);
+  return Number.isFinite(n) ? n : null;
+}
+function str(value: unknown): string {
+  return value === null || value === undefined ? '' : String(value);
+}
+
+export interface MetricQueryContext {
+  session: PostgresSession;
+  server: ServerInfo;
+  batch: MetricBatch;
+  topTables: number;
+}
+
+/** One family of metrics: the SQL it needs depends on the server version. */
+export interface MetricFamily {
+  name: string;
+  collect(context: MetricQueryContext): Promise<void>;
+}
+
+const sessions: MetricFamily = {
+  name: 'sessions',
+  async collect({ session, batch }) {
+    const rows = await session.query(`
+      SELECT datname, state, wait_event_type, count(*) AS n,
+             count(*) FILTER (WHERE wait_event_type = 'Lock' AND cardinality(pg_blocking_pids(pid)) > 0) AS blocked,
+             max(extract(epoch FROM now() - query_start)) FILTER (WHERE state = 'active') AS longest_query,
+             max(extract(epoch FROM now() - state_change)) FILTER (WHERE state LIKE 'idle in transaction%') AS longest_idle_xact,
+             max(extract(epoch FROM now() - xact_start)) AS oldest_xact
+        FROM pg_stat_activity
+       WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+       GROUP BY 1, 2, 3`);
+    const perDb = new Map<string, number>();
+    const perState = new Map<string, number>();
+    const perWait = new Map<string, number>();
+    let blocked = 0;
+    let longestQuery = 0;
+    let longestIdle = 0;
+    let oldestXact = 0;
+    for (const row of rows) {
+      const n = num(row.n) ?? 0;
+      const db = str(row.datname);
+      const state = str(row.state) || 'unknown';
+      perDb.set(db, (perDb.get(db) ?? 0) + n);
+      perState.set(state, (perState.get(state) ?? 0) + n);
+      if (state === 'active') {
+        const wait = str(row.wait_event_type) || 'CPU';
+        perWait.set(wait, (perWait.get(wait) ?? 0) + n);
+      }
+      blocked += num(row.blocked) ?? 0;
+      longestQuery = Math.max(longestQuery, num(row.longest_query) ?? 0);
+      longestIdle = Math.max(longestIdle, num(row.longest_idle_xact) ?? 0);
+      oldestXact = Math.max(oldestXact, num(row.oldest_xact) ?? 0);
+    }
+    for (const [db, n] of perDb) batch.add(PG.backends, n, { [DB]: db });
+    // Every state and wait type every cycle, so a series drops to 0 instead of going silent.
+    for (const state of ['active', 'idle', 'idle in transaction', 'idle in transaction (aborted)', 'fastpath function call', 'disabled'])
+      perState.set(state, perState.get(state) ?? 0);
+    for (const [state, n] of perState) batch.add(PG.sessionsByState, n, { state });
+    for (const wait of ['CPU', 'Lock', 'LWLock', 'IO', 'IPC', 'Client', 'Timeout', 'BufferPin', 'Extension', 'Activity'])
+      perWait.set(wait, perWait.get(wait) ?? 0);
+    for (const [wait, n] of perWait) batch.add(PG.sessionsByWait, n, { wait_event_type: wait });
+    batch.add(PG.sessionsBlocked, blocked);
+    batch.add(PG.longestQuery, longestQuery);
+    batch.add(PG.longestIdleInTransaction, longestIdle);
+    batch.add(PG.oldestTransaction, oldestXact);
+    const max = await session.query(`SELECT current_setting('max_connections')::int AS max`);
+    batch.add(PG.connectionMax, num(max[0]?.max));
+  },
+};
+
+const databases: MetricFamily = {
+  name: 'databases',
+  async collect({ session, server, batch }) {
+    const rows = await session.query(`
+      SELECT d.datname, s.xact_commit, s.xact_rollback, s.blks_read, s.blks_hit, s.tup_returned,
+             s.tup_fetched, s.tup_inserted, s.tup_updated, s.tup_deleted, s.deadlocks, s.temp_files,
+             s.temp_bytes, s.conflicts, pg_database_size(d.oid) AS size,
+             age(d.datfrozenxid) AS xid_age, mxid_age(d.datminmxid) AS mxid_age
+        FROM pg_database d JOIN pg_stat_database s ON s.datid = d.oid
+       WHERE d.datallowconn AND NOT d.datistemplate`);
+    batch.add(PG.databaseCount, rows.length);
+    for (const row of rows) {
+      const at = { [DB]: str(row.datname) };
+      batch.add(PG.commits, num(row.xact_commit), at);
+      batch.add(PG.rollbacks, num(row.xact_rollback), at);
+      batch.add(PG.blksRead, num(row.blks_read), at);
+      batch.add(PG.blksHit, num(row.blks_hit), at);
+      batch.add(PG.tupReturned, num(row.tup_returned), at);
+      batch.add(PG.tupFetched, num(row.tup_fetched), at);
+      batch.add(PG.tupInserted, num(row.tup_inserted), at);
+      batch.add(PG.tupUpdated, num(row.tup_updated), at);
+      batch.add(PG.tupDeleted, num(row.tup_deleted), at);
+      batch.add(PG.deadlocks, num(row.deadlocks), at);
+      batch.add(PG.tempFiles, num(row.temp_files), at);
+      batch.add(PG.tempBytes, num(row.temp_bytes), at);
+      batch.add(PG.conflicts, num(row.conflicts), at);
+      batch.add(PG.dbSize, num(row.size), at);
+      const xidAge = num(row.xid_age);
+      batch.add(PG.xidAge, xidAge, at);
+      batch.add(PG.mxidAge, num(row.mxid_age), at);
+      // The server refuses writes 3 million xids before 2^31 (PG 14+; 1 million before that).
+      const stopAt = 2 ** 31 - 1 - (server.versionNum >= 140000 ? 3_000_000 : 1_000_000);
+      if (xidAge !== null) batch.add(PG.wraparoundRemaining, Math.max(0, stopAt - xidAge), at);
+    }
+  },
+};
+
+const bgwriter: MetricFamily = {
+  name: 'bgwriter',
+  async collect({ session, server, batch }) {
+    if (server.versionNum >= 170000) {
+      const [c] = await session.query(
+        `SELECT num_timed, num_requested, write_time, sync_time, buffers_written FROM pg_stat_checkpointer`,
+      );
+      const [b] = await session.query(`SELECT buffers_clean, maxwritten_clean, buffers_alloc FROM pg_stat_bgwriter`);
+      batch.add(PG.checkpoints, num(c?.num_timed), { type: 'scheduled' });
+      batch.add(PG.checkpoints, num(c?.num_requested), { type: 'requested' });
+      batch.add(PG.checkpointDuration, num(c?.write_time), { type: 'write' });
+      batch.add(PG.checkpointDuration, num(c?.sync_time), { type: 'sync' });
+      batch.add(PG.buffersWritten, num(c?.buffers_written), { source: 'checkpoints' });
+      batch.add(PG.buffersWritten, num(b?.buffers_clean), { source: 'bgwriter' });
+      batch.add(PG.maxWritten, num(b?.maxwritten_clean));
+      batch.add(PG.buffersAllocated, num(b?.buffers_alloc));
+      return;
+    }
+    const [b] = await session.query(`
+      SELECT checkpoints_timed, checkpoints_req, checkpoint_write_time, checkpoint_sync_time,
+             buffers_checkpoint, buffers_clean, maxwritten_clean, buffers_backend,
+             buffers_backend_fsync, buffers_alloc
+        FROM pg_stat_bgwriter`);
+    batch.add(PG.checkpoints, num(b?.checkpoints_timed), { type: 'scheduled' });
+    batch.add(PG.checkpoints, num(b?.checkpoints_req), { type: 'requested' });
+    batch.add(PG.checkpointDuration, num(b?.checkpoint_write_time), { type: 'write' });
+    batch.add(PG.checkpointDuration, num(b?.checkpoint_sync_time), { type: 'sync' });
+    batch.add(PG.buffersWritten, num(b?.buffers_checkpoint), { source: 'checkpoints' });
+    batch.add(PG.buffersWritten, num(b?.buffers_clean), { source: 'bgwriter' });
+    batch.add(PG.buffersWritten, num(b?.buffers_backend), { source: 'backend' });
+    batch.add(PG.buffersWritten, num(b?.buffers_backend_fsync), { source: 'backend_fsync' });
+    batch.add(PG.maxWritten, num(b?.maxwritten_clean));
+    batch.add(PG.buffersAllocated, num(b?.buffers_alloc));
+  },
+};
+
+const wal: MetricFamily = {
+  name: 'wal',
+  async collect({ session, server, batch }) {
+    if (!server.inRecovery) {
+      const [row] = await session.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') AS bytes`);
+      batch.add(PG.walGenerated, num(row?.bytes));
+    }
+    if (server.versionNum >= 140000) {
+      const [row] = await session.query(`SELECT wal_records, wal_fpi FROM pg_stat_wal`);
+      batch.add(PG.walRecords, num(row?.wal_records));
+      batch.add(PG.walFpi, num(row?.wal_fpi));
+    }
+  },
+};
+
+const replication: MetricFamily = {
+  name: 'replication',
+  async collect({ session, server, batch }) {
+    if (server.inRecovery) {
+      const [row] = await session.query(
+        `SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp()) AS delay`,
+      );
+      batch.add(PG.replayDelay, num(row?.delay));
+    } else {
+      const replicas = await session.query(`
+        SELECT application_name, coalesce(client_addr::text, 'local') AS client,
+               pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) AS delay_bytes,
+               extract(epoch FROM write_lag) AS write_lag, extract(epoch FROM flush_lag) AS flush_lag,
+               extract(epoch FROM replay_lag) AS replay_lag
+          FROM pg_stat_replication`);
+      for (const row of replicas) {
+        const at = { replication_client: `${str(row.application_name)}@${str(row.client)}` };
+        batch.add(PG.replicationDataDelay, num(row.delay_bytes), at);
+        batch.add(PG.walLag, num(row.write_lag) ?? 0, { ...at, operation: 'write' });
+        batch.add(PG.walLag, num(row.flush_lag) ?? 0, { ...at, operation: 'flush' });
+        batch.add(PG.walLag, num(row.replay_lag) ?? 0, { ...at, operation: 'replay' });
+      }
+    }
+    const position = server.inRecovery ? 'pg_last_wal_receive_lsn()' : 'pg_current_wal_lsn()';
+    const slots = await session.query(`
+      SELECT slot_name, slot_type, active, pg_wal_lsn_diff(${position}, restart_lsn) AS retained
+        FROM pg_replication_slots`);
+    for (const row of slots) {
+      const at = { slot_name: str(row.slot_name), slot_type: str(row.slot_type) };
+      batch.add(PG.slotRetainedWal, num(row.retained), at);
+      batch.add(PG.slotActive, row.active === true ? 1 : 0, at);
+    }
+  },
+};
+
+const locks: MetricFamily = {
+  name: 'locks',
+  async collect({ session, batch }) {
+    const rows = await session.query(`SELECT mode, granted, count(*) AS n FROM pg_locks GROUP BY 1, 2`);
+    for (const row of rows) batch.add(PG.locks, num(row.n), { mode: str(row.mode), granted: row.granted === true });
+  },
+};
+
+/**
+ * Tables and indexes of the target's database. Ranked by pg_class.relpages (no file system
+ * calls), and only the top N get exact sizes, so a database with 10,000 tables stays cheap.
+ */
+const tables: MetricFamily = {
+  name: 'tables',
+  async collect({ session, server, batch, topTables }) {
+    const at = { [DB]: server.database };
+    const [count] = await session.query(`SELECT count(*) AS n FROM pg_stat_user_tables`);
+    batch.add(PG.tableCount, num(count?.n), at);
+    const rows = await session.query(
+      `SELECT s.schemaname, s.relname, s.seq_scan, s.idx_scan, s.n_live_tup, s.n_dead_tup,
+              s.n_tup_ins, s.n_tup_upd, s.n_tup_del, s.n_tup_hot_upd,
+              s.vacuum_count + s.autovacuum_count AS vacuums,
+              extract(epoch FROM now() - greatest(s.last_vacuum, s.last_autovacuum)) AS vacuum_age,
+              extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze)) AS analyze_age,
+              pg_total_relation_size(s.relid) AS size
+         FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+        ORDER BY c.relpages DESC, s.relid
+        LIMIT $1`,
+      [topTables],
+    );
+    for (const row of rows) {
+      const table = { ...at, [SCHEMA]: str(row.schemaname), [TABLE]: str(row.relname) };
+      batch.add(PG.seqScans, num(row.seq_scan), table);
+      batch.add(PG.tableIndexScans, num(row.idx_scan), table);
+      batch.add(PG.rows, num(row.n_live_tup), { ...table, state: 'live' });
+      batch.add(PG.rows, num(row.n_dead_tup), { ...table, state: 'dead' });
+      batch.add(PG.operations, num(row.n_tup_ins), { ...table, operation: 'ins' });
+      batch.add(PG.operations, num(row.n_tup_upd), { ...table, operation: 'upd' });
+      batch.add(PG.operations, num(row.n_tup_del), { ...table, operation: 'del' });
+      batch.add(PG.operations, num(row.n_tup_hot_upd), { ...table, operation: 'hot_upd' });
+      batch.add(PG.vacuumCount, num(row.vacuums), table);
+      batch.add(PG.lastVacuumAge, num(row.vacuum_age), table);
+      batch.add(PG.lastAnalyzeAge, num(row.analyze_age), table);
+      batch.add(PG.tableSize, num(row.size), table);
+    }
+    const indexes = await session.query(
+      `SELECT s.schemaname, s.relname, s.indexrelname, s.idx_scan, pg_relation_size(s.indexrelid) AS size
+         FROM pg_stat_user_indexes s JOIN pg_class c ON c.oid = s.indexrelid
+        ORDER BY c.relpages DESC, s.indexrelid
+        LIMIT $1`,
+      [topTables],
+    );
+    for (const row of indexes) {
+      const index = { ...at, [SCHEMA]: str(row.schemaname), [TABLE]: str(row.relname), [INDEX]: str(row.indexrelname) };
+      batch.add(PG.indexScans, num(row.idx_scan), index);
+      batch.add(PG.indexSize, num(row.size), index);
+    }
+    const unused = await session.query(
+      `SELECT s.schemaname, s.relname, s.indexrelname, pg_relation_size(s.indexrelid) AS size,
+              count(*) OVER () AS total
+         FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
+        WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary
+        ORDER BY pg_relation_size(s.indexrelid) DESC
+        LIMIT $1`,
+      [topTables],
+    );
+    batch.add(PG.unusedIndexes, num(unused[0]?.total) ?? 0, at);
+    for (const row of unused) {
+      batch.add(PG.unusedIndexSize, num(row.size), {
+        ...at,
+        [SCHEMA]: str(row.schemaname),
+        [TABLE]: str(row.relname),
+        [INDEX]: str(row.indexrelname),
+      });
+    }
+  },
+};
+
+export const METRIC_FAMILIES: readonly MetricFamily[] = [sessions, databases, bgwriter, wal, replication, locks, tables];
+

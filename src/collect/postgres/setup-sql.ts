@@ -1,0 +1,71 @@
+export interface SetupSqlOptions {
+  user: string;
+  password: string;
+  /** Also grant what reading the server log over SQL needs (when Sightline is not on the database host). */
+  logsOverSql: boolean;
+}
+
+function identifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+function literal(text: string): string {
+  return `'${text.replace(/'/g, "''")}'`;
+}
+
+/**
+ * The least-privilege setup for the PostgreSQL collector: a login role with pg_monitor (reads
+ * every statistics view and other users' statement texts, writes nothing), read-only by
+ * default, pg_stat_statements, and the server settings that make query analytics and logs work.
+ */
+export function postgresSetupSql(options: SetupSqlOptions): string {
+  const role = identifier(options.user);
+  const lines = [
+    '-- Sightline: least-privilege setup for the PostgreSQL collector.',
+    '-- Run as a superuser, e.g.: sightline setup-sql postgres | psql -U postgres -d postgres',
+    '-- The collector never needs a superuser; every session it opens is read-only anyway.',
+    '',
+    '-- 1. The monitoring role: pg_monitor reads statistics and other sessions\' queries, and cannot write.',
+    `CREATE ROLE ${role} WITH LOGIN PASSWORD ${literal(options.password)} CONNECTION LIMIT 3;`,
+    `GRANT pg_monitor TO ${role};`,
+    `ALTER ROLE ${role} SET default_transaction_read_only = on;`,
+    `ALTER ROLE ${role} SET statement_timeout = '5s';`,
+    `ALTER ROLE ${role} SET lock_timeout = '1s';`,
+    '',
+    '-- 2. Query analytics. Needs pg_stat_statements in shared_preload_libraries (step 3, then a restart);',
+    '--    run this in the database named in Sightline\'s connection string.',
+    'CREATE EXTENSION IF NOT EXISTS pg_stat_statements;',
+    '',
+    '-- 3. Server settings. ALTER SYSTEM replaces shared_preload_libraries: keep any library you already load.',
+    '--    shared_preload_libraries needs a restart; the others take effect with pg_reload_conf().',
+    'ALTER SYSTEM SET shared_preload_libraries = pg_stat_statements, auto_explain;',
+    "ALTER SYSTEM SET compute_query_id = 'on';                 -- PostgreSQL 14 and later",
+    "ALTER SYSTEM SET pg_stat_statements.track = 'all';",
+    "ALTER SYSTEM SET track_io_timing = 'on';",
+    "ALTER SYSTEM SET logging_collector = 'on';                -- restart",
+    "ALTER SYSTEM SET log_destination = 'jsonlog';             -- PostgreSQL 15+; 'csvlog' before",
+    "ALTER SYSTEM SET log_min_duration_statement = '1000';     -- statements slower than 1 s",
+    "ALTER SYSTEM SET log_autovacuum_min_duration = '0';",
+    "ALTER SYSTEM SET log_checkpoints = 'on';",
+    "ALTER SYSTEM SET log_lock_waits = 'on';",
+    "LOAD 'auto_explain';                                      -- so ALTER SYSTEM knows its settings",
+    "ALTER SYSTEM SET auto_explain.log_min_duration = '1000';  -- plans of statements slower than 1 s",
+    "ALTER SYSTEM SET auto_explain.log_format = 'json';",
+    'SELECT pg_reload_conf();',
+  ];
+  if (options.logsOverSql) {
+    lines.push(
+      '',
+      '-- 4. Reading the server log over SQL (logs.source: sql). pg_read_binary_file can read any file',
+      '--    the server account can: grant it only where Sightline cannot read the log file directly.',
+      `GRANT EXECUTE ON FUNCTION pg_current_logfile(text) TO ${role};`,
+      `GRANT EXECUTE ON FUNCTION pg_stat_file(text) TO ${role};`,
+      `GRANT EXECUTE ON FUNCTION pg_read_binary_file(text, bigint, bigint) TO ${role};`,
+    );
+  }
+  lines.push(
+    '',
+    `-- Then: sightline start --postgres 'postgresql://${options.user}:<password>@<host>:5432/<database>'`,
+    '',
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,164 @@
+import { readFileSync } from 'node:fs';
+import type { ClientConfig } from 'pg';
+import type { PostgresTargetConfig } from '../../config/schema.js';
+import { SightlineError } from '../../core/errors.js';
+
+/** A watched PostgreSQL server as the collector uses it. */
+export interface PostgresTarget {
+  name: string;
+  /** `pg:<name>`: the entity id of the instance in every record. */
+  entityId: string;
+  /** host:port, for messages and the server.address resource attribute. */
+  address: string;
+  host: string;
+  port: number;
+  database: string;
+  user: string;
+  connection: ClientConfig;
+  metricsIntervalMs: number;
+  queryStatsIntervalMs: number;
+  topTables: number;
+  logs: PostgresTargetConfig['logs'];
+}
+
+export const APPLICATION_NAME = 'sightline';
+
+/** The entity id of a database inside an instance. */
+export function databaseEntityId(instanceId: string, database: string): string {
+  return `${instanceId}:${encodeURIComponent(database)}`;
+}
+
+/**
+ * Resolves a configured target: reads the password from where it is kept and builds the
+ * session settings every connection gets (read-only, statement and lock timeouts, our
+ * application_name), so no query the collector runs can write or wait long on a lock.
+ */
+export function resolveTarget(config: PostgresTargetConfig, env: NodeJS.ProcessEnv = process.env): PostgresTarget {
+  const fromUrl = config.url === undefined ? undefined : parseUrl(config.url);
+  const host = config.host ?? fromUrl?.host ?? 'localhost';
+  const port = config.port ?? fromUrl?.port ?? 5432;
+  const database = config.database ?? fromUrl?.database ?? 'postgres';
+  const user = config.user ?? fromUrl?.user ?? 'sightline';
+  const name = config.name ?? `${host}-${port}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+  const password = passwordOf(config, name, env) ?? fromUrl?.password;
+  const sessionOptions = [
+    '-c default_transaction_read_only=on',
+    `-c statement_timeout=${config.statementTimeoutMs}`,
+    `-c lock_timeout=${config.lockTimeoutMs}`,
+    // A collector session never sits inside a transaction; if it ever does, the server ends it.
+    '-c idle_in_transaction_session_timeout=10000',
+  ].join(' ');
+  const connection: ClientConfig = {
+    // Discrete fields only: pg lets a connectionString override them, password included.
+    host,
+    port,
+    database,
+    user,
+    ...(password === undefined ? {} : { password }),
+    ...sslOf(fromUrl?.sslmode),
+    application_name: APPLICATION_NAME,
+    options: sessionOptions,
+    connectionTimeoutMillis: Math.max(config.statementTimeoutMs, 5000),
+    // Client-side guard beside the server's statement_timeout, for a server that stops answering.
+    query_timeout: config.statementTimeoutMs + 5000,
+    keepAlive: true,
+  };
+  return {
+    name,
+    entityId: `pg:${name}`,
+    address: `${host}:${port}`,
+    host,
+    port,
+    database,
+    user,
+    connection,
+    metricsIntervalMs: config.metricsIntervalSeconds * 1000,
+    queryStatsIntervalMs: config.queryStatsIntervalSeconds * 1000,
+    topTables: config.topTables,
+    logs: config.logs,
+  };
+}
+
+interface UrlParts {
+  host?: string;
+  port?: number;
+  database?: string;
+  user?: string;
+  password?: string;
+  sslmode?: string;
+}
+
+/** libpq's sslmode: require encrypts, verify-ca/verify-full also check the server's certificate. */
+function sslOf(sslmode: string | undefined): Pick<ClientConfig, 'ssl'> {
+  if (sslmode === undefined || sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer') return {};
+  return { ssl: { rejectUnauthorized: sslmode.startsWith('verify') } };
+}
+
+function parseUrl(url: string): UrlParts {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new SightlineError(
+      'SL_ERR_CONFIG_INVALID',
+      'a PostgreSQL connection string is not a valid URL: use postgresql://user:password@host:port/database',
+    );
+  }
+  const parts: UrlParts = {};
+  // A socket directory may come as ?host=/var/run/postgresql instead of in the authority.
+  const host = decodeURIComponent(parsed.hostname) || parsed.searchParams.get('host') || undefined;
+  if (host !== undefined) parts.host = host.replace(/^\[(.*)\]$/, '$1');
+  if (parsed.port !== '') parts.port = Number(parsed.port);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
+  if (database !== '') parts.database = database;
+  if (parsed.username !== '') parts.user = decodeURIComponent(parsed.username);
+  if (parsed.password !== '') parts.password = decodeURIComponent(parsed.password);
+  const sslmode = parsed.searchParams.get('sslmode');
+  if (sslmode !== null) parts.sslmode = sslmode;
+  return parts;
+}
+
+function passwordOf(config: PostgresTargetConfig, name: string, env: NodeJS.ProcessEnv): string | undefined {
+  if (config.password !== undefined) return config.password;
+  if (config.passwordEnv !== undefined) {
+    const value = env[config.passwordEnv];
+    if (value === undefined) {
+      throw new SightlineError(
+        'SL_ERR_CONFIG_INVALID',
+        `PostgreSQL target ${name}: the environment variable ${config.passwordEnv} (passwordEnv) is not set`,
+      );
+    }
+    return value;
+  }
+  if (config.passwordFile !== undefined) {
+    try {
+      return readFileSync(config.passwordFile, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new SightlineError(
+        'SL_ERR_CONFIG_INVALID',
+        `PostgreSQL target ${name}: cannot read passwordFile ${config.passwordFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+      );
+    }
+  }
+  return undefined;
+}
+
+/** Every target of the config: the full entries, then the quick-path URLs with defaults. */
+export function targetsOf(
+  postgres: { targets: readonly PostgresTargetConfig[]; urls: readonly string[] },
+  defaults: (url: string) => PostgresTargetConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): PostgresTarget[] {
+  const targets = [...postgres.targets, ...postgres.urls.map(defaults)].map((t) => resolveTarget(t, env));
+  const seen = new Set<string>();
+  for (const target of targets) {
+    if (seen.has(target.name)) {
+      throw new SightlineError(
+        'SL_ERR_CONFIG_INVALID',
+        `two PostgreSQL targets are named ${target.name}: give each a distinct name`,
+      );
+    }
+    seen.add(target.name);
+  }
+  return targets;
+}

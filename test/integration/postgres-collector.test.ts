@@ -1,0 +1,390 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IncomingMessage } from '../../src/bus/bus.js';
+import { MemoryBus } from '../../src/bus/memory.js';
+import {
+  activitySnapshot,
+  entityRecord,
+  queryStatsRecord,
+  type ActivitySnapshot,
+  type QueryStatsRecord,
+} from '../../src/bus/raw-records.js';
+import { TOPICS, type Topic } from '../../src/bus/topics.js';
+import { PostgresCollector } from '../../src/collect/postgres/collector.js';
+import { postgresSetupSql } from '../../src/collect/postgres/setup-sql.js';
+import { loadSqlParser, sqlShape } from '../../src/collect/postgres/sql-shape.js';
+import { resolveTarget } from '../../src/collect/postgres/target.js';
+import { CollectorPublisher } from '../../src/collect/publisher.js';
+import { silentLogger } from '../../src/core/logger.js';
+import { SelfMetrics } from '../../src/core/telemetry.js';
+import { decodeRequest } from '../../src/otlp/codec.js';
+import {
+  POSTGRES_INSTALL_HINT,
+  postgresAvailable,
+  startPostgres,
+  type PostgresInstance,
+} from '../harness/postgres.js';
+import { requireService } from '../harness/service-missing.js';
+
+const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
+const MONITOR = 'sightline_monitor';
+const MONITOR_PASSWORD = 'monitor-pw-123';
+
+/** Every message the collector published, by topic, as a real consumer group of the bus sees it. */
+class Captured {
+  readonly messages = new Map<Topic, IncomingMessage[]>();
+
+  static async on(bus: MemoryBus): Promise<Captured> {
+    const captured = new Captured();
+    const topics = [TOPICS.otelMetrics, TOPICS.rawQueries, TOPICS.rawActivity, TOPICS.rawEntities, TOPICS.rawLogs];
+    for (const topic of topics) {
+      await bus.consume(
+        { group: 'test', topic, maxBatchMessages: 100, maxBatchBytes: 64 << 20, maxWaitMs: 0 },
+        (batch) => {
+          captured.messages.set(topic, [...(captured.messages.get(topic) ?? []), ...batch]);
+          return Promise.resolve();
+        },
+      );
+    }
+    return captured;
+  }
+
+  clear(): void {
+    this.messages.clear();
+  }
+
+  json(topic: Topic): unknown[] {
+    return (this.messages.get(topic) ?? []).map((m) => JSON.parse(new TextDecoder().decode(m.value)) as unknown);
+  }
+
+  queryStats(): QueryStatsRecord[] {
+    return this.json(TOPICS.rawQueries).map((r) => queryStatsRecord.parse(r));
+  }
+
+  snapshots(): ActivitySnapshot[] {
+    return this.json(TOPICS.rawActivity).map((r) => activitySnapshot.parse(r));
+  }
+
+  /** Metric name → points (value and attributes) of every OTLP request published. */
+  metricPoints(): Map<string, Array<{ value: number; attributes: Record<string, unknown> }>> {
+    const points = new Map<string, Array<{ value: number; attributes: Record<string, unknown> }>>();
+    for (const message of this.messages.get(TOPICS.otelMetrics) ?? []) {
+      const request = decodeRequest('metrics', 'protobuf', message.value);
+      if (request.signal !== 'metrics') continue;
+      for (const rm of request.message.resourceMetrics ?? []) {
+        for (const sm of rm.scopeMetrics ?? []) {
+          for (const metric of sm.metrics ?? []) {
+            const dataPoints = metric.gauge?.dataPoints ?? metric.sum?.dataPoints ?? [];
+            for (const p of dataPoints) {
+              const attributes = Object.fromEntries(
+                (p.attributes ?? []).map((kv) => [kv.key, kv.value?.stringValue ?? kv.value?.intValue ?? kv.value?.boolValue]),
+              );
+              const list = points.get(metric.name ?? '') ?? [];
+              list.push({ value: p.asDouble ?? Number(p.asInt ?? NaN), attributes });
+              points.set(metric.name ?? '', list);
+            }
+          }
+        }
+      }
+    }
+    return points;
+  }
+}
+
+describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15', () => {
+  let postgres: PostgresInstance;
+  let bus: MemoryBus;
+  let captured: Captured;
+  let metrics: SelfMetrics;
+  let admin: pg.Client;
+
+  const monitorUrl = () =>
+    `postgresql://${MONITOR}:${MONITOR_PASSWORD}@${postgres.host}:${postgres.port}/postgres`;
+
+  function collectorFor(options: { breakerOpenMs?: number } = {}) {
+    const target = resolveTarget({
+      url: monitorUrl(),
+      name: 'main',
+      metricsIntervalSeconds: 3600,
+      queryStatsIntervalSeconds: 3600,
+      statementTimeoutMs: 5000,
+      lockTimeoutMs: 1000,
+      topTables: 50,
+      logs: { source: 'off', format: 'auto', keepLiterals: false },
+    });
+    return new PostgresCollector(target, {
+      publisher: new CollectorPublisher(bus, { orgId: 'org-test', attempts: 1, firstBackoffMs: 10 }),
+      metrics,
+      logger: silentLogger(),
+      breaker: { failureThreshold: 1, openMs: options.breakerOpenMs ?? 50, maxOpenMs: 100 },
+      maxBusyShare: 0.5,
+      maxStretch: 4,
+    });
+  }
+
+  beforeAll(async () => {
+    await loadSqlParser();
+    postgres = await startPostgres();
+    // The setup SQL exactly as `sightline setup-sql postgres` prints it.
+    await postgres.psql(postgresSetupSql({ user: MONITOR, password: MONITOR_PASSWORD, logsOverSql: true }));
+    admin = await adminClient(postgres.url);
+    await admin.query(`CREATE TABLE items (id int PRIMARY KEY, name text, price numeric)`);
+    await admin.query(`INSERT INTO items SELECT g, 'item ' || g, g * 1.5 FROM generate_series(1, 1000) g`);
+    await admin.query(`CREATE INDEX items_name_idx ON items (name)`);
+    await admin.query('SELECT pg_stat_force_next_flush()');
+    await admin.query(`ANALYZE items`);
+    bus = new MemoryBus({ maxQueueBytes: 64 << 20, maxQueueMessages: 1000, retryAfterSeconds: 1 }, silentLogger());
+    captured = await Captured.on(bus);
+    metrics = new SelfMetrics({ processMetrics: false });
+  }, 60_000);
+
+  afterAll(async () => {
+    await admin?.end();
+    await bus?.shutdown();
+    await postgres?.stop();
+  });
+
+  it('connects as the setup-sql role, which cannot write even when it tries', async () => {
+    const plain = new pg.Client({ connectionString: monitorUrl() });
+    await plain.connect();
+    try {
+      await expect(plain.query('CREATE TABLE sightline_should_not_exist (id int)')).rejects.toThrow(
+        /read-only transaction/,
+      );
+      await expect(plain.query('BEGIN READ WRITE; INSERT INTO items VALUES (5000, $$x$$, 1)')).rejects.toThrow(
+        /permission denied/,
+      );
+    } finally {
+      await plain.end();
+    }
+    const target = resolveTarget({
+      url: monitorUrl(),
+      metricsIntervalSeconds: 15,
+      queryStatsIntervalSeconds: 60,
+      statementTimeoutMs: 1234,
+      lockTimeoutMs: 567,
+      topTables: 10,
+      logs: { source: 'off', format: 'auto', keepLiterals: false },
+    });
+    const session = new pg.Client(target.connection);
+    await session.connect();
+    try {
+      const { rows } = await session.query<Record<string, string>>(
+        `SELECT current_setting('default_transaction_read_only') AS ro, current_setting('statement_timeout') AS st,
+                current_setting('lock_timeout') AS lt, current_setting('application_name') AS app`,
+      );
+      expect(rows[0]).toEqual({ ro: 'on', st: '1234ms', lt: '567ms', app: 'sightline' });
+    } finally {
+      await session.end();
+    }
+  });
+
+  it('publishes every metric family with plausible values', async () => {
+    captured.clear();
+    const collector = collectorFor();
+    await admin.query('SELECT count(*) FROM items WHERE price > 10');
+    // PostgreSQL 15 flushes a backend's statistics lazily; this makes the scan visible now.
+    await admin.query('SELECT pg_stat_force_next_flush()');
+    await collector.runOnce('metrics');
+    await collector.shutdown();
+    const points = captured.metricPoints();
+    const value = (name: string, match: Record<string, unknown> = {}) =>
+      points
+        .get(name)
+        ?.find((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v))?.value;
+
+    expect(value('postgresql.up')).toBe(1);
+    expect(value('postgresql.connection.max')).toBe(100);
+    expect(value('postgresql.commits', { 'postgresql.database.name': 'postgres' })).toBeGreaterThan(0);
+    expect(value('postgresql.blks_hit', { 'postgresql.database.name': 'postgres' })).toBeGreaterThan(0);
+    expect(value('postgresql.db_size', { 'postgresql.database.name': 'postgres' })).toBeGreaterThan(1_000_000);
+    expect(value('postgresql.sessions', { state: 'idle' })).toBeGreaterThanOrEqual(1);
+    expect(value('postgresql.database.wraparound_remaining', { 'postgresql.database.name': 'postgres' })).toBeGreaterThan(
+      2_000_000_000,
+    );
+    expect(value('postgresql.rows', { 'postgresql.table.name': 'items', state: 'live' })).toBe(1000);
+    expect(value('postgresql.sequential_scans', { 'postgresql.table.name': 'items' })).toBeGreaterThanOrEqual(1);
+    expect(value('postgresql.table.size', { 'postgresql.table.name': 'items' })).toBeGreaterThan(8192);
+    expect(value('postgresql.index.size', { 'postgresql.index.name': 'items_name_idx' })).toBeGreaterThan(0);
+    expect(value('postgresql.index.unused', { 'postgresql.database.name': 'postgres' })).toBeGreaterThanOrEqual(1);
+    expect(value('postgresql.wal.generated')).toBeGreaterThan(0);
+    expect(value('postgresql.bgwriter.buffers.allocated')).toBeGreaterThan(0);
+    for (const family of [
+      'postgresql.backends',
+      'postgresql.sessions.waiting',
+      'postgresql.sessions.blocked',
+      'postgresql.query.longest_duration',
+      'postgresql.idle_in_transaction.longest_duration',
+      'postgresql.transaction.oldest_duration',
+      'postgresql.rollbacks',
+      'postgresql.blks_read',
+      'postgresql.tup_returned',
+      'postgresql.tup_fetched',
+      'postgresql.tup_inserted',
+      'postgresql.tup_updated',
+      'postgresql.tup_deleted',
+      'postgresql.deadlocks',
+      'postgresql.temp_files',
+      'postgresql.temp.io',
+      'postgresql.conflicts',
+      'postgresql.database.count',
+      'postgresql.bgwriter.checkpoint.count',
+      'postgresql.bgwriter.duration',
+      'postgresql.bgwriter.buffers.writes',
+      'postgresql.bgwriter.maxwritten',
+      'postgresql.wal.records',
+      'postgresql.database.xid_age',
+      'postgresql.database.locks',
+      'postgresql.table.count',
+      'postgresql.table.index_scans',
+      'postgresql.operations',
+      'postgresql.table.vacuum.count',
+      'postgresql.table.analyze.age',
+      'postgresql.index.scans',
+    ]) {
+      expect(points.has(family), family).toBe(true);
+    }
+  });
+
+  it('counts a statement run exactly N times as N calls, with one fingerprint and no literals', async () => {
+    captured.clear();
+    const collector = collectorFor();
+    await collector.runOnce('statements');
+    for (let i = 0; i < 37; i++) await admin.query(`SELECT name FROM items WHERE id = ${i + 1} AND name <> 'secret-${i}'`);
+    await collector.runOnce('statements');
+    await collector.shutdown();
+    const shape = sqlShape(`SELECT name FROM items WHERE id = 1 AND name <> 'x'`);
+    const matching = captured.queryStats().filter((r) => r.fingerprint === shape.fingerprint);
+    expect(matching).toHaveLength(1);
+    expect(matching[0]).toMatchObject({ calls: 37, database: 'postgres', user: 'postgres', entityId: 'pg:main' });
+    expect(matching[0]?.query).not.toMatch(/secret|\b37\b/);
+    expect(matching[0]?.query).toMatch(/\$1/);
+    expect(BigInt(matching[0]?.intervalEnd ?? 0)).toBeGreaterThan(BigInt(matching[0]?.intervalStart ?? 0));
+    const entities = captured.json(TOPICS.rawEntities).map((e) => entityRecord.parse(e));
+    expect(entities.map((e) => [e.kind, e.entityId])).toEqual(
+      expect.arrayContaining([
+        ['postgresql.instance', 'pg:main'],
+        ['postgresql.database', 'pg:main:postgres'],
+        ['host', 'host:127.0.0.1'],
+      ]),
+    );
+    const instance = entities.find((e) => e.kind === 'postgresql.instance');
+    expect(instance?.version).toMatch(/^15\./);
+    expect(instance?.attributes['setting.max_connections']).toBe('100');
+  });
+
+  it('gives no negative or doubled numbers across pg_stat_statements_reset()', async () => {
+    captured.clear();
+    const collector = collectorFor();
+    await collector.runOnce('statements');
+    for (let i = 0; i < 10; i++) await admin.query(`SELECT price FROM items WHERE id = ${i + 1}`);
+    await admin.query('SELECT pg_stat_statements_reset()');
+    for (let i = 0; i < 4; i++) await admin.query(`SELECT price FROM items WHERE id = ${i + 100}`);
+    await collector.runOnce('statements');
+    for (let i = 0; i < 3; i++) await admin.query(`SELECT price FROM items WHERE id = ${i + 200}`);
+    await collector.runOnce('statements');
+    await collector.shutdown();
+    const fingerprint = sqlShape('SELECT price FROM items WHERE id = 1').fingerprint;
+    const calls = captured
+      .queryStats()
+      .filter((r) => r.fingerprint === fingerprint)
+      .map((r) => r.calls);
+    // The 10 calls before the reset are gone with it; after it, 4 then 3, each counted once.
+    expect(calls).toEqual([4, 3]);
+    for (const record of captured.queryStats()) {
+      expect(record.calls).toBeGreaterThan(0);
+      expect(record.totalTimeMs).toBeGreaterThanOrEqual(0);
+    }
+  });
+
+  it('shows a lock conflict as a blocking tree with both statements', async () => {
+    captured.clear();
+    const holder = new pg.Client({ connectionString: postgres.url, application_name: 'holder' });
+    const waiter = new pg.Client({ connectionString: postgres.url, application_name: 'waiter' });
+    await holder.connect();
+    await waiter.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`UPDATE items SET price = 1 WHERE id = 42`);
+      const waiting = waiter.query(`UPDATE items SET price = 2 WHERE id = 42`);
+      const waiterPid = await pidOf(admin, 'waiter');
+      await waitFor(async () => {
+        const { rows } = await admin.query(
+          `SELECT 1 FROM pg_stat_activity WHERE application_name = 'waiter' AND wait_event_type = 'Lock'`,
+        );
+        return rows.length > 0;
+      });
+      const collector = collectorFor();
+      await collector.runOnce('metrics');
+      await collector.shutdown();
+      await holder.query('COMMIT');
+      await waiting;
+
+      const sessions = captured.snapshots().flatMap((s) => s.sessions);
+      const blocked = sessions.find((s) => s.pid === waiterPid);
+      expect(blocked).toMatchObject({ waitEventType: 'Lock', application: 'waiter' });
+      expect(blocked?.query).toMatch(/UPDATE items SET price = \$1 WHERE id = \$2/i);
+      const blocker = sessions.find((s) => s.pid === blocked?.blockedBy[0]);
+      expect(blocker).toMatchObject({ application: 'holder', state: 'idle in transaction' });
+      expect(blocker?.query).toMatch(/UPDATE items SET price = \$1 WHERE id = \$2/i);
+      const points = captured.metricPoints();
+      expect(points.get('postgresql.sessions.blocked')?.[0]?.value).toBe(1);
+    } finally {
+      await holder.end();
+      await waiter.end();
+    }
+  });
+
+  it('opens the breaker when PostgreSQL stops and closes it when it is back, without crashing', async () => {
+    captured.clear();
+    const collector = collectorFor({ breakerOpenMs: 50 });
+    await collector.runOnce('metrics');
+    expect(collector.status().breaker).toBe('closed');
+    await postgres.pause();
+    try {
+      await collector.runOnce('metrics');
+      expect(collector.status().breaker).toBe('open');
+      expect(collector.status().lastError).toMatch(/ECONNREFUSED|terminat|connect/i);
+      const ups = captured.metricPoints().get('postgresql.up')?.map((p) => p.value);
+      expect(ups?.at(-1)).toBe(0);
+    } finally {
+      await postgres.resume();
+      await admin.end().catch(() => undefined);
+      admin = await adminClient(postgres.url);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    await collector.runOnce('metrics');
+    await collector.shutdown();
+    expect(collector.status().breaker).toBe('closed');
+    const ups = captured.metricPoints().get('postgresql.up')?.map((p) => p.value);
+    expect(ups?.at(-1)).toBe(1);
+    const breakerGauge = await metrics.collectorBreakerState.get();
+    expect(breakerGauge.values.find((v) => v.labels.target === 'main')?.value).toBe(0);
+  });
+});
+
+async function adminClient(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  // The breaker test stops the server under this connection: that must not crash the test process.
+  client.on('error', () => undefined);
+  await client.connect();
+  return client;
+}
+
+async function pidOf(admin: pg.Client, application: string): Promise<number> {
+  const { rows } = await admin.query<{ pid: number }>(
+    `SELECT pid FROM pg_stat_activity WHERE application_name = $1`,
+    [application],
+  );
+  const pid = rows[0]?.pid;
+  if (pid === undefined) throw new Error(`no session with application_name ${application}`);
+  return pid;
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

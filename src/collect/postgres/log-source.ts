@@ -27,7 +27,13 @@ export class ParsedLogSource implements ServerLogSource {
   async read(session: PostgresSession): Promise<ServerLogRecord[]> {
     const records: ServerLogRecord[] = [];
     const options = { keepLiterals: this.target.logs.keepLiterals };
-    for (const chunk of await this.reader.read(session)) {
+    const chunks = await this.reader.read(session);
+    // A stderr entry ends only when the next begins; the server writes an entry at once, so a
+    // log that got nothing new since the last read has no entry still being written.
+    if (chunks.length === 0 && this.parser?.parser.format === 'stderr') {
+      for (const entry of this.parser.parser.flush()) records.push(this.record(toServerLogFields(entry, options)));
+    }
+    for (const chunk of chunks) {
       if (this.parser?.file !== chunk.file) {
         const previous = this.parser?.parser.flush() ?? [];
         for (const entry of previous) records.push(this.record(toServerLogFields(entry, options)));

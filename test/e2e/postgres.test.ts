@@ -1,0 +1,175 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '../harness/api-client.js';
+import {
+  POSTGRES_INSTALL_HINT,
+  postgresAvailable,
+  startPostgres,
+  type PostgresInstance,
+} from '../harness/postgres.js';
+import { requireService } from '../harness/service-missing.js';
+import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
+
+const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
+
+interface DatabasesBody {
+  data: Array<{ id: string; kind: string; up: boolean; version: string; databases: Array<{ id: string; name: string }> }>;
+}
+interface MetricsCatalog {
+  metrics: Array<{ name: string; seriesCount: number }>;
+}
+interface TopQueries {
+  data: Array<{ fingerprint: string; query: string; calls: number; totalTimeMs: number; series: unknown[] }>;
+}
+interface QueryDetail {
+  fingerprint: string;
+  query: string;
+  intervals: unknown[];
+  samples: Array<{ durationMs: number; plan: unknown }>;
+}
+interface ActivityBody {
+  snapshot: { sessions: unknown[] } | null;
+  series: Array<{ waits: Record<string, number> }>;
+}
+interface LogsBody {
+  data: Array<{ body: string; severity: string; service: string; attributes: Record<string, unknown> }>;
+}
+
+/**
+ * The issue's acceptance path, through the built CLI: the role from `setup-sql`, `sightline
+ * start --postgres`-style targets, `sightline loadgen postgres`, then the API answers with
+ * database metrics, top queries with fingerprints, sessions and parsed server logs.
+ */
+describe.skipIf(!available)('watching PostgreSQL end to end', () => {
+  let postgres: PostgresInstance;
+  let sightline: SightlineProcess;
+  let api: ApiClient;
+
+  beforeAll(async () => {
+    postgres = await startPostgres({
+      settings: {
+        shared_preload_libraries: 'pg_stat_statements,auto_explain',
+        logging_collector: 'on',
+        log_directory: 'log',
+      },
+    });
+    const setup = await runCli([
+      'setup-sql',
+      'postgres',
+      '--user',
+      'sightline',
+      '--password',
+      'e2e-password',
+      '--logs-over-sql',
+    ]);
+    expect(setup.code).toBe(0);
+    await postgres.psql(setup.stdout);
+    // Lower thresholds than the setup's production ones, so a short load run logs statements and plans.
+    await postgres.psql(
+      `ALTER SYSTEM SET log_min_duration_statement = '20';
+       ALTER SYSTEM SET auto_explain.log_min_duration = '20';
+       SELECT pg_reload_conf();`,
+    );
+
+    const dataDir = newDataDir();
+    const configFile = join(dataDir, 'sightline.yaml');
+    writeFileSync(
+      configFile,
+      [
+        'collect:',
+        '  postgres:',
+        '    targets:',
+        '      - name: main',
+        `        url: postgresql://sightline:e2e-password@${postgres.host}:${postgres.port}/postgres`,
+        '        metricsIntervalSeconds: 1',
+        '        queryStatsIntervalSeconds: 2',
+        '        logs:',
+        '          source: sql',
+        '',
+      ].join('\n'),
+    );
+    sightline = await startSightlineProcess({ dataDir, args: ['--config', configFile] });
+    api = new ApiClient(sightline.apiUrl, sightline.key);
+  }, 60_000);
+
+  afterAll(async () => {
+    await sightline?.stop();
+    sightline?.cleanup();
+    await postgres?.stop();
+  });
+
+  it('answers with metrics, top queries, sessions and logs after a load run', async () => {
+    const load = await runCli(
+      ['loadgen', 'postgres', '--url', postgres.url, '--duration', '8', '--rate', '60', '--quiet'],
+      { timeoutMs: 60_000 },
+    );
+    expect(load.code, load.stderr).toBe(0);
+    const summary = JSON.parse(load.stdout) as { statements: Record<string, number> };
+    expect(summary.statements.point).toBeGreaterThan(100);
+    expect(sightline.stdout()).toContain('Watching      postgres/main');
+
+    const databases = await eventually(async () => {
+      const { body } = await api.get<DatabasesBody>('/api/v1/databases');
+      const main = body.data.find((d) => d.id === 'pg:main');
+      return main?.up === true ? main : undefined;
+    });
+    expect(databases.kind).toBe('postgresql.instance');
+    expect(databases.version).toMatch(/^15\./);
+    expect(databases.databases.map((d) => d.name)).toContain('postgres');
+
+    const catalog = await eventually(async () => {
+      const { body } = await api.get<MetricsCatalog>('/api/v1/databases/pg:main/metrics');
+      const names = body.metrics.map((m) => m.name);
+      return names.includes('postgresql.commits') && names.includes('postgresql.table.size') ? names : undefined;
+    });
+    expect(catalog).toEqual(expect.arrayContaining(['postgresql.up', 'postgresql.backends', 'postgresql.sessions']));
+    const commits = await api.get<{ series: Array<{ points: unknown[] }> }>(
+      '/api/v1/databases/pg:main/metrics?name=postgresql.commits',
+    );
+    expect(commits.status).toBe(200);
+    expect(commits.body.series.length).toBeGreaterThan(0);
+
+    const top = await eventually(async () => {
+      const { body } = await api.get<TopQueries>('/api/v1/queries?entity=pg:main&order=calls&limit=20');
+      return body.data.some((q) => /sightline_loadgen/.test(q.query) && q.calls > 50) ? body.data : undefined;
+    });
+    for (const query of top) expect(query.fingerprint).toMatch(/^([0-9a-f]{16}|queryid:-?\d+)$/);
+    const busiest = top[0];
+    if (busiest === undefined) throw new Error('no top query');
+    expect(busiest.query).not.toMatch(/'[^']*'/);
+    const detail = await api.get<QueryDetail>(`/api/v1/queries/${busiest.fingerprint}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body.query).toBe(busiest.query);
+    expect(detail.body.intervals.length).toBeGreaterThan(0);
+
+    const activity = await api.get<ActivityBody>('/api/v1/databases/pg:main/activity');
+    expect(activity.status).toBe(200);
+    expect(activity.body.series.some((point) => Object.values(point.waits).some((n) => n > 0))).toBe(true);
+
+    const logs = await eventually(async () => {
+      const { body } = await api.get<LogsBody>('/api/v1/logs?q=service:postgresql&limit=1000');
+      return body.data.some((l) => l.attributes.category === 'statement_duration') ? body.data : undefined;
+    });
+    expect(logs.some((l) => l.severity === 'ERROR' && typeof l.attributes.sqlstate === 'string')).toBe(true);
+
+    const withPlans = await eventually(async () => {
+      for (const query of top) {
+        const { body } = await api.get<QueryDetail>(`/api/v1/queries/${query.fingerprint}`);
+        if (body.samples.length > 0) return body;
+      }
+      return undefined;
+    });
+    expect(withPlans.samples[0]?.plan).toHaveProperty('Plan');
+  }, 120_000);
+});
+
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('the API did not show it in time');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

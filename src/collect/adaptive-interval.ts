@@ -32,7 +32,9 @@ export class AdaptiveInterval {
     const needed = cycleMs / maxBusyShare;
     // Grow at once to what the cycle needs; shrink by halves, so one fast cycle is not trusted alone.
     const next =
-      needed > this.currentMs ? Math.ceil(needed) : Math.floor(Math.max(needed, (this.currentMs + baseMs) / 2));
+      needed > this.currentMs
+        ? Math.ceil(needed)
+        : Math.floor(Math.max(needed, (this.currentMs + baseMs) / 2));
     this.currentMs = Math.min(Math.max(baseMs, next), baseMs * maxStretch);
     return this.currentMs;
   }

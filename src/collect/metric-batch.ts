@@ -34,7 +34,11 @@ export class MetricBatch {
     return this.pointCount;
   }
 
-  add(definition: MetricDefinition, value: PointValue | null | undefined, attributes: PointAttributes = {}): void {
+  add(
+    definition: MetricDefinition,
+    value: PointValue | null | undefined,
+    attributes: PointAttributes = {},
+  ): void {
     if (value === null || value === undefined) return;
     const numeric = typeof value === 'bigint' ? Number(value) : value;
     if (!Number.isFinite(numeric)) return;
@@ -46,7 +50,9 @@ export class MetricBatch {
     const point = {
       attributes: toKeyValues(attributes),
       timeUnixNano: Long.fromString(this.timeNs.toString(), true),
-      ...(definition.counter === true ? { startTimeUnixNano: Long.fromString(this.startNs.toString(), true) } : {}),
+      ...(definition.counter === true
+        ? { startTimeUnixNano: Long.fromString(this.startNs.toString(), true) }
+        : {}),
       asDouble: numeric,
     };
     (entry.metric.sum ?? entry.metric.gauge)?.dataPoints?.push(point);

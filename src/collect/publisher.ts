@@ -54,7 +54,8 @@ export class CollectorPublisher {
         return;
       } catch (error) {
         const retryable = isSightlineError(error) && error.code === 'SL_ERR_BUS_FULL';
-        if (!retryable || attempt >= this.options.attempts || this.options.signal?.aborted === true) throw error;
+        if (!retryable || attempt >= this.options.attempts || this.options.signal?.aborted === true)
+          throw error;
         const backoff = this.options.firstBackoffMs * 2 ** (attempt - 1);
         await sleep(backoff / 2 + Math.random() * backoff, this.options.signal);
       }

@@ -160,9 +160,16 @@ function describeIssue(issue: z.core.$ZodIssue, merged: Plain, origin: Map<strin
   return `"${key}"${fromWhere(key, origin)}: ${explain(issue)}${shown}`;
 }
 
-/** Origins are kept per leaf; an unknown section takes the origin of a key beneath it. */
+/**
+ * Origins are kept per leaf; an unknown section takes the origin of a key beneath it, and an
+ * item of a list (`collect.postgres.urls.0`) the origin of the list.
+ */
 function fromWhere(key: string, origin: Map<string, string>): string {
   let source = origin.get(key);
+  for (let parent = key; source === undefined && parent.includes('.'); ) {
+    parent = parent.slice(0, parent.lastIndexOf('.'));
+    source = origin.get(parent);
+  }
   if (source === undefined) {
     for (const [path, where] of origin) {
       if (path.startsWith(`${key}.`)) {

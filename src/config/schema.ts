@@ -21,7 +21,10 @@ const postgresTarget = z
       .string()
       .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-"')
       .optional(),
-    url: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// connection string').optional(),
+    url: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// connection string')
+      .optional(),
     host: z.string().min(1).optional(),
     port: port.optional(),
     database: z.string().min(1).optional(),
@@ -132,7 +135,9 @@ export const configSchema = z.strictObject({
         .strictObject({
           targets: z.array(postgresTarget).default([]),
           /** Quick path (`sightline start --postgres URL`): connection strings with every other setting at its default. */
-          urls: z.array(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// connection string')).default([]),
+          urls: z
+            .array(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// connection string'))
+            .default([]),
           /** A cycle may take this share of its interval before the interval stretches. */
           maxBusyShare: z.number().gt(0).max(1).default(0.5),
           /** The interval never stretches beyond its configured value times this. */

@@ -120,6 +120,50 @@ describe('the sightline CLI', () => {
     }
   });
 
+  it('prints the least-privilege PostgreSQL setup and refuses engines it does not know', async () => {
+    const { code, stdout } = await runCli(['setup-sql', 'postgres', '--user', 'mon', '--password', "it's"]);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`CREATE ROLE "mon" WITH LOGIN PASSWORD 'it''s'`);
+    expect(stdout).toContain('GRANT pg_monitor TO "mon";');
+    expect(stdout).toContain('CREATE EXTENSION IF NOT EXISTS pg_stat_statements;');
+    expect(stdout).not.toContain('pg_read_binary_file');
+    const random = await runCli(['setup-sql', 'postgres']);
+    expect(random.stdout).toMatch(/CREATE ROLE "sightline" WITH LOGIN PASSWORD '[A-Za-z0-9]{24}'/);
+    const unknown = await runCli(['setup-sql', 'oracle']);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr).toContain("Allowed choices are postgres");
+  });
+
+  it('rejects a --postgres value that is not a connection string, naming the flag', async () => {
+    const { code, stderr } = await runCli(['start', '--postgres', 'db1:5432', '--data-dir', join(dir, 'data')]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('"collect.postgres.urls.0" (from --postgres)');
+    expect(stderr).toContain('must be a postgresql:// connection string');
+  });
+
+  it('keeps serving when a watched PostgreSQL cannot be reached, and says so', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const address = closed.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const server = await startSightlineProcess({
+      args: ['--postgres', `postgresql://sightline:pw@127.0.0.1:${port}/app`],
+    });
+    try {
+      expect(server.stdout()).toContain(`Watching      postgres/127.0.0.1-${port}`);
+      const deadline = Date.now() + 10_000;
+      while (!server.stderr().includes('PostgreSQL collection cycle failed') && Date.now() < deadline)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(server.stderr()).toContain('ECONNREFUSED');
+      const health = await fetch(`${server.apiUrl}/healthz`);
+      expect(health.status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+      server.cleanup();
+    }
+  });
+
   it('stops with exit code 3 when the data dir cannot be created', async () => {
     const file = join(dir, 'not-a-dir');
     writeFileSync(file, '');

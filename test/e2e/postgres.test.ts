@@ -14,7 +14,13 @@ import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from
 const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
 
 interface DatabasesBody {
-  data: Array<{ id: string; kind: string; up: boolean; version: string; databases: Array<{ id: string; name: string }> }>;
+  data: Array<{
+    id: string;
+    kind: string;
+    up: boolean;
+    version: string;
+    databases: Array<{ id: string; name: string }>;
+  }>;
 }
 interface MetricsCatalog {
   metrics: Array<{ name: string; seriesCount: number }>;
@@ -121,9 +127,13 @@ describe.skipIf(!available)('watching PostgreSQL end to end', () => {
     const catalog = await eventually(async () => {
       const { body } = await api.get<MetricsCatalog>('/api/v1/databases/pg:main/metrics');
       const names = body.metrics.map((m) => m.name);
-      return names.includes('postgresql.commits') && names.includes('postgresql.table.size') ? names : undefined;
+      return names.includes('postgresql.commits') && names.includes('postgresql.table.size')
+        ? names
+        : undefined;
     });
-    expect(catalog).toEqual(expect.arrayContaining(['postgresql.up', 'postgresql.backends', 'postgresql.sessions']));
+    expect(catalog).toEqual(
+      expect.arrayContaining(['postgresql.up', 'postgresql.backends', 'postgresql.sessions']),
+    );
     const commits = await api.get<{ series: Array<{ points: unknown[] }> }>(
       '/api/v1/databases/pg:main/metrics?name=postgresql.commits',
     );

@@ -36,7 +36,13 @@ class Captured {
 
   static async on(bus: MemoryBus): Promise<Captured> {
     const captured = new Captured();
-    const topics = [TOPICS.otelMetrics, TOPICS.rawQueries, TOPICS.rawActivity, TOPICS.rawEntities, TOPICS.rawLogs];
+    const topics = [
+      TOPICS.otelMetrics,
+      TOPICS.rawQueries,
+      TOPICS.rawActivity,
+      TOPICS.rawEntities,
+      TOPICS.rawLogs,
+    ];
     for (const topic of topics) {
       await bus.consume(
         { group: 'test', topic, maxBatchMessages: 100, maxBatchBytes: 64 << 20, maxWaitMs: 0 },
@@ -54,7 +60,9 @@ class Captured {
   }
 
   json(topic: Topic): unknown[] {
-    return (this.messages.get(topic) ?? []).map((m) => JSON.parse(new TextDecoder().decode(m.value)) as unknown);
+    return (this.messages.get(topic) ?? []).map(
+      (m) => JSON.parse(new TextDecoder().decode(m.value)) as unknown,
+    );
   }
 
   queryStats(): QueryStatsRecord[] {
@@ -76,8 +84,11 @@ class Captured {
           for (const metric of sm.metrics ?? []) {
             const dataPoints = metric.gauge?.dataPoints ?? metric.sum?.dataPoints ?? [];
             for (const p of dataPoints) {
-              const attributes = Object.fromEntries(
-                (p.attributes ?? []).map((kv) => [kv.key, kv.value?.stringValue ?? kv.value?.intValue ?? kv.value?.boolValue]),
+              const attributes: Record<string, unknown> = Object.fromEntries(
+                (p.attributes ?? []).map((kv): [string, unknown] => [
+                  kv.key ?? '',
+                  kv.value?.stringValue ?? kv.value?.boolValue ?? kv.value?.intValue?.toString(),
+                ]),
               );
               const list = points.get(metric.name ?? '') ?? [];
               list.push({ value: p.asDouble ?? Number(p.asInt ?? NaN), attributes });
@@ -133,7 +144,10 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
     await admin.query(`CREATE INDEX items_name_idx ON items (name)`);
     await admin.query('SELECT pg_stat_force_next_flush()');
     await admin.query(`ANALYZE items`);
-    bus = new MemoryBus({ maxQueueBytes: 64 << 20, maxQueueMessages: 1000, retryAfterSeconds: 1 }, silentLogger());
+    bus = new MemoryBus(
+      { maxQueueBytes: 64 << 20, maxQueueMessages: 1000, retryAfterSeconds: 1 },
+      silentLogger(),
+    );
     captured = await Captured.on(bus);
     metrics = new SelfMetrics({ processMetrics: false });
   }, 60_000);
@@ -151,9 +165,9 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
       await expect(plain.query('CREATE TABLE sightline_should_not_exist (id int)')).rejects.toThrow(
         /read-only transaction/,
       );
-      await expect(plain.query('BEGIN READ WRITE; INSERT INTO items VALUES (5000, $$x$$, 1)')).rejects.toThrow(
-        /permission denied/,
-      );
+      await expect(
+        plain.query('BEGIN READ WRITE; INSERT INTO items VALUES (5000, $$x$$, 1)'),
+      ).rejects.toThrow(/permission denied/);
     } finally {
       await plain.end();
     }
@@ -189,24 +203,28 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
     await collector.shutdown();
     const points = captured.metricPoints();
     const value = (name: string, match: Record<string, unknown> = {}) =>
-      points
-        .get(name)
-        ?.find((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v))?.value;
+      points.get(name)?.find((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v))?.value;
 
     expect(value('postgresql.up')).toBe(1);
     expect(value('postgresql.connection.max')).toBe(100);
     expect(value('postgresql.commits', { 'postgresql.database.name': 'postgres' })).toBeGreaterThan(0);
     expect(value('postgresql.blks_hit', { 'postgresql.database.name': 'postgres' })).toBeGreaterThan(0);
-    expect(value('postgresql.db_size', { 'postgresql.database.name': 'postgres' })).toBeGreaterThan(1_000_000);
-    expect(value('postgresql.sessions', { state: 'idle' })).toBeGreaterThanOrEqual(1);
-    expect(value('postgresql.database.wraparound_remaining', { 'postgresql.database.name': 'postgres' })).toBeGreaterThan(
-      2_000_000_000,
+    expect(value('postgresql.db_size', { 'postgresql.database.name': 'postgres' })).toBeGreaterThan(
+      1_000_000,
     );
+    expect(value('postgresql.sessions', { state: 'idle' })).toBeGreaterThanOrEqual(1);
+    expect(
+      value('postgresql.database.wraparound_remaining', { 'postgresql.database.name': 'postgres' }),
+    ).toBeGreaterThan(2_000_000_000);
     expect(value('postgresql.rows', { 'postgresql.table.name': 'items', state: 'live' })).toBe(1000);
-    expect(value('postgresql.sequential_scans', { 'postgresql.table.name': 'items' })).toBeGreaterThanOrEqual(1);
+    expect(value('postgresql.sequential_scans', { 'postgresql.table.name': 'items' })).toBeGreaterThanOrEqual(
+      1,
+    );
     expect(value('postgresql.table.size', { 'postgresql.table.name': 'items' })).toBeGreaterThan(8192);
     expect(value('postgresql.index.size', { 'postgresql.index.name': 'items_name_idx' })).toBeGreaterThan(0);
-    expect(value('postgresql.index.unused', { 'postgresql.database.name': 'postgres' })).toBeGreaterThanOrEqual(1);
+    expect(
+      value('postgresql.index.unused', { 'postgresql.database.name': 'postgres' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(value('postgresql.wal.generated')).toBeGreaterThan(0);
     expect(value('postgresql.bgwriter.buffers.allocated')).toBeGreaterThan(0);
     for (const family of [
@@ -250,13 +268,19 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
     captured.clear();
     const collector = collectorFor();
     await collector.runOnce('statements');
-    for (let i = 0; i < 37; i++) await admin.query(`SELECT name FROM items WHERE id = ${i + 1} AND name <> 'secret-${i}'`);
+    for (let i = 0; i < 37; i++)
+      await admin.query(`SELECT name FROM items WHERE id = ${i + 1} AND name <> 'secret-${i}'`);
     await collector.runOnce('statements');
     await collector.shutdown();
     const shape = sqlShape(`SELECT name FROM items WHERE id = 1 AND name <> 'x'`);
     const matching = captured.queryStats().filter((r) => r.fingerprint === shape.fingerprint);
     expect(matching).toHaveLength(1);
-    expect(matching[0]).toMatchObject({ calls: 37, database: 'postgres', user: 'postgres', entityId: 'pg:main' });
+    expect(matching[0]).toMatchObject({
+      calls: 37,
+      database: 'postgres',
+      user: 'postgres',
+      entityId: 'pg:main',
+    });
     expect(matching[0]?.query).not.toMatch(/secret|\b37\b/);
     expect(matching[0]?.query).toMatch(/\$1/);
     expect(BigInt(matching[0]?.intervalEnd ?? 0)).toBeGreaterThan(BigInt(matching[0]?.intervalStart ?? 0));
@@ -345,7 +369,10 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
       await collector.runOnce('metrics');
       expect(collector.status().breaker).toBe('open');
       expect(collector.status().lastError).toMatch(/ECONNREFUSED|terminat|connect/i);
-      const ups = captured.metricPoints().get('postgresql.up')?.map((p) => p.value);
+      const ups = captured
+        .metricPoints()
+        .get('postgresql.up')
+        ?.map((p) => p.value);
       expect(ups?.at(-1)).toBe(0);
     } finally {
       await postgres.resume();
@@ -356,7 +383,10 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
     await collector.runOnce('metrics');
     await collector.shutdown();
     expect(collector.status().breaker).toBe('closed');
-    const ups = captured.metricPoints().get('postgresql.up')?.map((p) => p.value);
+    const ups = captured
+      .metricPoints()
+      .get('postgresql.up')
+      ?.map((p) => p.value);
     expect(ups?.at(-1)).toBe(1);
     const breakerGauge = await metrics.collectorBreakerState.get();
     expect(breakerGauge.values.find((v) => v.labels.target === 'main')?.value).toBe(0);

@@ -42,12 +42,16 @@ describe.skipIf(!available)('PostgreSQL server logs through the collector', () =
     await postgres.psql(postgresSetupSql({ user: 'logmon', password: 'logmon-pw', logsOverSql: true }));
     // The setup SQL chooses jsonlog alone; this test reads both structured formats.
     await postgres.psql(`ALTER SYSTEM SET log_destination = 'jsonlog,csvlog'; SELECT pg_reload_conf();`);
-    bus = new MemoryBus({ maxQueueBytes: 64 << 20, maxQueueMessages: 1000, retryAfterSeconds: 1 }, silentLogger());
+    bus = new MemoryBus(
+      { maxQueueBytes: 64 << 20, maxQueueMessages: 1000, retryAfterSeconds: 1 },
+      silentLogger(),
+    );
     published = [];
     await bus.consume(
       { group: 'test', topic: TOPICS.rawLogs, maxBatchMessages: 1000, maxBatchBytes: 64 << 20, maxWaitMs: 0 },
       (messages) => {
-        for (const m of messages) published.push(serverLogRecord.parse(JSON.parse(new TextDecoder().decode(m.value))));
+        for (const m of messages)
+          published.push(serverLogRecord.parse(JSON.parse(new TextDecoder().decode(m.value))));
         return Promise.resolve();
       },
     );
@@ -121,14 +125,24 @@ describe.skipIf(!available)('PostgreSQL server logs through the collector', () =
       published = [];
       await writeSomeLogs(marker);
       const mine = () => published.filter((r) => r.application === 'log-writer');
-      await collectUntil(collector, () => mine().some((r) => r.sqlstate === '22012') && mine().some((r) => r.sample !== null));
+      await collectUntil(
+        collector,
+        () => mine().some((r) => r.sqlstate === '22012') && mine().some((r) => r.sample !== null),
+      );
       await collector.shutdown();
 
       const records = mine();
       expect(collector.status().lastError).toBeNull();
-      const duration = records.find((r) => r.category === 'statement_duration' && r.statement.includes('pg_sleep'));
+      const duration = records.find(
+        (r) => r.category === 'statement_duration' && r.statement.includes('pg_sleep'),
+      );
       expect(duration?.durationMs).toBeGreaterThanOrEqual(60);
-      expect(duration).toMatchObject({ level: 'LOG', database: 'postgres', user: 'postgres', entityId: `pg:logs-${format}` });
+      expect(duration).toMatchObject({
+        level: 'LOG',
+        database: 'postgres',
+        user: 'postgres',
+        entityId: `pg:logs-${format}`,
+      });
       expect(duration?.fingerprint).toMatch(/^[0-9a-f]{16}$/);
       const error = records.find((r) => r.sqlstate === '22012');
       expect(error).toMatchObject({ level: 'ERROR', category: 'error' });

@@ -1,6 +1,6 @@
 import type { ActivitySnapshot, SessionSample } from '../../bus/raw-records.js';
 import { sqlShape } from './sql-shape.js';
-import type { PostgresSession } from './session.js';
+import { asText, type PostgresSession } from './session.js';
 
 /** Sessions sampled per snapshot at most; the longest-running first. */
 const MAX_SESSIONS = 2000;
@@ -36,17 +36,17 @@ export async function sampleActivity(
       LIMIT ${MAX_SESSIONS}`,
   );
   const sessions: SessionSample[] = rows.map((row) => {
-    const shape = sqlShape(String(row.query));
+    const shape = sqlShape(asText(row.query));
     return {
       pid: Number(row.pid),
-      database: String(row.datname),
-      user: String(row.usename),
-      application: String(row.application_name),
-      clientAddr: String(row.client_addr),
-      backendType: String(row.backend_type),
-      state: String(row.state),
-      waitEventType: String(row.wait_event_type),
-      waitEvent: String(row.wait_event),
+      database: asText(row.datname),
+      user: asText(row.usename),
+      application: asText(row.application_name),
+      clientAddr: asText(row.client_addr),
+      backendType: asText(row.backend_type),
+      state: asText(row.state),
+      waitEventType: asText(row.wait_event_type),
+      waitEvent: asText(row.wait_event),
       fingerprint: shape.fingerprint,
       query: shape.normalized,
       durationMs: Math.max(0, Number(row.duration_ms ?? 0)),

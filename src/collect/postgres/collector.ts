@@ -130,7 +130,8 @@ export class PostgresCollector implements Collector {
       else await this.collectStatements(server, atNs);
       const wasOpen = this.breaker.current !== 'closed';
       this.breaker.succeeded();
-      if (wasOpen) this.deps.logger.info({ target: this.target.name }, 'PostgreSQL reachable again: collecting');
+      if (wasOpen)
+        this.deps.logger.info({ target: this.target.name }, 'PostgreSQL reachable again: collecting');
       this.lastSuccessAt = Date.now();
       this.lastError = null;
     } catch (error) {
@@ -139,7 +140,12 @@ export class PostgresCollector implements Collector {
       this.lastError = errorMessage(error);
       this.deps.metrics.collectorErrors.inc(labels);
       const after = this.breaker.current;
-      const log = { target: this.target.name, address: this.target.address, cycle: kind, err: this.lastError };
+      const log = {
+        target: this.target.name,
+        address: this.target.address,
+        cycle: kind,
+        err: this.lastError,
+      };
       if (after === 'open' && before !== 'open') {
         this.deps.logger.warn(
           { ...log, retryInSeconds: Math.round(((this.breaker.retryAt ?? Date.now()) - Date.now()) / 1000) },
@@ -174,7 +180,10 @@ export class PostgresCollector implements Collector {
     for (const family of METRIC_FAMILIES) {
       await family.collect({ session: this.session, server, batch, topTables: this.target.topTables });
     }
-    await this.deps.publisher.publishMetrics(this.target.entityId, batch.toRequest(this.resource(server), SCOPE, VERSION));
+    await this.deps.publisher.publishMetrics(
+      this.target.entityId,
+      batch.toRequest(this.resource(server), SCOPE, VERSION),
+    );
     const snapshot = await sampleActivity(this.session, this.target.entityId, atNs);
     await this.deps.publisher.publishJson(TOPICS.rawActivity, this.target.entityId, [snapshot]);
     if (this.deps.logSource !== undefined) await this.collectLogs(this.deps.logSource);
@@ -235,11 +244,17 @@ export class PostgresCollector implements Collector {
   private async publishUp(atNs: bigint, value: number, server: ServerInfo | undefined): Promise<void> {
     const batch = new MetricBatch(atNs, atNs);
     batch.add(PG.up, value);
-    await this.deps.publisher.publishMetrics(this.target.entityId, batch.toRequest(this.resource(server), SCOPE, VERSION));
+    await this.deps.publisher.publishMetrics(
+      this.target.entityId,
+      batch.toRequest(this.resource(server), SCOPE, VERSION),
+    );
   }
 
   private reportBreaker(): void {
-    this.deps.metrics.collectorBreakerState.set({ target: this.target.name }, BREAKER_VALUE[this.breaker.current]);
+    this.deps.metrics.collectorBreakerState.set(
+      { target: this.target.name },
+      BREAKER_VALUE[this.breaker.current],
+    );
   }
 
   private reportSessionCounters(): void {

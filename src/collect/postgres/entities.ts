@@ -1,5 +1,5 @@
 import type { EntityRecord } from '../../bus/raw-records.js';
-import type { PostgresSession, ServerInfo } from './session.js';
+import { asText, type PostgresSession, type ServerInfo } from './session.js';
 import { databaseEntityId, type PostgresTarget } from './target.js';
 
 /** Settings a DBA looks at first, shown with the instance. */
@@ -33,10 +33,9 @@ export async function discoverEntities(
   target: PostgresTarget,
   nowNs: bigint,
 ): Promise<EntityRecord[]> {
-  const settings = await session.query(
-    `SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)`,
-    [SETTINGS],
-  );
+  const settings = await session.query(`SELECT name, setting, unit FROM pg_settings WHERE name = ANY($1)`, [
+    SETTINGS,
+  ]);
   const attributes: EntityRecord['attributes'] = {
     'server.address': target.host,
     'server.port': target.port,
@@ -46,13 +45,23 @@ export async function discoverEntities(
     'postgresql.pg_stat_statements': server.statementsExtension ?? '',
   };
   for (const row of settings) {
-    const unit = row.unit === null || row.unit === undefined ? '' : String(row.unit);
-    attributes[`setting.${String(row.name)}`] = unit === '' ? String(row.setting) : `${String(row.setting)} ${unit}`;
+    const unit = asText(row.unit);
+    attributes[`setting.${asText(row.name)}`] =
+      unit === '' ? asText(row.setting) : `${asText(row.setting)} ${unit}`;
   }
   const ts = nowNs.toString();
   const hostId = `host:${target.host}`;
   const records: EntityRecord[] = [
-    { type: 'entity', entityId: hostId, kind: 'host', name: target.host, parentId: '', ts, version: '', attributes: {} },
+    {
+      type: 'entity',
+      entityId: hostId,
+      kind: 'host',
+      name: target.host,
+      parentId: '',
+      ts,
+      version: '',
+      attributes: {},
+    },
     {
       type: 'entity',
       entityId: target.entityId,
@@ -69,7 +78,7 @@ export async function discoverEntities(
        FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname`,
   );
   for (const row of databases) {
-    const name = String(row.datname);
+    const name = asText(row.datname);
     records.push({
       type: 'entity',
       entityId: databaseEntityId(target.entityId, name),
@@ -78,7 +87,7 @@ export async function discoverEntities(
       parentId: target.entityId,
       ts,
       version: server.version,
-      attributes: { size_bytes: Number(row.size), encoding: String(row.encoding) },
+      attributes: { size_bytes: Number(row.size), encoding: asText(row.encoding) },
     });
   }
   return records;

@@ -53,8 +53,11 @@ export class LocalLogReader implements LogReader {
     }
     if (this.position.file !== newest) {
       // Finish the rotated-away file first, then move on.
-      const rest = await readFrom(this.position.file, this.position.offset, budget).catch(() => Buffer.alloc(0));
-      if (rest.length > 0) chunks.push({ file: this.position.file, format: this.formatOf(this.position.file), bytes: rest });
+      const rest = await readFrom(this.position.file, this.position.offset, budget).catch(() =>
+        Buffer.alloc(0),
+      );
+      if (rest.length > 0)
+        chunks.push({ file: this.position.file, format: this.formatOf(this.position.file), bytes: rest });
       budget -= rest.length;
       if (budget <= 0) {
         this.position.offset += rest.length;
@@ -133,21 +136,31 @@ export class SqlLogReader implements LogReader {
     }
     const chunks: LogChunk[] = [];
     if (this.position.file !== current.file) {
-      const rest = await readOverSql(session, this.position.file, this.position.offset, MAX_BYTES_PER_READ).catch(
-        () => Buffer.alloc(0),
-      );
+      const rest = await readOverSql(
+        session,
+        this.position.file,
+        this.position.offset,
+        MAX_BYTES_PER_READ,
+      ).catch(() => Buffer.alloc(0));
       if (rest.length > 0) chunks.push({ file: this.position.file, format: current.format, bytes: rest });
       this.position = { file: current.file, offset: 0 };
     }
     const size = await fileSize(session, current.file);
     if (size < this.position.offset) this.position.offset = 0;
-    const bytes = await readOverSql(session, current.file, this.position.offset, Math.min(MAX_BYTES_PER_READ, size - this.position.offset));
+    const bytes = await readOverSql(
+      session,
+      current.file,
+      this.position.offset,
+      Math.min(MAX_BYTES_PER_READ, size - this.position.offset),
+    );
     this.position.offset += bytes.length;
     if (bytes.length > 0) chunks.push({ file: current.file, format: current.format, bytes });
     return chunks;
   }
 
-  private async currentFile(session: PostgresSession): Promise<{ file: string; format: LogFormat } | undefined> {
+  private async currentFile(
+    session: PostgresSession,
+  ): Promise<{ file: string; format: LogFormat } | undefined> {
     const formats: LogFormat[] = this.format === 'auto' ? ['jsonlog', 'csvlog', 'stderr'] : [this.format];
     for (const format of formats) {
       const [row] = await session.query(`SELECT pg_current_logfile($1) AS file`, [format]);
@@ -162,7 +175,12 @@ async function fileSize(session: PostgresSession, file: string): Promise<number>
   return Number(row?.size ?? 0);
 }
 
-async function readOverSql(session: PostgresSession, file: string, offset: number, length: number): Promise<Buffer> {
+async function readOverSql(
+  session: PostgresSession,
+  file: string,
+  offset: number,
+  length: number,
+): Promise<Buffer> {
   if (length <= 0) return Buffer.alloc(0);
   const [row] = await session.query(`SELECT pg_read_binary_file($1, $2::bigint, $3::bigint) AS bytes`, [
     file,

@@ -31,7 +31,8 @@ export class ParsedLogSource implements ServerLogSource {
     // A stderr entry ends only when the next begins; the server writes an entry at once, so a
     // log that got nothing new since the last read has no entry still being written.
     if (chunks.length === 0 && this.parser?.parser.format === 'stderr') {
-      for (const entry of this.parser.parser.flush()) records.push(this.record(toServerLogFields(entry, options)));
+      for (const entry of this.parser.parser.flush())
+        records.push(this.record(toServerLogFields(entry, options)));
     }
     for (const chunk of chunks) {
       if (this.parser?.file !== chunk.file) {
@@ -44,7 +45,8 @@ export class ParsedLogSource implements ServerLogSource {
           }),
         };
       }
-      for (const entry of this.parser.parser.push(chunk.bytes)) records.push(this.record(toServerLogFields(entry, options)));
+      for (const entry of this.parser.parser.push(chunk.bytes))
+        records.push(this.record(toServerLogFields(entry, options)));
     }
     return records;
   }

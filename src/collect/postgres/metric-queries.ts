@@ -1,6 +1,6 @@
 import type { MetricBatch } from '../metric-batch.js';
 import { PG } from './metric-definitions.js';
-import type { PostgresSession, ServerInfo } from './session.js';
+import { asText, type PostgresSession, type ServerInfo } from './session.js';
 
 const DB = 'postgresql.database.name';
 const SCHEMA = 'postgresql.schema.name';
@@ -13,9 +13,7 @@ function num(value: unknown): number | null {
   const n = typeof value === 'number' ? value : Number(value);
   return Number.isFinite(n) ? n : null;
 }
-function str(value: unknown): string {
-  return value === null || value === undefined ? '' : String(value);
-}
+const str = asText;
 
 export interface MetricQueryContext {
   session: PostgresSession;
@@ -66,10 +64,28 @@ const sessions: MetricFamily = {
     }
     for (const [db, n] of perDb) batch.add(PG.backends, n, { [DB]: db });
     // Every state and wait type every cycle, so a series drops to 0 instead of going silent.
-    for (const state of ['active', 'idle', 'idle in transaction', 'idle in transaction (aborted)', 'fastpath function call', 'disabled'])
+    for (const state of [
+      'active',
+      'idle',
+      'idle in transaction',
+      'idle in transaction (aborted)',
+      'fastpath function call',
+      'disabled',
+    ])
       perState.set(state, perState.get(state) ?? 0);
     for (const [state, n] of perState) batch.add(PG.sessionsByState, n, { state });
-    for (const wait of ['CPU', 'Lock', 'LWLock', 'IO', 'IPC', 'Client', 'Timeout', 'BufferPin', 'Extension', 'Activity'])
+    for (const wait of [
+      'CPU',
+      'Lock',
+      'LWLock',
+      'IO',
+      'IPC',
+      'Client',
+      'Timeout',
+      'BufferPin',
+      'Extension',
+      'Activity',
+    ])
       perWait.set(wait, perWait.get(wait) ?? 0);
     for (const [wait, n] of perWait) batch.add(PG.sessionsByWait, n, { wait_event_type: wait });
     batch.add(PG.sessionsBlocked, blocked);
@@ -125,7 +141,9 @@ const bgwriter: MetricFamily = {
       const [c] = await session.query(
         `SELECT num_timed, num_requested, write_time, sync_time, buffers_written FROM pg_stat_checkpointer`,
       );
-      const [b] = await session.query(`SELECT buffers_clean, maxwritten_clean, buffers_alloc FROM pg_stat_bgwriter`);
+      const [b] = await session.query(
+        `SELECT buffers_clean, maxwritten_clean, buffers_alloc FROM pg_stat_bgwriter`,
+      );
       batch.add(PG.checkpoints, num(c?.num_timed), { type: 'scheduled' });
       batch.add(PG.checkpoints, num(c?.num_requested), { type: 'requested' });
       batch.add(PG.checkpointDuration, num(c?.write_time), { type: 'write' });
@@ -208,7 +226,8 @@ const locks: MetricFamily = {
   name: 'locks',
   async collect({ session, batch }) {
     const rows = await session.query(`SELECT mode, granted, count(*) AS n FROM pg_locks GROUP BY 1, 2`);
-    for (const row of rows) batch.add(PG.locks, num(row.n), { mode: str(row.mode), granted: row.granted === true });
+    for (const row of rows)
+      batch.add(PG.locks, num(row.n), { mode: str(row.mode), granted: row.granted === true });
   },
 };
 
@@ -257,7 +276,12 @@ const tables: MetricFamily = {
       [topTables],
     );
     for (const row of indexes) {
-      const index = { ...at, [SCHEMA]: str(row.schemaname), [TABLE]: str(row.relname), [INDEX]: str(row.indexrelname) };
+      const index = {
+        ...at,
+        [SCHEMA]: str(row.schemaname),
+        [TABLE]: str(row.relname),
+        [INDEX]: str(row.indexrelname),
+      };
       batch.add(PG.indexScans, num(row.idx_scan), index);
       batch.add(PG.indexSize, num(row.size), index);
     }
@@ -282,5 +306,12 @@ const tables: MetricFamily = {
   },
 };
 
-export const METRIC_FAMILIES: readonly MetricFamily[] = [sessions, databases, bgwriter, wal, replication, locks, tables];
-
+export const METRIC_FAMILIES: readonly MetricFamily[] = [
+  sessions,
+  databases,
+  bgwriter,
+  wal,
+  replication,
+  locks,
+  tables,
+];

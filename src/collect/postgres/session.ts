@@ -122,3 +122,13 @@ export class PostgresSession {
     }
   }
 }
+
+/** A column value as text: pg gives strings, numbers, booleans, Dates and arrays; null is ''. */
+export function asText(value: unknown): string {
+  if (value === null || value === undefined) return '';
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
+    return String(value);
+  if (value instanceof Date) return value.toISOString();
+  return JSON.stringify(value);
+}

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { StatementDeltaTracker, type StatementCounters } from './statement-deltas.js';
 
-function entry(queryId: string, calls: number, totalTimeMs: number, extra: Partial<StatementCounters> = {}): StatementCounters {
+function entry(
+  queryId: string,
+  calls: number,
+  totalTimeMs: number,
+  extra: Partial<StatementCounters> = {},
+): StatementCounters {
   return {
     database: 'app',
     user: 'web',
@@ -33,7 +38,13 @@ describe('StatementDeltaTracker', () => {
     tracker.next({ epoch: 'a', entries: [entry('1', 100, 50), entry('2', 7, 1)] });
     const deltas = tracker.next({ epoch: 'a', entries: [entry('1', 130, 65), entry('2', 7, 1)] });
     expect(deltas).toHaveLength(1);
-    expect(deltas[0]).toMatchObject({ queryId: '1', calls: 30, totalTimeMs: 15, rows: 30, sharedBlksHit: 90 });
+    expect(deltas[0]).toMatchObject({
+      queryId: '1',
+      calls: 30,
+      totalTimeMs: 15,
+      rows: 30,
+      sharedBlksHit: 90,
+    });
   });
 
   it('counts a statement that appeared since the last snapshot from zero', () => {
@@ -60,14 +71,20 @@ describe('StatementDeltaTracker', () => {
   it('sums top-level and nested entries of one statement', () => {
     const tracker = new StatementDeltaTracker();
     tracker.next({ epoch: 'a', entries: [entry('1', 10, 5), entry('1', 1, 1, { maxTimeMs: 20 })] });
-    const deltas = tracker.next({ epoch: 'a', entries: [entry('1', 12, 6), entry('1', 2, 2, { maxTimeMs: 20 })] });
+    const deltas = tracker.next({
+      epoch: 'a',
+      entries: [entry('1', 12, 6), entry('1', 2, 2, { maxTimeMs: 20 })],
+    });
     expect(deltas).toEqual([expect.objectContaining({ calls: 3, totalTimeMs: 2, maxTimeMs: 20 })]);
   });
 
   it('keeps databases and users apart', () => {
     const tracker = new StatementDeltaTracker();
     tracker.next({ epoch: 'a', entries: [entry('1', 1, 1), entry('1', 1, 1, { user: 'batch' })] });
-    const deltas = tracker.next({ epoch: 'a', entries: [entry('1', 2, 2), entry('1', 4, 4, { user: 'batch' })] });
+    const deltas = tracker.next({
+      epoch: 'a',
+      entries: [entry('1', 2, 2), entry('1', 4, 4, { user: 'batch' })],
+    });
     expect(deltas.map((d) => [d.user, d.calls])).toEqual([
       ['web', 1],
       ['batch', 3],

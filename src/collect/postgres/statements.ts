@@ -1,7 +1,7 @@
 import type { QueryStatsRecord } from '../../bus/raw-records.js';
 import { sqlShape } from './sql-shape.js';
 import { StatementDeltaTracker, type StatementCounters } from './statement-deltas.js';
-import type { PostgresSession, ServerInfo } from './session.js';
+import { asText, type PostgresSession, type ServerInfo } from './session.js';
 
 interface Shape {
   query: string;
@@ -63,9 +63,9 @@ export class StatementCollector {
         LEFT JOIN pg_roles r ON r.oid = s.userid
        WHERE s.queryid IS NOT NULL`);
     return rows.map((row) => ({
-      database: String(row.database),
-      user: String(row.username),
-      queryId: String(row.queryid),
+      database: asText(row.database),
+      user: asText(row.username),
+      queryId: asText(row.queryid),
       calls: Number(row.calls),
       totalTimeMs: Number(row.total_time),
       minTimeMs: Number(row.min_time),
@@ -92,12 +92,12 @@ export class StatementCollector {
       [unknown],
     );
     for (const row of rows) {
-      const text = String(row.query ?? '');
+      const text = asText(row.query);
       const shape = sqlShape(text);
-      this.shapes.set(String(row.queryid), {
+      this.shapes.set(asText(row.queryid), {
         query: shape.normalized,
         // A text the parser cannot read (truncated, or not SQL) is still one shape: its queryid.
-        fingerprint: shape.fingerprint === '' ? `queryid:${String(row.queryid)}` : shape.fingerprint,
+        fingerprint: shape.fingerprint === '' ? `queryid:${asText(row.queryid)}` : shape.fingerprint,
       });
     }
   }

@@ -36,8 +36,8 @@ describe('resolveTarget', () => {
 
   it('reads the password from an environment variable or a file, which win over the URL', () => {
     expect(
-      resolveTarget(target({ url: 'postgresql://u:url@h/d', passwordEnv: 'PGPW' }), { PGPW: 'from-env' }).connection
-        .password,
+      resolveTarget(target({ url: 'postgresql://u:url@h/d', passwordEnv: 'PGPW' }), { PGPW: 'from-env' })
+        .connection.password,
     ).toBe('from-env');
     const file = join(mkdtempSync(join(tmpdir(), 'sightline-target-')), 'pw');
     writeFileSync(file, 'from-file\n');
@@ -45,12 +45,12 @@ describe('resolveTarget', () => {
   });
 
   it('says which variable or file is missing', () => {
-    expect(thrown(() => resolveTarget(target({ host: 'h', name: 'main', passwordEnv: 'NOPE' }), {})).message).toContain(
-      'PostgreSQL target main: the environment variable NOPE (passwordEnv) is not set',
-    );
-    expect(thrown(() => resolveTarget(target({ host: 'h', passwordFile: '/nonexistent/pw' }))).message).toContain(
-      'cannot read passwordFile /nonexistent/pw: ENOENT',
-    );
+    expect(
+      thrown(() => resolveTarget(target({ host: 'h', name: 'main', passwordEnv: 'NOPE' }), {})).message,
+    ).toContain('PostgreSQL target main: the environment variable NOPE (passwordEnv) is not set');
+    expect(
+      thrown(() => resolveTarget(target({ host: 'h', passwordFile: '/nonexistent/pw' }))).message,
+    ).toContain('cannot read passwordFile /nonexistent/pw: ENOENT');
   });
 
   it('asks for TLS when the URL says sslmode=require, and verifies the certificate for verify-full', () => {
@@ -73,14 +73,17 @@ describe('targetsOf', () => {
   const quick = (url: string) => target({ url });
 
   it('adds the quick-path URLs after the configured targets', () => {
-    const targets = targetsOf({ targets: [target({ host: 'a', name: 'first' })], urls: ['postgresql://b:5433/x'] }, quick);
+    const targets = targetsOf(
+      { targets: [target({ host: 'a', name: 'first' })], urls: ['postgresql://b:5433/x'] },
+      quick,
+    );
     expect(targets.map((t) => t.name)).toEqual(['first', 'b-5433']);
   });
 
   it('refuses two targets with one name', () => {
-    expect(thrown(() => targetsOf({ targets: [], urls: ['postgresql://b/x', 'postgresql://b/y'] }, quick)).message).toContain(
-      'two PostgreSQL targets are named b-5432',
-    );
+    expect(
+      thrown(() => targetsOf({ targets: [], urls: ['postgresql://b/x', 'postgresql://b/y'] }, quick)).message,
+    ).toContain('two PostgreSQL targets are named b-5432');
   });
 });
 

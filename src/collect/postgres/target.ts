@@ -33,7 +33,10 @@ export function databaseEntityId(instanceId: string, database: string): string {
  * session settings every connection gets (read-only, statement and lock timeouts, our
  * application_name), so no query the collector runs can write or wait long on a lock.
  */
-export function resolveTarget(config: PostgresTargetConfig, env: NodeJS.ProcessEnv = process.env): PostgresTarget {
+export function resolveTarget(
+  config: PostgresTargetConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): PostgresTarget {
   const fromUrl = config.url === undefined ? undefined : parseUrl(config.url);
   const host = config.host ?? fromUrl?.host ?? 'localhost';
   const port = config.port ?? fromUrl?.port ?? 5432;
@@ -90,7 +93,8 @@ interface UrlParts {
 
 /** libpq's sslmode: require encrypts, verify-ca/verify-full also check the server's certificate. */
 function sslOf(sslmode: string | undefined): Pick<ClientConfig, 'ssl'> {
-  if (sslmode === undefined || sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer') return {};
+  if (sslmode === undefined || sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer')
+    return {};
   return { ssl: { rejectUnauthorized: sslmode.startsWith('verify') } };
 }
 

@@ -14,6 +14,7 @@ const BIN_DIR = process.env.SIGHTLINE_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin
 const INITDB = join(BIN_DIR, 'initdb');
 const PG_CTL = join(BIN_DIR, 'pg_ctl');
 const PSQL = join(BIN_DIR, 'psql');
+const PG_BASEBACKUP = join(BIN_DIR, 'pg_basebackup');
 
 const HOST = '127.0.0.1';
 const SUPERUSER = 'postgres';
@@ -50,6 +51,11 @@ export interface PostgresInstance {
 export interface StartPostgresOptions {
   /** Extra postgresql.conf settings; they override the harness defaults. */
   settings?: Record<string, string | number>;
+  /**
+   * Start a streaming replica of this primary instead of a new cluster: pg_basebackup with a
+   * physical replication slot named `slot`, then the standby on its own port.
+   */
+  replicaOf?: { instance: PostgresInstance; slot: string };
 }
 
 /** The OS account the server runs as when the tests run as root. */
@@ -78,7 +84,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const dataDir = join(rootDir, 'data');
   const socketDir = join(rootDir, 'socket');
   const logFile = join(rootDir, 'postgres.log');
-  const password = randomBytes(18).toString('base64url');
+  const password = options.replicaOf?.instance.password ?? randomBytes(18).toString('base64url');
   const entry: RunningInstance = { rootDir, dataDir, owner };
   const exec = (file: string, args: string[]): Promise<string> => run(file, args, owner, rootDir);
 
@@ -92,29 +98,47 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       for (const path of [rootDir, socketDir, passwordFile, logFile]) await chown(path, owner.uid, owner.gid);
     }
 
-    try {
-      await exec(INITDB, [
+    if (options.replicaOf !== undefined) {
+      const primary = options.replicaOf.instance;
+      // -R writes primary_conninfo (with the password of this URL) and standby.signal.
+      await exec(PG_BASEBACKUP, [
+        `--dbname=postgresql://${SUPERUSER}:${encodeURIComponent(primary.password)}@${primary.host}:${primary.port}/`,
         '--pgdata',
         dataDir,
-        '--username',
-        SUPERUSER,
-        `--pwfile=${passwordFile}`,
-        '--auth-local=trust',
-        '--auth-host=scram-sha-256',
-        '--encoding=UTF8',
-        '--no-locale',
-        // Tests throw the cluster away, so durability work is wasted time.
+        '--write-recovery-conf',
+        '--wal-method=stream',
+        '--create-slot',
+        `--slot=${options.replicaOf.slot}`,
+        '--checkpoint=fast',
         '--no-sync',
-        '--no-instructions',
       ]);
-    } catch (error) {
-      const hint = owner
-        ? `; the postgres OS user must be able to reach ${rootDir} (set TMPDIR to a world-traversable directory such as /tmp)`
-        : '';
-      throw new Error(`${errorMessage(error)}${hint}`, { cause: error });
+    } else {
+      try {
+        await exec(INITDB, [
+          '--pgdata',
+          dataDir,
+          '--username',
+          SUPERUSER,
+          `--pwfile=${passwordFile}`,
+          '--auth-local=trust',
+          '--auth-host=scram-sha-256',
+          '--encoding=UTF8',
+          '--no-locale',
+          // Tests throw the cluster away, so durability work is wasted time.
+          '--no-sync',
+          '--no-instructions',
+        ]);
+      } catch (error) {
+        const hint = owner
+          ? `; the postgres OS user must be able to reach ${rootDir} (set TMPDIR to a world-traversable directory such as /tmp)`
+          : '';
+        throw new Error(`${errorMessage(error)}${hint}`, { cause: error });
+      }
     }
     await rm(passwordFile, { force: true });
-    await appendFile(join(dataDir, 'postgresql.conf'), `\ninclude '${HARNESS_CONF}'\n`);
+    // A base backup copies the primary's postgresql.conf, include line and all.
+    if (options.replicaOf === undefined)
+      await appendFile(join(dataDir, 'postgresql.conf'), `\ninclude '${HARNESS_CONF}'\n`);
     track(entry);
 
     // freePort() releases the port before the server binds it, so a parallel test can win the race.
@@ -147,16 +171,18 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       }
     }
 
-    await exec(PSQL, [
-      '--no-psqlrc',
-      '--quiet',
-      '--set=ON_ERROR_STOP=1',
-      `--host=${socketDir}`,
-      `--port=${port}`,
-      `--username=${SUPERUSER}`,
-      `--dbname=${DATABASE}`,
-      '--command=CREATE EXTENSION IF NOT EXISTS pg_stat_statements',
-    ]);
+    // A standby is read-only; it has the primary's extensions already.
+    if (options.replicaOf === undefined)
+      await exec(PSQL, [
+        '--no-psqlrc',
+        '--quiet',
+        '--set=ON_ERROR_STOP=1',
+        `--host=${socketDir}`,
+        `--port=${port}`,
+        `--username=${SUPERUSER}`,
+        `--dbname=${DATABASE}`,
+        '--command=CREATE EXTENSION IF NOT EXISTS pg_stat_statements',
+      ]);
   } catch (error) {
     await stopNowAndRemove(entry);
     throw error;

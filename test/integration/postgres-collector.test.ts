@@ -359,6 +359,75 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
     }
   });
 
+  it('measures replication per replica and per slot on the primary, and replay delay on the replica', async () => {
+    const replica = await startPostgres({ replicaOf: { instance: postgres, slot: 'standby_slot' } });
+    try {
+      await admin.query(`SELECT pg_create_physical_replication_slot('idle_slot', true)`);
+      await admin.query(`UPDATE items SET price = price + 1`);
+      await waitFor(async () => {
+        const { rows } = await admin.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_replication WHERE replay_lsn = pg_current_wal_lsn()`,
+        );
+        return rows[0]?.n === '1';
+      }, 15_000);
+
+      captured.clear();
+      const onPrimary = collectorFor();
+      await onPrimary.runOnce('metrics');
+      await onPrimary.shutdown();
+      const primary = captured.metricPoints();
+      const delay = primary.get('postgresql.replication.data_delay');
+      expect(delay).toHaveLength(1);
+      expect(delay?.[0]?.value).toBeGreaterThanOrEqual(0);
+      expect(String(delay?.[0]?.attributes.replication_client)).toMatch(/@127\.0\.0\.1$/);
+      expect(
+        primary
+          .get('postgresql.wal.lag')
+          ?.map((p) => p.attributes.operation)
+          .sort(),
+      ).toEqual(['flush', 'replay', 'write']);
+      const slots = primary.get('postgresql.replication_slot.active') ?? [];
+      expect(Object.fromEntries(slots.map((p) => [p.attributes.slot_name, p.value]))).toEqual({
+        standby_slot: 1,
+        idle_slot: 0,
+      });
+      const retained = primary.get('postgresql.replication_slot.retained_wal') ?? [];
+      expect(retained.find((p) => p.attributes.slot_name === 'idle_slot')?.value).toBeGreaterThan(0);
+
+      captured.clear();
+      const onReplica = new PostgresCollector(
+        resolveTarget({
+          url: `postgresql://${MONITOR}:${MONITOR_PASSWORD}@${replica.host}:${replica.port}/postgres`,
+          name: 'replica',
+          metricsIntervalSeconds: 3600,
+          queryStatsIntervalSeconds: 3600,
+          statementTimeoutMs: 5000,
+          lockTimeoutMs: 1000,
+          topTables: 50,
+          logs: { source: 'off', format: 'auto', keepLiterals: false },
+        }),
+        {
+          publisher: new CollectorPublisher(bus, { orgId: 'org-test', attempts: 1, firstBackoffMs: 10 }),
+          metrics,
+          logger: silentLogger(),
+          breaker: { failureThreshold: 1, openMs: 50, maxOpenMs: 100 },
+          maxBusyShare: 0.5,
+          maxStretch: 4,
+        },
+      );
+      await onReplica.runOnce('metrics');
+      await onReplica.shutdown();
+      expect(onReplica.status().lastError).toBeNull();
+      const standby = captured.metricPoints();
+      expect(standby.get('postgresql.replication.replay_delay')?.[0]?.value).toBeGreaterThanOrEqual(0);
+      expect(standby.has('postgresql.wal.generated')).toBe(false);
+      expect(standby.get('postgresql.up')?.[0]?.value).toBe(1);
+    } finally {
+      await replica.stop();
+      await admin.query(`SELECT pg_drop_replication_slot('idle_slot')`).catch(() => undefined);
+    }
+  });
+
   it('opens the breaker when PostgreSQL stops and closes it when it is back, without crashing', async () => {
     captured.clear();
     const collector = collectorFor({ breakerOpenMs: 50 });

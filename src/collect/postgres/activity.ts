@@ -22,7 +22,7 @@ export async function sampleActivity(
      )
      SELECT a.pid, coalesce(a.datname, '') AS datname, coalesce(a.usename, '') AS usename,
             coalesce(a.application_name, '') AS application_name,
-            coalesce(a.client_addr::text, '') AS client_addr, coalesce(a.backend_type, '') AS backend_type,
+            coalesce(host(a.client_addr), '') AS client_addr, coalesce(a.backend_type, '') AS backend_type,
             coalesce(a.state, '') AS state, coalesce(a.wait_event_type, '') AS wait_event_type,
             coalesce(a.wait_event, '') AS wait_event, coalesce(a.query, '') AS query,
             extract(epoch FROM now() - CASE WHEN a.state = 'active' THEN a.query_start ELSE a.state_change END) * 1000 AS duration_ms,

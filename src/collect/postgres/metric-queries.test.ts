@@ -29,7 +29,12 @@ function server(versionNum: number, inRecovery = false): ServerInfo {
 async function sqlFor(versionNum: number, inRecovery = false): Promise<string> {
   const { session, statements } = recordingSession();
   for (const family of METRIC_FAMILIES) {
-    await family.collect({ session, server: server(versionNum, inRecovery), batch: new MetricBatch(1n, 0n), topTables: 10 });
+    await family.collect({
+      session,
+      server: server(versionNum, inRecovery),
+      batch: new MetricBatch(1n, 0n),
+      topTables: 10,
+    });
   }
   return statements.join('\n');
 }
@@ -68,7 +73,12 @@ describe('metric queries per server version', () => {
       },
     } as unknown as PostgresSession;
     const tables = METRIC_FAMILIES.find((f) => f.name === 'tables');
-    await tables?.collect({ session: spying, server: server(150000), batch: new MetricBatch(1n, 0n), topTables: 7 });
+    await tables?.collect({
+      session: spying,
+      server: server(150000),
+      batch: new MetricBatch(1n, 0n),
+      topTables: 7,
+    });
     const limited = statements.filter((s) => s.includes('LIMIT $1'));
     expect(limited.length).toBe(3);
     expect(values.filter((v) => v[0] === 7).length).toBe(3);

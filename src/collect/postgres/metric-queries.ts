@@ -197,7 +197,7 @@ const replication: MetricFamily = {
       batch.add(PG.replayDelay, num(row?.delay));
     } else {
       const replicas = await session.query(`
-        SELECT application_name, coalesce(client_addr::text, 'local') AS client,
+        SELECT application_name, coalesce(host(client_addr), 'local') AS client,
                pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) AS delay_bytes,
                extract(epoch FROM write_lag) AS write_lag, extract(epoch FROM flush_lag) AS flush_lag,
                extract(epoch FROM replay_lag) AS replay_lag

@@ -45,7 +45,14 @@ function fakeServer(entries: () => Entry[], reset: () => Date | null) {
 }
 
 function server(versionNum: number): ServerInfo {
-  return { versionNum, version: '', startedAt: new Date(0), inRecovery: false, database: 'app', statementsExtension: '1.10' };
+  return {
+    versionNum,
+    version: '',
+    startedAt: new Date(0),
+    inRecovery: false,
+    database: 'app',
+    statementsExtension: '1.10',
+  };
 }
 
 describe('StatementCollector', () => {
@@ -53,7 +60,10 @@ describe('StatementCollector', () => {
 
   it('reads texts only for statements it has not seen, and names columns per version', async () => {
     let entries: Entry[] = [{ queryid: '1', calls: 5, query: 'SELECT * FROM t WHERE id = $1' }];
-    const { session, statements } = fakeServer(() => entries, () => null);
+    const { session, statements } = fakeServer(
+      () => entries,
+      () => null,
+    );
     const collector = new StatementCollector('pg:main');
     await collector.collect(session, server(150000), 1_000n);
     entries = [
@@ -68,13 +78,18 @@ describe('StatementCollector', () => {
     expect(records[0]?.fingerprint).toMatch(/^[0-9a-f]{16}$/);
     const textReads = statements.filter((s) => s.includes('pg_stat_statements(true)'));
     expect(textReads).toHaveLength(2);
-    expect(statements.filter((s) => s.includes('pg_stat_statements(false)')).every((s) => s.includes('total_exec_time'))).toBe(
-      true,
-    );
+    expect(
+      statements
+        .filter((s) => s.includes('pg_stat_statements(false)'))
+        .every((s) => s.includes('total_exec_time')),
+    ).toBe(true);
   });
 
   it('uses total_time and no pg_stat_statements_info on PostgreSQL 12', async () => {
-    const { session, statements } = fakeServer(() => [], () => null);
+    const { session, statements } = fakeServer(
+      () => [],
+      () => null,
+    );
     await new StatementCollector('pg:old').collect(session, server(120000), 1n);
     expect(statements.join('\n')).toContain('s.total_time');
     expect(statements.join('\n')).not.toContain('pg_stat_statements_info');
@@ -83,7 +98,10 @@ describe('StatementCollector', () => {
   it('counts from zero after pg_stat_statements_reset() even when the calls grew past the old count', async () => {
     let entries: Entry[] = [{ queryid: '1', calls: 5, query: 'SELECT 1' }];
     let reset: Date | null = new Date(1000);
-    const { session } = fakeServer(() => entries, () => reset);
+    const { session } = fakeServer(
+      () => entries,
+      () => reset,
+    );
     const collector = new StatementCollector('pg:main');
     await collector.collect(session, server(150000), 1n);
     entries = [{ queryid: '1', calls: 8, query: 'SELECT 1' }];

@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
+import type { Metric } from './metric.js';
 import { otlpLogsIngest, type IngestBenchOptions } from './otlp-logs-ingest.js';
+import { postgresCollection, type PostgresBenchOptions } from './postgres-collection.js';
 
 /**
  * The benchmark runner (`npm run bench`, which builds first). Prints one JSON object per
@@ -7,6 +9,9 @@ import { otlpLogsIngest, type IngestBenchOptions } from './otlp-logs-ingest.js';
  * progress and diagnostics go to stderr. Exits 1 when a benchmark's result cannot be trusted.
  *
  * Options, as flags (`npm run bench -- --duration 10`) or environment variables:
+ *   --only          BENCH_ONLY          comma-separated benchmarks to run: ingest, postgres (all of them)
+ *
+ * ingest (otlp-logs-ingest.ts):
  *   --duration      BENCH_DURATION      measured seconds (20), after
  *   --warmup        BENCH_WARMUP        seconds not measured (3)
  *   --concurrency   BENCH_CONCURRENCY   requests in flight (10, as many as an OpenTelemetry Collector's
@@ -17,16 +22,30 @@ import { otlpLogsIngest, type IngestBenchOptions } from './otlp-logs-ingest.js';
  *   --profile       BENCH_PROFILE=1     CPU-profile the server and print where its time went
  *                   BENCH_SERVER_NODE_FLAGS  extra node flags for the server, e.g. "--max-semi-space-size=64"
  * The server also reads SIGHTLINE_* variables, e.g. SIGHTLINE_STORE__DUCKDB__CHECKPOINT_THRESHOLD=1GB.
+ *
+ * postgres (postgres-collection.ts):
+ *   --pg-tables            BENCH_PG_TABLES            tables with a few rows and an index each (1000)
+ *   --pg-statements        BENCH_PG_STATEMENTS        distinct pg_stat_statements entries made (5000)
+ *   --pg-pgbench-scale     BENCH_PG_PGBENCH_SCALE     pgbench -i -s (10)
+ *   --pg-pgbench-seconds   BENCH_PG_PGBENCH_SECONDS   seconds per pgbench run (8)
+ *   --pg-pgbench-pairs     BENCH_PG_PGBENCH_PAIRS     collector off/on pairs of runs, ABBA order (8)
+ *   --pg-pgbench-mode      BENCH_PG_PGBENCH_MODE      select-only (pgbench -S) or tpcb (select-only)
+ *   --pg-metrics-interval  BENCH_PG_METRICS_INTERVAL  collector metrics interval in seconds while pgbench runs
+ *                                                    (15, the product's default; the collector starts with each
+ *                                                    "on" run, so every run has a full cycle at its start)
+ *   --pg-statements-interval BENCH_PG_STATEMENTS_INTERVAL  collector query-stats interval in seconds (60, the default)
+ *                   BENCH_PG_BIN, BENCH_PG_EXPORTER    PostgreSQL bin directory, exporter binary
  */
 
-async function main(): Promise<void> {
-  const metrics = await otlpLogsIngest(parseOptions());
-  for (const metric of metrics) process.stdout.write(`${JSON.stringify(metric)}\n`);
-}
+const BENCHMARKS = ['ingest', 'postgres'] as const;
+type Benchmark = (typeof BENCHMARKS)[number];
 
-function parseOptions(): IngestBenchOptions {
-  const { values } = parseArgs({
+type Values = ReturnType<typeof parse>['values'];
+
+function parse() {
+  return parseArgs({
     options: {
+      only: { type: 'string' },
       duration: { type: 'string' },
       warmup: { type: 'string' },
       concurrency: { type: 'string' },
@@ -34,8 +53,57 @@ function parseOptions(): IngestBenchOptions {
       'record-bytes': { type: 'string' },
       'gzip-level': { type: 'string' },
       profile: { type: 'boolean' },
+      'pg-tables': { type: 'string' },
+      'pg-statements': { type: 'string' },
+      'pg-pgbench-scale': { type: 'string' },
+      'pg-pgbench-seconds': { type: 'string' },
+      'pg-pgbench-pairs': { type: 'string' },
+      'pg-pgbench-mode': { type: 'string' },
+      'pg-metrics-interval': { type: 'string' },
+      'pg-statements-interval': { type: 'string' },
     },
   });
+}
+
+async function main(): Promise<void> {
+  const { values } = parse();
+  const selected = selectedBenchmarks(values.only ?? process.env.BENCH_ONLY);
+  // Options are checked before anything runs, so a typo does not surface after minutes of another benchmark.
+  const runs: Record<Benchmark, () => Promise<Metric[]>> = {
+    ingest: (
+      (options: IngestBenchOptions) => () =>
+        otlpLogsIngest(options)
+    )(ingestOptions(values)),
+    postgres: (
+      (options: PostgresBenchOptions) => () =>
+        postgresCollection(options)
+    )(postgresOptions(values)),
+  };
+  let failed = false;
+  for (const name of selected) {
+    try {
+      for (const metric of await runs[name]()) process.stdout.write(`${JSON.stringify(metric)}\n`);
+    } catch (error) {
+      // One benchmark's failure does not hide the others' figures; the exit code still says it failed.
+      failed = true;
+      process.stderr.write(`bench ${name}: ${error instanceof Error ? error.message : String(error)}\n`);
+    }
+  }
+  if (failed) process.exitCode = 1;
+}
+
+function selectedBenchmarks(only: string | undefined): Benchmark[] {
+  if (only === undefined || only.trim() === '') return [...BENCHMARKS];
+  const names = only.split(',').map((name) => name.trim());
+  for (const name of names) {
+    if (!(BENCHMARKS as readonly string[]).includes(name)) {
+      throw new Error(`--only takes ${BENCHMARKS.join(', ')} (comma-separated), got "${name}"`);
+    }
+  }
+  return BENCHMARKS.filter((name) => names.includes(name));
+}
+
+function ingestOptions(values: Values): IngestBenchOptions {
   const env = process.env;
   return {
     durationS: numberOption('duration', values.duration ?? env.BENCH_DURATION, 20, 1),
@@ -46,6 +114,49 @@ function parseOptions(): IngestBenchOptions {
     gzipLevel: numberOption('gzip-level', values['gzip-level'] ?? env.BENCH_GZIP_LEVEL, 1, 0),
     profile: values.profile ?? ['1', 'true', 'yes'].includes(env.BENCH_PROFILE ?? ''),
     serverNodeFlags: (env.BENCH_SERVER_NODE_FLAGS ?? '').split(' ').filter((flag) => flag !== ''),
+  };
+}
+
+function postgresOptions(values: Values): PostgresBenchOptions {
+  const env = process.env;
+  const mode = values['pg-pgbench-mode'] ?? env.BENCH_PG_PGBENCH_MODE ?? 'select-only';
+  if (mode !== 'select-only' && mode !== 'tpcb') {
+    throw new Error(`--pg-pgbench-mode must be select-only or tpcb, got "${mode}"`);
+  }
+  return {
+    tables: numberOption('pg-tables', values['pg-tables'] ?? env.BENCH_PG_TABLES, 1000, 1),
+    statements: numberOption('pg-statements', values['pg-statements'] ?? env.BENCH_PG_STATEMENTS, 5000, 1),
+    pgbenchScale: numberOption(
+      'pg-pgbench-scale',
+      values['pg-pgbench-scale'] ?? env.BENCH_PG_PGBENCH_SCALE,
+      10,
+      1,
+    ),
+    pgbenchSeconds: numberOption(
+      'pg-pgbench-seconds',
+      values['pg-pgbench-seconds'] ?? env.BENCH_PG_PGBENCH_SECONDS,
+      8,
+      1,
+    ),
+    pgbenchPairs: numberOption(
+      'pg-pgbench-pairs',
+      values['pg-pgbench-pairs'] ?? env.BENCH_PG_PGBENCH_PAIRS,
+      8,
+      1,
+    ),
+    pgbenchMode: mode,
+    metricsIntervalS: numberOption(
+      'pg-metrics-interval',
+      values['pg-metrics-interval'] ?? env.BENCH_PG_METRICS_INTERVAL,
+      15,
+      1,
+    ),
+    statementsIntervalS: numberOption(
+      'pg-statements-interval',
+      values['pg-statements-interval'] ?? env.BENCH_PG_STATEMENTS_INTERVAL,
+      60,
+      1,
+    ),
   };
 }
 

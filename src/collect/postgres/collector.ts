@@ -35,8 +35,8 @@ const BREAKER_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
 
 /**
  * Watches one PostgreSQL server over one read-only connection. Two cycles share it:
- * metrics, sessions and the server log every metrics interval; pg_stat_statements and
- * discovery every query-stats interval. Each cycle's cost is measured; slow cycles stretch
+ * metrics, sessions and the server log every metrics interval; pg_stat_statements, sizes,
+ * per-table statistics and discovery every query-stats interval. Each cycle's cost is measured; slow cycles stretch
  * the interval, and repeated failures open the breaker so a struggling server is left alone.
  */
 export class PostgresCollector implements Collector {
@@ -175,11 +175,8 @@ export class PostgresCollector implements Collector {
   }
 
   private async collectMetrics(server: ServerInfo, atNs: bigint): Promise<void> {
-    const batch = new MetricBatch(atNs, msToNs(server.startedAt.getTime()));
+    const batch = await this.metricFamilies('fast', server, atNs);
     batch.add(PG.up, 1);
-    for (const family of METRIC_FAMILIES) {
-      await family.collect({ session: this.session, server, batch, topTables: this.target.topTables });
-    }
     await this.deps.publisher.publishMetrics(
       this.target.entityId,
       batch.toRequest(this.resource(server), SCOPE, VERSION),
@@ -210,9 +207,27 @@ export class PostgresCollector implements Collector {
     await this.deps.publisher.publishJson(TOPICS.rawLogs, this.target.entityId, records);
   }
 
+  private async metricFamilies(
+    cadence: 'fast' | 'slow',
+    server: ServerInfo,
+    atNs: bigint,
+  ): Promise<MetricBatch> {
+    const batch = new MetricBatch(atNs, msToNs(server.startedAt.getTime()));
+    for (const family of METRIC_FAMILIES) {
+      if (family.cadence !== cadence) continue;
+      await family.collect({ session: this.session, server, batch, topTables: this.target.topTables });
+    }
+    return batch;
+  }
+
   private async collectStatements(server: ServerInfo, atNs: bigint): Promise<void> {
     const entities = await discoverEntities(this.session, server, this.target, atNs);
     await this.deps.publisher.publishJson(TOPICS.rawEntities, this.target.entityId, entities);
+    const slow = await this.metricFamilies('slow', server, atNs);
+    await this.deps.publisher.publishMetrics(
+      this.target.entityId,
+      slow.toRequest(this.resource(server), SCOPE, VERSION),
+    );
     if (server.statementsExtension === null) {
       if (!this.warnedNoStatements) {
         this.warnedNoStatements = true;

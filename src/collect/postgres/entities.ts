@@ -74,7 +74,7 @@ export async function discoverEntities(
     },
   ];
   const databases = await session.query(
-    `SELECT datname, pg_database_size(oid) AS size, pg_encoding_to_char(encoding) AS encoding
+    `SELECT datname, pg_encoding_to_char(encoding) AS encoding, datcollate AS collation
        FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname`,
   );
   for (const row of databases) {
@@ -87,7 +87,8 @@ export async function discoverEntities(
       parentId: target.entityId,
       ts,
       version: server.version,
-      attributes: { size_bytes: Number(row.size), encoding: asText(row.encoding) },
+      // Sizes are the postgresql.db_size metric: the file walk is done once, by the metrics.
+      attributes: { encoding: asText(row.encoding), collation: asText(row.collation) },
     });
   }
   return records;

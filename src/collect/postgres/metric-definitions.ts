@@ -64,6 +64,26 @@ export const PG = {
     'Queries cancelled by recovery conflicts per database.',
   ),
   dbSize: gauge('postgresql.db_size', 'By', 'Database size on disk.'),
+  blkReadTime: counter(
+    'postgresql.blk_read_time',
+    'ms',
+    'Time backends spent reading blocks (needs track_io_timing).',
+  ),
+  blkWriteTime: counter(
+    'postgresql.blk_write_time',
+    'ms',
+    'Time backends spent writing blocks (needs track_io_timing).',
+  ),
+  databaseSessions: counter(
+    'postgresql.database.sessions',
+    '{sessions}',
+    'Sessions established per database, and how many were abandoned, ended by a fatal error or killed (PG 14+).',
+  ),
+  databaseSessionTime: counter(
+    'postgresql.database.session_time',
+    'ms',
+    'Time sessions spent connected, active and idle in transaction per database (PG 14+).',
+  ),
   databaseCount: gauge('postgresql.database.count', '{databases}', 'Databases that accept connections.'),
   checkpoints: counter('postgresql.bgwriter.checkpoint.count', '{checkpoints}', 'Checkpoints by type.'),
   checkpointDuration: counter(
@@ -116,7 +136,24 @@ export const PG = {
   locks: gauge('postgresql.database.locks', '{locks}', 'Locks by mode and whether they are granted.'),
   tableCount: gauge('postgresql.table.count', '{tables}', 'User tables in the database.'),
   seqScans: counter('postgresql.sequential_scans', '{scans}', 'Sequential scans of a table.'),
+  seqTupRead: counter('postgresql.table.seq_tup_read', '{rows}', 'Rows read by sequential scans of a table.'),
   tableIndexScans: counter('postgresql.table.index_scans', '{scans}', 'Index scans on a table.'),
+  idxTupFetch: counter('postgresql.table.idx_tup_fetch', '{rows}', 'Rows fetched by index scans of a table.'),
+  modifiedSinceAnalyze: gauge(
+    'postgresql.table.modified_since_analyze',
+    '{rows}',
+    'Rows changed since the table was last analyzed.',
+  ),
+  analyzeCount: counter(
+    'postgresql.table.analyze.count',
+    '{analyzes}',
+    'Analyzes of a table (manual and auto).',
+  ),
+  blocksRead: counter(
+    'postgresql.blocks_read',
+    '{blocks}',
+    'Blocks of a table, its indexes and TOAST read from disk or found in shared buffers, by source.',
+  ),
   rows: gauge('postgresql.rows', '{rows}', 'Live and dead rows of a table.'),
   operations: counter(
     'postgresql.operations',

@@ -22,14 +22,20 @@ export interface MetricQueryContext {
   topTables: number;
 }
 
-/** One family of metrics: the SQL it needs depends on the server version. */
+/**
+ * One family of metrics: the SQL it needs depends on the server version. `fast` families run
+ * every metrics interval; `slow` ones (sizes and per-table statistics, which touch files or
+ * many rows) with the query statistics, every query-stats interval.
+ */
 export interface MetricFamily {
   name: string;
+  cadence: 'fast' | 'slow';
   collect(context: MetricQueryContext): Promise<void>;
 }
 
 const sessions: MetricFamily = {
   name: 'sessions',
+  cadence: 'fast',
   async collect({ session, batch }) {
     const rows = await session.query(`
       SELECT datname, state, wait_event_type, count(*) AS n,
@@ -99,11 +105,14 @@ const sessions: MetricFamily = {
 
 const databases: MetricFamily = {
   name: 'databases',
+  cadence: 'fast',
   async collect({ session, server, batch }) {
+    const v14 = server.versionNum >= 140000;
     const rows = await session.query(`
       SELECT d.datname, s.xact_commit, s.xact_rollback, s.blks_read, s.blks_hit, s.tup_returned,
              s.tup_fetched, s.tup_inserted, s.tup_updated, s.tup_deleted, s.deadlocks, s.temp_files,
-             s.temp_bytes, s.conflicts, pg_database_size(d.oid) AS size,
+             s.temp_bytes, s.conflicts, s.blk_read_time, s.blk_write_time,
+             ${v14 ? 's.sessions, s.sessions_abandoned, s.sessions_fatal, s.sessions_killed, s.session_time, s.active_time, s.idle_in_transaction_time,' : ''}
              age(d.datfrozenxid) AS xid_age, mxid_age(d.datminmxid) AS mxid_age
         FROM pg_database d JOIN pg_stat_database s ON s.datid = d.oid
        WHERE d.datallowconn AND NOT d.datistemplate`);
@@ -123,7 +132,20 @@ const databases: MetricFamily = {
       batch.add(PG.tempFiles, num(row.temp_files), at);
       batch.add(PG.tempBytes, num(row.temp_bytes), at);
       batch.add(PG.conflicts, num(row.conflicts), at);
-      batch.add(PG.dbSize, num(row.size), at);
+      batch.add(PG.blkReadTime, num(row.blk_read_time), at);
+      batch.add(PG.blkWriteTime, num(row.blk_write_time), at);
+      if (v14) {
+        batch.add(PG.databaseSessions, num(row.sessions), { ...at, outcome: 'all' });
+        batch.add(PG.databaseSessions, num(row.sessions_abandoned), { ...at, outcome: 'abandoned' });
+        batch.add(PG.databaseSessions, num(row.sessions_fatal), { ...at, outcome: 'fatal' });
+        batch.add(PG.databaseSessions, num(row.sessions_killed), { ...at, outcome: 'killed' });
+        batch.add(PG.databaseSessionTime, num(row.session_time), { ...at, state: 'all' });
+        batch.add(PG.databaseSessionTime, num(row.active_time), { ...at, state: 'active' });
+        batch.add(PG.databaseSessionTime, num(row.idle_in_transaction_time), {
+          ...at,
+          state: 'idle_in_transaction',
+        });
+      }
       const xidAge = num(row.xid_age);
       batch.add(PG.xidAge, xidAge, at);
       batch.add(PG.mxidAge, num(row.mxid_age), at);
@@ -136,6 +158,7 @@ const databases: MetricFamily = {
 
 const bgwriter: MetricFamily = {
   name: 'bgwriter',
+  cadence: 'fast',
   async collect({ session, server, batch }) {
     if (server.versionNum >= 170000) {
       const [c] = await session.query(
@@ -174,6 +197,7 @@ const bgwriter: MetricFamily = {
 
 const wal: MetricFamily = {
   name: 'wal',
+  cadence: 'fast',
   async collect({ session, server, batch }) {
     if (!server.inRecovery) {
       const [row] = await session.query(`SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0') AS bytes`);
@@ -189,6 +213,7 @@ const wal: MetricFamily = {
 
 const replication: MetricFamily = {
   name: 'replication',
+  cadence: 'fast',
   async collect({ session, server, batch }) {
     if (server.inRecovery) {
       const [row] = await session.query(
@@ -224,10 +249,23 @@ const replication: MetricFamily = {
 
 const locks: MetricFamily = {
   name: 'locks',
+  cadence: 'fast',
   async collect({ session, batch }) {
     const rows = await session.query(`SELECT mode, granted, count(*) AS n FROM pg_locks GROUP BY 1, 2`);
     for (const row of rows)
       batch.add(PG.locks, num(row.n), { mode: str(row.mode), granted: row.granted === true });
+  },
+};
+
+/** Database sizes walk every file of every database: once per query-stats interval is enough. */
+const databaseSizes: MetricFamily = {
+  name: 'database sizes',
+  cadence: 'slow',
+  async collect({ session, batch }) {
+    const rows = await session.query(`
+      SELECT datname, pg_database_size(oid) AS size
+        FROM pg_database WHERE datallowconn AND NOT datistemplate`);
+    for (const row of rows) batch.add(PG.dbSize, num(row.size), { [DB]: str(row.datname) });
   },
 };
 
@@ -237,26 +275,40 @@ const locks: MetricFamily = {
  */
 const tables: MetricFamily = {
   name: 'tables',
+  cadence: 'slow',
   async collect({ session, server, batch, topTables }) {
     const at = { [DB]: server.database };
     const [count] = await session.query(`SELECT count(*) AS n FROM pg_stat_user_tables`);
     batch.add(PG.tableCount, num(count?.n), at);
     const rows = await session.query(
-      `SELECT s.schemaname, s.relname, s.seq_scan, s.idx_scan, s.n_live_tup, s.n_dead_tup,
+      `SELECT s.schemaname, s.relname, s.seq_scan, s.seq_tup_read, s.idx_scan, s.idx_tup_fetch,
+              s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze,
               s.n_tup_ins, s.n_tup_upd, s.n_tup_del, s.n_tup_hot_upd,
               s.vacuum_count + s.autovacuum_count AS vacuums,
+              s.analyze_count + s.autoanalyze_count AS analyzes,
               extract(epoch FROM now() - greatest(s.last_vacuum, s.last_autovacuum)) AS vacuum_age,
               extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze)) AS analyze_age,
+              io.heap_blks_read, io.heap_blks_hit, io.idx_blks_read, io.idx_blks_hit,
+              io.toast_blks_read, io.toast_blks_hit, io.tidx_blks_read, io.tidx_blks_hit,
               pg_total_relation_size(s.relid) AS size
-         FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-        ORDER BY c.relpages DESC, s.relid
-        LIMIT $1`,
+         FROM (SELECT c.oid FROM pg_class c JOIN pg_stat_user_tables u ON u.relid = c.oid
+                ORDER BY c.relpages DESC, c.oid LIMIT $1) top
+         JOIN pg_stat_user_tables s ON s.relid = top.oid
+         JOIN pg_statio_user_tables io ON io.relid = top.oid`,
       [topTables],
     );
     for (const row of rows) {
       const table = { ...at, [SCHEMA]: str(row.schemaname), [TABLE]: str(row.relname) };
       batch.add(PG.seqScans, num(row.seq_scan), table);
+      batch.add(PG.seqTupRead, num(row.seq_tup_read), table);
       batch.add(PG.tableIndexScans, num(row.idx_scan), table);
+      batch.add(PG.idxTupFetch, num(row.idx_tup_fetch), table);
+      batch.add(PG.modifiedSinceAnalyze, num(row.n_mod_since_analyze), table);
+      batch.add(PG.analyzeCount, num(row.analyzes), table);
+      for (const source of ['heap', 'idx', 'toast', 'tidx']) {
+        batch.add(PG.blocksRead, num(row[`${source}_blks_read`]), { ...table, source: `${source}_read` });
+        batch.add(PG.blocksRead, num(row[`${source}_blks_hit`]), { ...table, source: `${source}_hit` });
+      }
       batch.add(PG.rows, num(row.n_live_tup), { ...table, state: 'live' });
       batch.add(PG.rows, num(row.n_dead_tup), { ...table, state: 'dead' });
       batch.add(PG.operations, num(row.n_tup_ins), { ...table, operation: 'ins' });
@@ -269,10 +321,10 @@ const tables: MetricFamily = {
       batch.add(PG.tableSize, num(row.size), table);
     }
     const indexes = await session.query(
-      `SELECT s.schemaname, s.relname, s.indexrelname, s.idx_scan, pg_relation_size(s.indexrelid) AS size
-         FROM pg_stat_user_indexes s JOIN pg_class c ON c.oid = s.indexrelid
-        ORDER BY c.relpages DESC, s.indexrelid
-        LIMIT $1`,
+      `SELECT top.*, pg_relation_size(top.indexrelid) AS size
+         FROM (SELECT s.indexrelid, s.schemaname, s.relname, s.indexrelname, s.idx_scan
+                 FROM pg_stat_user_indexes s JOIN pg_class c ON c.oid = s.indexrelid
+                ORDER BY c.relpages DESC, s.indexrelid LIMIT $1) top`,
       [topTables],
     );
     for (const row of indexes) {
@@ -285,13 +337,16 @@ const tables: MetricFamily = {
       batch.add(PG.indexScans, num(row.idx_scan), index);
       batch.add(PG.indexSize, num(row.size), index);
     }
+    // Sizes only for the rows kept: computed after the LIMIT, not for every index.
     const unused = await session.query(
-      `SELECT s.schemaname, s.relname, s.indexrelname, pg_relation_size(s.indexrelid) AS size,
-              count(*) OVER () AS total
-         FROM pg_stat_user_indexes s JOIN pg_index i ON i.indexrelid = s.indexrelid
-        WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary
-        ORDER BY pg_relation_size(s.indexrelid) DESC
-        LIMIT $1`,
+      `WITH unused AS (
+         SELECT s.indexrelid, s.schemaname, s.relname, s.indexrelname, c.relpages
+           FROM pg_stat_user_indexes s
+           JOIN pg_index i ON i.indexrelid = s.indexrelid
+           JOIN pg_class c ON c.oid = s.indexrelid
+          WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary)
+       SELECT top.*, pg_relation_size(top.indexrelid) AS size, (SELECT count(*) FROM unused) AS total
+         FROM (SELECT * FROM unused ORDER BY relpages DESC, indexrelid LIMIT $1) top`,
       [topTables],
     );
     batch.add(PG.unusedIndexes, num(unused[0]?.total) ?? 0, at);
@@ -313,5 +368,6 @@ export const METRIC_FAMILIES: readonly MetricFamily[] = [
   wal,
   replication,
   locks,
+  databaseSizes,
   tables,
 ];

@@ -166,7 +166,7 @@ function describeIssue(issue: z.core.$ZodIssue, merged: Plain, origin: Map<strin
  */
 function fromWhere(key: string, origin: Map<string, string>): string {
   let source = origin.get(key);
-  for (let parent = key; source === undefined && parent.includes('.'); ) {
+  for (let parent = key; source === undefined && parent.includes('.');) {
     parent = parent.slice(0, parent.lastIndexOf('.'));
     source = origin.get(parent);
   }

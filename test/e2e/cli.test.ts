@@ -131,11 +131,17 @@ describe('the sightline CLI', () => {
     expect(random.stdout).toMatch(/CREATE ROLE "sightline" WITH LOGIN PASSWORD '[A-Za-z0-9]{24}'/);
     const unknown = await runCli(['setup-sql', 'oracle']);
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr).toContain("Allowed choices are postgres");
+    expect(unknown.stderr).toContain('Allowed choices are postgres');
   });
 
   it('rejects a --postgres value that is not a connection string, naming the flag', async () => {
-    const { code, stderr } = await runCli(['start', '--postgres', 'db1:5432', '--data-dir', join(dir, 'data')]);
+    const { code, stderr } = await runCli([
+      'start',
+      '--postgres',
+      'db1:5432',
+      '--data-dir',
+      join(dir, 'data'),
+    ]);
     expect(code).toBe(2);
     expect(stderr).toContain('"collect.postgres.urls.0" (from --postgres)');
     expect(stderr).toContain('must be a postgresql:// connection string');

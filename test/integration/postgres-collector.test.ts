@@ -279,6 +279,53 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
     }
   });
 
+  it('reads per-table statistics equal to what pg_stat_user_tables and pg_statio_user_tables show', async () => {
+    await admin.query(`SELECT count(*) FROM items WHERE name = 'item 7'`);
+    await admin.query(`UPDATE items SET price = price WHERE id < 20`);
+    await admin.query('SELECT pg_stat_force_next_flush()');
+    captured.clear();
+    const collector = collectorFor();
+    await collector.runOnce('statements');
+    await collector.shutdown();
+    const { rows } = await admin.query<Record<string, string | null>>(
+      `SELECT s.seq_scan, s.seq_tup_read, s.idx_scan, s.idx_tup_fetch, s.n_live_tup, s.n_dead_tup,
+              s.n_mod_since_analyze, s.n_tup_upd, s.n_tup_hot_upd, io.heap_blks_read, io.heap_blks_hit,
+              io.idx_blks_read, io.idx_blks_hit, io.toast_blks_hit, io.tidx_blks_hit
+         FROM pg_stat_user_tables s JOIN pg_statio_user_tables io USING (relid) WHERE s.relname = 'items'`,
+    );
+    const expected = rows[0];
+    if (expected === undefined) throw new Error('no statistics for items');
+    const points = captured.metricPoints();
+    const of = (name: string, match: Record<string, unknown> = {}) =>
+      points
+        .get(name)
+        ?.find(
+          (p) =>
+            p.attributes['postgresql.table.name'] === 'items' &&
+            Object.entries(match).every(([k, v]) => p.attributes[k] === v),
+        )?.value;
+    const asNumber = (value: string | null | undefined) =>
+      value === null || value === undefined ? 0 : Number(value);
+    expect({
+      seq_scan: of('postgresql.sequential_scans'),
+      seq_tup_read: of('postgresql.table.seq_tup_read'),
+      idx_scan: of('postgresql.table.index_scans'),
+      idx_tup_fetch: of('postgresql.table.idx_tup_fetch'),
+      n_live_tup: of('postgresql.rows', { state: 'live' }),
+      n_dead_tup: of('postgresql.rows', { state: 'dead' }),
+      n_mod_since_analyze: of('postgresql.table.modified_since_analyze'),
+      n_tup_upd: of('postgresql.operations', { operation: 'upd' }),
+      n_tup_hot_upd: of('postgresql.operations', { operation: 'hot_upd' }),
+      heap_blks_read: of('postgresql.blocks_read', { source: 'heap_read' }),
+      heap_blks_hit: of('postgresql.blocks_read', { source: 'heap_hit' }),
+      idx_blks_read: of('postgresql.blocks_read', { source: 'idx_read' }),
+      idx_blks_hit: of('postgresql.blocks_read', { source: 'idx_hit' }),
+      toast_blks_hit: of('postgresql.blocks_read', { source: 'toast_hit' }),
+      tidx_blks_hit: of('postgresql.blocks_read', { source: 'tidx_hit' }),
+    }).toEqual(Object.fromEntries(Object.entries(expected).map(([k, v]) => [k, asNumber(v)])));
+    expect(of('postgresql.table.index_scans')).toBeGreaterThan(0);
+  });
+
   it('counts a statement run exactly N times as N calls, with one fingerprint and no literals', async () => {
     captured.clear();
     const collector = collectorFor();

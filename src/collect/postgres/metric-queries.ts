@@ -269,32 +269,64 @@ const databaseSizes: MetricFamily = {
   },
 };
 
+/** User relations: what pg_stat_user_tables and pg_stat_user_indexes count. */
+const USER_SCHEMA = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !~ '^pg_toast'`;
+
 /**
- * Tables and indexes of the target's database. Ranked by pg_class.relpages (no file system
- * calls), and only the top N get exact sizes, so a database with 10,000 tables stays cheap.
+ * Tables and indexes of the target's database. The N largest are picked from pg_class alone
+ * (relpages: no statistics, no file system calls), and only they get their statistics and exact
+ * sizes, read with the functions the pg_stat_* views are made of: the views compute every
+ * relation before any filter, which on 10,000 tables is most of the cost.
  */
 const tables: MetricFamily = {
   name: 'tables',
   cadence: 'slow',
   async collect({ session, server, batch, topTables }) {
     const at = { [DB]: server.database };
-    const [count] = await session.query(`SELECT count(*) AS n FROM pg_stat_user_tables`);
+    const [count] = await session.query(
+      `SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p', 'm') AND ${USER_SCHEMA}`,
+    );
     batch.add(PG.tableCount, num(count?.n), at);
     const rows = await session.query(
-      `SELECT s.schemaname, s.relname, s.seq_scan, s.seq_tup_read, s.idx_scan, s.idx_tup_fetch,
-              s.n_live_tup, s.n_dead_tup, s.n_mod_since_analyze,
-              s.n_tup_ins, s.n_tup_upd, s.n_tup_del, s.n_tup_hot_upd,
-              s.vacuum_count + s.autovacuum_count AS vacuums,
-              s.analyze_count + s.autoanalyze_count AS analyzes,
-              extract(epoch FROM now() - greatest(s.last_vacuum, s.last_autovacuum)) AS vacuum_age,
-              extract(epoch FROM now() - greatest(s.last_analyze, s.last_autoanalyze)) AS analyze_age,
-              io.heap_blks_read, io.heap_blks_hit, io.idx_blks_read, io.idx_blks_hit,
-              io.toast_blks_read, io.toast_blks_hit, io.tidx_blks_read, io.tidx_blks_hit,
-              pg_total_relation_size(s.relid) AS size
-         FROM (SELECT c.oid FROM pg_class c JOIN pg_stat_user_tables u ON u.relid = c.oid
-                ORDER BY c.relpages DESC, c.oid LIMIT $1) top
-         JOIN pg_stat_user_tables s ON s.relid = top.oid
-         JOIN pg_statio_user_tables io ON io.relid = top.oid`,
+      `WITH top AS (
+         SELECT c.oid, c.reltoastrelid, n.nspname, c.relname
+           FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE c.relkind IN ('r', 'p', 'm') AND ${USER_SCHEMA}
+          ORDER BY c.relpages DESC, c.oid
+          LIMIT $1)
+       SELECT t.nspname AS schemaname, t.relname,
+              pg_stat_get_numscans(t.oid) AS seq_scan,
+              pg_stat_get_tuples_returned(t.oid) AS seq_tup_read,
+              ix.idx_scan, coalesce(ix.idx_tup_fetch, 0) + pg_stat_get_tuples_fetched(t.oid) AS idx_tup_fetch,
+              pg_stat_get_live_tuples(t.oid) AS n_live_tup, pg_stat_get_dead_tuples(t.oid) AS n_dead_tup,
+              pg_stat_get_mod_since_analyze(t.oid) AS n_mod_since_analyze,
+              pg_stat_get_tuples_inserted(t.oid) AS n_tup_ins, pg_stat_get_tuples_updated(t.oid) AS n_tup_upd,
+              pg_stat_get_tuples_deleted(t.oid) AS n_tup_del, pg_stat_get_tuples_hot_updated(t.oid) AS n_tup_hot_upd,
+              pg_stat_get_vacuum_count(t.oid) + pg_stat_get_autovacuum_count(t.oid) AS vacuums,
+              pg_stat_get_analyze_count(t.oid) + pg_stat_get_autoanalyze_count(t.oid) AS analyzes,
+              extract(epoch FROM now() - greatest(pg_stat_get_last_vacuum_time(t.oid),
+                                                  pg_stat_get_last_autovacuum_time(t.oid))) AS vacuum_age,
+              extract(epoch FROM now() - greatest(pg_stat_get_last_analyze_time(t.oid),
+                                                  pg_stat_get_last_autoanalyze_time(t.oid))) AS analyze_age,
+              pg_stat_get_blocks_fetched(t.oid) - pg_stat_get_blocks_hit(t.oid) AS heap_blks_read,
+              pg_stat_get_blocks_hit(t.oid) AS heap_blks_hit,
+              ix.idx_blks_read, ix.idx_blks_hit,
+              pg_stat_get_blocks_fetched(t.reltoastrelid) - pg_stat_get_blocks_hit(t.reltoastrelid) AS toast_blks_read,
+              pg_stat_get_blocks_hit(t.reltoastrelid) AS toast_blks_hit,
+              tx.idx_blks_read AS tidx_blks_read, tx.idx_blks_hit AS tidx_blks_hit,
+              pg_total_relation_size(t.oid) AS size
+         FROM top t
+         LEFT JOIN LATERAL (
+           SELECT sum(pg_stat_get_numscans(i.indexrelid)) AS idx_scan,
+                  sum(pg_stat_get_tuples_fetched(i.indexrelid)) AS idx_tup_fetch,
+                  sum(pg_stat_get_blocks_fetched(i.indexrelid) - pg_stat_get_blocks_hit(i.indexrelid)) AS idx_blks_read,
+                  sum(pg_stat_get_blocks_hit(i.indexrelid)) AS idx_blks_hit
+             FROM pg_index i WHERE i.indrelid = t.oid) ix ON true
+         LEFT JOIN LATERAL (
+           SELECT sum(pg_stat_get_blocks_fetched(i.indexrelid) - pg_stat_get_blocks_hit(i.indexrelid)) AS idx_blks_read,
+                  sum(pg_stat_get_blocks_hit(i.indexrelid)) AS idx_blks_hit
+             FROM pg_index i WHERE t.reltoastrelid <> 0 AND i.indrelid = t.reltoastrelid) tx ON true`,
       [topTables],
     );
     for (const row of rows) {
@@ -321,10 +353,18 @@ const tables: MetricFamily = {
       batch.add(PG.tableSize, num(row.size), table);
     }
     const indexes = await session.query(
-      `SELECT top.*, pg_relation_size(top.indexrelid) AS size
-         FROM (SELECT s.indexrelid, s.schemaname, s.relname, s.indexrelname, s.idx_scan
-                 FROM pg_stat_user_indexes s JOIN pg_class c ON c.oid = s.indexrelid
-                ORDER BY c.relpages DESC, s.indexrelid LIMIT $1) top`,
+      `WITH top AS (
+         SELECT c.oid, n.nspname, t.relname AS table_name, c.relname
+           FROM pg_class c
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+           JOIN pg_index i ON i.indexrelid = c.oid
+           JOIN pg_class t ON t.oid = i.indrelid
+          WHERE c.relkind IN ('i', 'I') AND ${USER_SCHEMA}
+          ORDER BY c.relpages DESC, c.oid
+          LIMIT $1)
+       SELECT nspname AS schemaname, table_name AS relname, relname AS indexrelname,
+              pg_stat_get_numscans(oid) AS idx_scan, pg_relation_size(oid) AS size
+         FROM top`,
       [topTables],
     );
     for (const row of indexes) {
@@ -337,16 +377,19 @@ const tables: MetricFamily = {
       batch.add(PG.indexScans, num(row.idx_scan), index);
       batch.add(PG.indexSize, num(row.size), index);
     }
-    // Sizes only for the rows kept: computed after the LIMIT, not for every index.
+    // Never scanned since statistics were reset; unique and primary keys enforce something, so they count as used.
     const unused = await session.query(
       `WITH unused AS (
-         SELECT s.indexrelid, s.schemaname, s.relname, s.indexrelname, c.relpages
-           FROM pg_stat_user_indexes s
-           JOIN pg_index i ON i.indexrelid = s.indexrelid
-           JOIN pg_class c ON c.oid = s.indexrelid
-          WHERE s.idx_scan = 0 AND NOT i.indisunique AND NOT i.indisprimary)
-       SELECT top.*, pg_relation_size(top.indexrelid) AS size, (SELECT count(*) FROM unused) AS total
-         FROM (SELECT * FROM unused ORDER BY relpages DESC, indexrelid LIMIT $1) top`,
+         SELECT c.oid, n.nspname, t.relname AS table_name, c.relname, c.relpages
+           FROM pg_index i
+           JOIN pg_class c ON c.oid = i.indexrelid
+           JOIN pg_class t ON t.oid = i.indrelid
+           JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE NOT i.indisunique AND NOT i.indisprimary AND ${USER_SCHEMA}
+            AND pg_stat_get_numscans(i.indexrelid) = 0)
+       SELECT top.nspname AS schemaname, top.table_name AS relname, top.relname AS indexrelname,
+              pg_relation_size(top.oid) AS size, (SELECT count(*) FROM unused) AS total
+         FROM (SELECT * FROM unused ORDER BY relpages DESC, oid LIMIT $1) top`,
       [topTables],
     );
     batch.add(PG.unusedIndexes, num(unused[0]?.total) ?? 0, at);

@@ -170,6 +170,19 @@ export async function postgresCollection(options: PostgresBenchOptions): Promise
         unit: '%',
       },
       { name: 'postgres_pgbench_other_cpu_pct', value: round(tps.otherCpuPct), unit: '%' },
+      {
+        // In steady state at the configured intervals: one metrics cycle per metrics interval and one
+        // statements cycle per query-stats interval, from the measured cycle costs.
+        name: 'postgres_collector_steady_server_time_pct',
+        value: round(
+          ((cycles.metricsDbMs / options.metricsIntervalS +
+            cycles.statementsDbMs / options.statementsIntervalS) /
+            (1000 * availableParallelism())) *
+            100,
+          3,
+        ),
+        unit: '%',
+      },
     ];
   } finally {
     await collector?.shutdown();
@@ -601,8 +614,9 @@ function median(values: readonly number[]): number {
     : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
 }
 
-function round(value: number): number {
-  return Math.round(value * 100) / 100;
+function round(value: number, digits = 2): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
 }
 
 function fmt(value: number): string {

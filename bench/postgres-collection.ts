@@ -13,9 +13,9 @@ import { configSchema } from '../src/config/schema.js';
 import { createLogger } from '../src/core/logger.js';
 import { SelfMetrics } from '../src/core/telemetry.js';
 import type { Metric } from './metric.js';
-import { startBenchExporter, type BenchExporter } from './postgres-exporter.js';
-import { processCpuSeconds, startBenchPostgres, type BenchPostgres } from './postgres-server.js';
-import { machineCpu } from './proc.js';
+import { startPostgresExporter, type PostgresExporterInstance } from '../test/harness/postgres-exporter.js';
+import { startPostgres, type PostgresInstance } from '../test/harness/postgres.js';
+import { machineCpu, postgresCpuSeconds, processCpuSeconds } from './proc.js';
 
 /**
  * What watching a PostgreSQL costs the watched server. One private PostgreSQL 15 with
@@ -77,18 +77,20 @@ export async function postgresCollection(options: PostgresBenchOptions): Promise
   }
   const started = performance.now();
   progress(`postgres_collection: starting PostgreSQL 15`);
-  const server = await startBenchPostgres({
-    shared_preload_libraries: 'pg_stat_statements',
-    compute_query_id: 'on',
-    'pg_stat_statements.max': 10_000,
-    'pg_stat_statements.track': 'all',
-    shared_buffers: '256MB',
-    // Nothing here must survive a crash; without them pgbench measures the disk, not the CPU the collector competes for.
-    fsync: 'off',
-    synchronous_commit: 'off',
-    // No checkpoint in the middle of a measured run.
-    max_wal_size: '8GB',
-    checkpoint_timeout: '1h',
+  const server = await startPostgres({
+    settings: {
+      shared_preload_libraries: 'pg_stat_statements',
+      compute_query_id: 'on',
+      'pg_stat_statements.max': 10_000,
+      'pg_stat_statements.track': 'all',
+      shared_buffers: '256MB',
+      // Nothing here must survive a crash; without them pgbench measures the disk, not the CPU the collector competes for.
+      fsync: 'off',
+      synchronous_commit: 'off',
+      // No checkpoint in the middle of a measured run.
+      max_wal_size: '8GB',
+      checkpoint_timeout: '1h',
+    },
   });
   const bus = new MemoryBus(
     { maxQueueBytes: 256 << 20, maxQueueMessages: 10_000, retryAfterSeconds: 1 },
@@ -98,7 +100,7 @@ export async function postgresCollection(options: PostgresBenchOptions): Promise
   let collector: PostgresCollector | undefined;
   try {
     await prepare(server, options, perTable);
-    admin = new pg.Client({ connectionString: server.superuserUrl });
+    admin = new pg.Client({ connectionString: server.url });
     await admin.connect();
     const entries = Number(
       (await admin.query<{ n: string }>('SELECT count(*) AS n FROM pg_stat_statements')).rows[0]?.n,
@@ -195,7 +197,7 @@ export async function postgresCollection(options: PostgresBenchOptions): Promise
 
 /** The roles (setup SQL as `sightline setup-sql postgres` prints it), tables, pgbench, statements. */
 async function prepare(
-  server: BenchPostgres,
+  server: PostgresInstance,
   options: PostgresBenchOptions,
   perTable: number,
 ): Promise<void> {
@@ -211,7 +213,7 @@ async function prepare(
     ALTER ROLE ${EXPORTER} SET pg_stat_statements.track_planning = on;`);
   await server.restart();
 
-  const client = new pg.Client({ connectionString: server.superuserUrl });
+  const client = new pg.Client({ connectionString: server.url });
   await client.connect();
   try {
     // Setup statements are not part of the workload: keep them out of pg_stat_statements.
@@ -237,7 +239,7 @@ async function prepare(
   await server.psql('VACUUM ANALYZE;\nCHECKPOINT;\nSELECT pg_stat_statements_reset();');
 
   progress(`postgres_collection: running ${perTable * options.tables} distinct statements`);
-  const app = new pg.Client({ connectionString: server.superuserUrl });
+  const app = new pg.Client({ connectionString: server.url });
   await app.connect();
   try {
     const batch: string[] = [];
@@ -260,7 +262,7 @@ function tableName(i: number): string {
 
 /** As `sightline start` builds it from the config, with the intervals of the options. */
 async function buildCollector(
-  server: BenchPostgres,
+  server: PostgresInstance,
   bus: MemoryBus,
   options: PostgresBenchOptions,
 ): Promise<PostgresCollector> {
@@ -400,13 +402,13 @@ interface Scrape {
  * on 15): the closest it comes to what Sightline's metrics cycle reads.
  */
 async function measureExporter(
-  server: BenchPostgres,
+  server: PostgresInstance,
   admin: pg.Client,
 ): Promise<{ defaults: Scrape; tables: Scrape | undefined }> {
-  const dataSourceName = `postgresql://${EXPORTER}:${PASSWORD}@${server.host}:${server.port}/postgres?sslmode=disable`;
+  const exporterOptions = { postgres: server, user: EXPORTER, password: PASSWORD };
   const defaults = await measureScrapes(
     'default collectors',
-    await startBenchExporter({ dataSourceName }),
+    await startPostgresExporter(exporterOptions),
     admin,
   );
   if (!existsSync(EXAMPLE_QUERIES)) {
@@ -422,7 +424,7 @@ async function measureExporter(
     const label = `example queries (${Object.keys(queries).join(', ')})`;
     const tables = await measureScrapes(
       label,
-      await startBenchExporter({ dataSourceName, queriesFile }),
+      await startPostgresExporter({ ...exporterOptions, queriesFile }),
       admin,
     );
     return { defaults, tables };
@@ -431,7 +433,11 @@ async function measureExporter(
   }
 }
 
-async function measureScrapes(label: string, exporter: BenchExporter, admin: pg.Client): Promise<Scrape> {
+async function measureScrapes(
+  label: string,
+  exporter: PostgresExporterInstance,
+  admin: pg.Client,
+): Promise<Scrape> {
   try {
     // The first scrape connects and reads the server version and settings maps: not measured.
     const warmUp = await exporter.scrape();
@@ -477,7 +483,7 @@ interface Run {
 }
 
 async function measureTps(
-  server: BenchPostgres,
+  server: PostgresInstance,
   collector: PostgresCollector,
   admin: pg.Client,
   options: PostgresBenchOptions,
@@ -487,11 +493,11 @@ async function measureTps(
   const pgbench = async (seconds: number): Promise<Run> => {
     // Backends of the previous run are reaped a moment after pgbench exits: let that happen first.
     await sleep(SETTLE_MS);
-    const postgres0 = server.cpuSeconds();
+    const postgres0 = postgresCpuSeconds(server.postmasterPid());
     // This process with the children it has reaped: pgbench, once it exits.
     const ours0 = processCpuSeconds('self', true);
     const machine0 = machineCpu();
-    const { stdout } = await server.client(
+    const stdout = await server.client(
       'pgbench',
       ['-n', ...mode, ['-c', '4', '-j', '2', '-T', String(seconds)], 'postgres'].flat(),
     );
@@ -502,7 +508,7 @@ async function measureTps(
     // Jiffies of all cores: 100 per second per core.
     const total = machine0 && machine1 ? (machine1.total - machine0.total) / 100 : NaN;
     const busy = machine0 && machine1 ? total - (machine1.idle - machine0.idle) / 100 : NaN;
-    const postgres = server.cpuSeconds() - postgres0;
+    const postgres = postgresCpuSeconds(server.postmasterPid()) - postgres0;
     const ours = processCpuSeconds('self', true) - ours0;
     return {
       tps: Number(tps),

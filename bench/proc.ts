@@ -76,3 +76,37 @@ export function machineCpu(): MachineCpu | undefined {
   const at = (index: number): number => fields[index] ?? 0;
   return { total: fields.reduce((sum, n) => sum + n, 0), idle: at(3) + at(4), steal: at(7) };
 }
+
+/**
+ * CPU seconds a PostgreSQL server has used: its postmaster with the children it has reaped
+ * (finished backends), plus its live children.
+ */
+export function postgresCpuSeconds(postmasterPid: number | undefined): number {
+  if (postmasterPid === undefined) return 0;
+  let seconds = processCpuSeconds(String(postmasterPid), true);
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    const fields = statFields(pid);
+    // fields[1] is the parent pid (stat field 4, counted after the command name).
+    if (fields !== undefined && Number(fields[1]) === postmasterPid) seconds += processCpuSeconds(pid, false);
+  }
+  return seconds;
+}
+
+/**
+ * utime + stime (stat fields 14, 15) and, with `reaped`, cutime + cstime (16, 17): the children it
+ * has waited for, such as pgbench for this process or finished backends for the postmaster.
+ */
+export function processCpuSeconds(pid: string, reaped: boolean): number {
+  const fields = statFields(pid);
+  if (fields === undefined) return 0;
+  const ticks = [11, 12, ...(reaped ? [13, 14] : [])].reduce((sum, i) => sum + Number(fields[i] ?? 0), 0);
+  return ticks / CLOCK_TICKS_PER_SECOND;
+}
+
+function statFields(pid: string): string[] | undefined {
+  const stat = readOrEmpty(`/proc/${pid}/stat`);
+  if (stat === '') return undefined;
+  // Fields after the command name, which may itself hold spaces and parentheses.
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}

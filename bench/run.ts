@@ -168,6 +168,11 @@ function numberOption(name: string, value: string | undefined, fallback: number,
   return n;
 }
 
+// Ctrl-C or a kill would end the process without 'exit'; the harness stops its PostgreSQL and
+// exporter in an exit hook, so turn the signals into an exit.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
 try {
   await main();
 } catch (error) {

@@ -1,6 +1,6 @@
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { appendFile, chown, mkdir, mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,12 @@ export interface PostgresInstance {
   resume(): Promise<void>;
   /** Runs SQL as the superuser through psql and returns what it printed (unaligned, tuples only). */
   psql(sql: string, database?: string): Promise<string>;
+  /** Runs a PostgreSQL client program of the same installation (pgbench, …) as the superuser. */
+  client(program: string, args: readonly string[], timeoutMs?: number): Promise<string>;
+  /** pg_ctl restart, for settings that need one (shared_preload_libraries, logging_collector). */
+  restart(): Promise<void>;
+  /** The postmaster's process id, or undefined while the server is stopped. */
+  postmasterPid(): number | undefined;
 }
 
 export interface StartPostgresOptions {
@@ -200,6 +206,37 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     url,
     logFile,
     superuserUrl: () => url,
+    // Over TCP with the password, as an application connects (and as the collector does).
+    client: (program: string, args: readonly string[], timeoutMs = 600_000) =>
+      run(
+        join(BIN_DIR, program),
+        [`--host=${HOST}`, `--port=${port}`, `--username=${SUPERUSER}`, ...args],
+        owner,
+        rootDir,
+        timeoutMs,
+        { PGPASSWORD: password },
+      ),
+    restart: async () => {
+      await exec(PG_CTL, [
+        '--pgdata',
+        dataDir,
+        '--log',
+        logFile,
+        '--mode=fast',
+        '--wait',
+        '--timeout',
+        '60',
+        'restart',
+      ]);
+    },
+    postmasterPid: () => {
+      try {
+        const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+        return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+      } catch {
+        return undefined;
+      }
+    },
     pause: async () => {
       await exec(PG_CTL, ['--pgdata', dataDir, '--mode=fast', '--wait', '--timeout', '30', 'stop']);
     },
@@ -368,12 +405,19 @@ function childOptions(owner: ServerOwner | undefined, cwd: string) {
 
 async function run(
   file: string,
-  args: string[],
+  args: readonly string[],
   owner: ServerOwner | undefined,
   cwd: string,
+  timeoutMs = 60_000,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<string> {
   try {
-    const { stdout } = await execFileAsync(file, args, { ...childOptions(owner, cwd), timeout: 60_000 });
+    const options = childOptions(owner, cwd);
+    const { stdout } = await execFileAsync(file, args, {
+      ...options,
+      env: { ...options.env, ...env },
+      timeout: timeoutMs,
+    });
     return stdout;
   } catch (error) {
     const stderr = (error as { stderr?: unknown }).stderr;

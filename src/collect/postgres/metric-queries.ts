@@ -217,7 +217,9 @@ const replication: MetricFamily = {
   async collect({ session, server, batch }) {
     if (server.inRecovery) {
       const [row] = await session.query(
-        `SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp()) AS delay`,
+        // Caught up means no delay, however long ago the primary last committed (postgres_exporter's formula).
+        `SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0
+                     ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END AS delay`,
       );
       batch.add(PG.replayDelay, num(row?.delay));
     } else {

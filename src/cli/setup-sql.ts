@@ -20,23 +20,27 @@ export function registerSetupSqlCommand(program: Command): void {
       ),
     )
     .addOption(
-      new Option('--logs-over-sql', 'also grant reading the server log through SQL (pg_read_binary_file)'),
+      new Option(
+        '--no-logs-over-sql',
+        'leave out the grants for reading the server log through SQL (pg_read_binary_file)',
+      ),
     )
     .addHelpText(
       'after',
       `
-The SQL creates a login role with pg_monitor (statistics only, no writes), installs
-pg_stat_statements and sets what query analytics, plans and logs need. Review it, then run
-it as a superuser. Nothing is executed by this command.
+The script (for psql) creates a login role with pg_monitor (statistics only, no writes),
+installs pg_stat_statements, sets what query analytics, plans and logs need, and grants reading
+the server log over SQL. Review it, run it as a superuser, then restart PostgreSQL
+(shared_preload_libraries and logging_collector need a restart). Nothing is executed by this command.
 
 Examples:
   sightline setup-sql postgres | psql -U postgres -d app
-  sightline setup-sql postgres --user monitor --password 's3cret' --logs-over-sql`,
+  sightline setup-sql postgres --user monitor --password 's3cret' --no-logs-over-sql`,
     )
     .action((_engine: string, flags: SetupSqlFlags) => {
       const password = flags.password ?? randomToken(24);
       process.stdout.write(
-        postgresSetupSql({ user: flags.user, password, logsOverSql: flags.logsOverSql === true }),
+        postgresSetupSql({ user: flags.user, password, logsOverSql: flags.logsOverSql !== false }),
       );
     });
 }

@@ -26,7 +26,7 @@ function quickTarget(url: string): PostgresTargetConfig {
     statementTimeoutMs: 5000,
     lockTimeoutMs: 1000,
     topTables: 200,
-    logs: { source: 'off', format: 'auto', keepLiterals: false },
+    logs: { source: 'auto', format: 'auto', keepLiterals: false },
   };
 }
 

@@ -41,8 +41,11 @@ const postgresTarget = z
     topTables: positiveInt.max(10_000).default(200),
     logs: z
       .strictObject({
-        /** Where to read the server log: a file or directory on this host, `sql` (pg_read_binary_file), or `off`. */
-        source: z.string().min(1).default('off'),
+        /**
+         * Where to read the server log: `auto` (over SQL when the role may and the logging collector
+         * runs), `sql` (pg_read_binary_file), a file or directory on this host, or `off`.
+         */
+        source: z.string().min(1).default('auto'),
         format: z.enum(['auto', 'csvlog', 'jsonlog', 'stderr']).default('auto'),
         /** log_line_prefix of stderr logs when it is none of the common forms. */
         linePrefix: z.string().optional(),

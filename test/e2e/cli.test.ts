@@ -126,7 +126,9 @@ describe('the sightline CLI', () => {
     expect(stdout).toContain(`CREATE ROLE "mon" WITH LOGIN PASSWORD 'it''s'`);
     expect(stdout).toContain('GRANT pg_monitor TO "mon";');
     expect(stdout).toContain('CREATE EXTENSION IF NOT EXISTS pg_stat_statements;');
-    expect(stdout).not.toContain('pg_read_binary_file');
+    expect(stdout).toContain('GRANT EXECUTE ON FUNCTION pg_read_binary_file(text, bigint, bigint) TO "mon";');
+    const noLogs = await runCli(['setup-sql', 'postgres', '--no-logs-over-sql']);
+    expect(noLogs.stdout).not.toContain('pg_read_binary_file');
     const random = await runCli(['setup-sql', 'postgres']);
     expect(random.stdout).toMatch(/CREATE ROLE "sightline" WITH LOGIN PASSWORD '[A-Za-z0-9]{24}'/);
     const unknown = await runCli(['setup-sql', 'oracle']);

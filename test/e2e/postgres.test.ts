@@ -43,9 +43,10 @@ interface LogsBody {
 }
 
 /**
- * The issue's acceptance path, through the built CLI: the role from `setup-sql`, `sightline
- * start --postgres`-style targets, `sightline loadgen postgres`, then the API answers with
- * database metrics, top queries with fingerprints, sessions and parsed server logs.
+ * The issue's acceptance path, through the built CLI: the role from `setup-sql`, a target with
+ * every default but its intervals (so the server log is found over SQL by `logs.source: auto`),
+ * `sightline loadgen postgres`, then the API answers with database metrics, top queries with
+ * fingerprints, sessions and parsed server logs.
  */
 describe.skipIf(!available)('watching PostgreSQL end to end', () => {
   let postgres: PostgresInstance;
@@ -67,7 +68,6 @@ describe.skipIf(!available)('watching PostgreSQL end to end', () => {
       'sightline',
       '--password',
       'e2e-password',
-      '--logs-over-sql',
     ]);
     expect(setup.code).toBe(0);
     await postgres.psql(setup.stdout);
@@ -90,8 +90,6 @@ describe.skipIf(!available)('watching PostgreSQL end to end', () => {
         `        url: postgresql://sightline:e2e-password@${postgres.host}:${postgres.port}/postgres`,
         '        metricsIntervalSeconds: 1',
         '        queryStatsIntervalSeconds: 2',
-        '        logs:',
-        '          source: sql',
         '',
       ].join('\n'),
     );

@@ -197,7 +197,7 @@ export class PostgresCollector implements Collector {
       if (message !== this.lastLogError) {
         this.deps.logger.warn(
           { target: this.target.name, source: this.target.logs.source, err: message },
-          'cannot read the PostgreSQL server log: check logs.source and, for `sql`, the grants of `sightline setup-sql postgres --logs-over-sql`',
+          'cannot read the PostgreSQL server log: check logs.source and, for `sql`, the grants of `sightline setup-sql postgres`',
         );
       }
       this.lastLogError = message;

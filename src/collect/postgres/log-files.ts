@@ -120,7 +120,7 @@ async function readFrom(file: string, offset: number, maxBytes: number): Promise
  * Reads the server's current log file through SQL, for a collector that does not run on the
  * database host: pg_current_logfile finds it, pg_read_binary_file reads from an offset (bytes,
  * not text: an offset inside a UTF-8 character would make pg_read_file fail). Needs the grants
- * of `sightline setup-sql postgres --logs-over-sql`.
+ * of `sightline setup-sql postgres`.
  */
 export class SqlLogReader implements LogReader {
   private position: Position | undefined;

@@ -56,10 +56,62 @@ export class ParsedLogSource implements ServerLogSource {
   }
 }
 
+/** How often `auto` looks again for a log it could not read (a grant or a restart may come later). */
+const AUTO_RETRY_MS = 5 * 60_000;
+
+/**
+ * `logs.source: auto`: reads the log over SQL when the role may (the grants of `sightline
+ * setup-sql postgres`) and the server writes one through its logging collector; otherwise says
+ * once what is missing, and looks again every few minutes.
+ */
+export class AutoLogSource implements ServerLogSource {
+  private source: ServerLogSource | undefined;
+  private nextCheckAt = 0;
+  private lastReason = '';
+
+  constructor(
+    private readonly target: PostgresTarget,
+    private readonly logger: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async read(session: PostgresSession): Promise<ServerLogRecord[]> {
+    if (this.source === undefined) {
+      if (this.now() < this.nextCheckAt) return [];
+      this.nextCheckAt = this.now() + AUTO_RETRY_MS;
+      const reason = await this.whyNot(session);
+      if (reason !== undefined) {
+        if (reason !== this.lastReason)
+          this.logger.info({ target: this.target.name }, `not reading the PostgreSQL server log: ${reason}`);
+        this.lastReason = reason;
+        return [];
+      }
+      this.logger.info({ target: this.target.name }, 'reading the PostgreSQL server log over SQL');
+      this.source = new ParsedLogSource(new SqlLogReader(this.target.logs.format), this.target);
+    }
+    return this.source.read(session);
+  }
+
+  private async whyNot(session: PostgresSession): Promise<string | undefined> {
+    const [row] = await session.query(
+      `SELECT has_function_privilege('pg_read_binary_file(text, bigint, bigint)', 'EXECUTE')
+              AND has_function_privilege('pg_stat_file(text)', 'EXECUTE')
+              AND has_function_privilege('pg_current_logfile(text)', 'EXECUTE') AS allowed,
+              current_setting('logging_collector') = 'on' AS collecting`,
+    );
+    if (row?.allowed !== true)
+      return 'the role may not read it; run the grants of `sightline setup-sql postgres`, or set logs.source to the log directory';
+    if (row.collecting !== true)
+      return 'logging_collector is off; turn it on (`sightline setup-sql postgres` does) and restart PostgreSQL';
+    return undefined;
+  }
+}
+
 /** The log source a target's config asks for, or none. */
 export function createLogSource(target: PostgresTarget, logger: Logger): ServerLogSource | undefined {
   const { source, format } = target.logs;
   if (source === 'off') return undefined;
+  if (source === 'auto') return new AutoLogSource(target, logger);
   const reader = source === 'sql' ? new SqlLogReader(format) : new LocalLogReader(source, format);
   logger.info({ source, format }, 'reading the PostgreSQL server log');
   return new ParsedLogSource(reader, target);

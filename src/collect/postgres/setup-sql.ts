@@ -1,7 +1,7 @@
 export interface SetupSqlOptions {
   user: string;
   password: string;
-  /** Also grant what reading the server log over SQL needs (when Sightline is not on the database host). */
+  /** Grant what reading the server log over SQL needs (the collector's default log source). */
   logsOverSql: boolean;
 }
 
@@ -16,13 +16,18 @@ function literal(text: string): string {
  * The least-privilege setup for the PostgreSQL collector: a login role with pg_monitor (reads
  * every statistics view and other users' statement texts, writes nothing), read-only by
  * default, pg_stat_statements, and the server settings that make query analytics and logs work.
+ *
+ * It is a psql script: `\if` picks the settings the server's version knows (jsonlog is 15+,
+ * compute_query_id 14+), because ALTER SYSTEM cannot run inside a DO block.
  */
 export function postgresSetupSql(options: SetupSqlOptions): string {
   const role = identifier(options.user);
   const lines = [
-    '-- Sightline: least-privilege setup for the PostgreSQL collector.',
-    '-- Run as a superuser, e.g.: sightline setup-sql postgres | psql -U postgres -d postgres',
+    '-- Sightline: least-privilege setup for the PostgreSQL collector (PostgreSQL 12 to 17).',
+    '-- A psql script; run it as a superuser: sightline setup-sql postgres | psql -U postgres -d postgres',
     '-- The collector never needs a superuser; every session it opens is read-only anyway.',
+    "SELECT current_setting('server_version_num')::int >= 140000 AS pg14,",
+    "       current_setting('server_version_num')::int >= 150000 AS pg15 \\gset",
     '',
     "-- 1. The monitoring role: pg_monitor reads statistics and other sessions' queries, and cannot write.",
     `CREATE ROLE ${role} WITH LOGIN PASSWORD ${literal(options.password)} CONNECTION LIMIT 3;`,
@@ -36,13 +41,19 @@ export function postgresSetupSql(options: SetupSqlOptions): string {
     'CREATE EXTENSION IF NOT EXISTS pg_stat_statements;',
     '',
     '-- 3. Server settings. ALTER SYSTEM replaces shared_preload_libraries: keep any library you already load.',
-    '--    shared_preload_libraries needs a restart; the others take effect with pg_reload_conf().',
+    '--    shared_preload_libraries and logging_collector need a restart; the others take effect with pg_reload_conf().',
     'ALTER SYSTEM SET shared_preload_libraries = pg_stat_statements, auto_explain;',
-    "ALTER SYSTEM SET compute_query_id = 'on';                 -- PostgreSQL 14 and later",
     "ALTER SYSTEM SET pg_stat_statements.track = 'all';",
     "ALTER SYSTEM SET track_io_timing = 'on';",
-    "ALTER SYSTEM SET logging_collector = 'on';                -- restart",
-    "ALTER SYSTEM SET log_destination = 'jsonlog';             -- PostgreSQL 15+; 'csvlog' before",
+    "ALTER SYSTEM SET logging_collector = 'on';",
+    '\\if :pg15',
+    "  ALTER SYSTEM SET log_destination = 'jsonlog';",
+    '\\else',
+    "  ALTER SYSTEM SET log_destination = 'csvlog';",
+    '\\endif',
+    '\\if :pg14',
+    "  ALTER SYSTEM SET compute_query_id = 'on';",
+    '\\endif',
     "ALTER SYSTEM SET log_min_duration_statement = '1000';     -- statements slower than 1 s",
     "ALTER SYSTEM SET log_autovacuum_min_duration = '0';",
     "ALTER SYSTEM SET log_checkpoints = 'on';",
@@ -55,8 +66,9 @@ export function postgresSetupSql(options: SetupSqlOptions): string {
   if (options.logsOverSql) {
     lines.push(
       '',
-      '-- 4. Reading the server log over SQL (logs.source: sql). pg_read_binary_file can read any file',
-      '--    the server account can: grant it only where Sightline cannot read the log file directly.',
+      '-- 4. Reading the server log over SQL, so Sightline needs no access to the database host.',
+      '--    pg_read_binary_file can read any file the server account can read: leave this out',
+      '--    (--no-logs-over-sql) and set logs.source to the log directory if Sightline runs on the host.',
       `GRANT EXECUTE ON FUNCTION pg_current_logfile(text) TO ${role};`,
       `GRANT EXECUTE ON FUNCTION pg_stat_file(text) TO ${role};`,
       `GRANT EXECUTE ON FUNCTION pg_read_binary_file(text, bigint, bigint) TO ${role};`,
@@ -64,7 +76,8 @@ export function postgresSetupSql(options: SetupSqlOptions): string {
   }
   lines.push(
     '',
-    `-- Then: sightline start --postgres 'postgresql://${options.user}:<password>@<host>:5432/<database>'`,
+    '-- Then restart PostgreSQL (e.g. systemctl restart postgresql) and run:',
+    `--   sightline start --postgres 'postgresql://${options.user}:<password>@<host>:5432/<database>'`,
     '',
   );
   return lines.join('\n');

@@ -17,7 +17,6 @@ import { resolveTarget } from '../../src/collect/postgres/target.js';
 import { CollectorPublisher } from '../../src/collect/publisher.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SelfMetrics } from '../../src/core/telemetry.js';
-import { decodeRequest } from '../../src/otlp/codec.js';
 import {
   POSTGRES_INSTALL_HINT,
   postgresAvailable,
@@ -25,6 +24,7 @@ import {
   type PostgresInstance,
 } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
+import { metricPointsOf, type MetricPoints } from '../helpers/metric-points.js';
 
 const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
 const MONITOR = 'sightline_monitor';
@@ -74,31 +74,8 @@ class Captured {
   }
 
   /** Metric name → points (value and attributes) of every OTLP request published. */
-  metricPoints(): Map<string, Array<{ value: number; attributes: Record<string, unknown> }>> {
-    const points = new Map<string, Array<{ value: number; attributes: Record<string, unknown> }>>();
-    for (const message of this.messages.get(TOPICS.otelMetrics) ?? []) {
-      const request = decodeRequest('metrics', 'protobuf', message.value);
-      if (request.signal !== 'metrics') continue;
-      for (const rm of request.message.resourceMetrics ?? []) {
-        for (const sm of rm.scopeMetrics ?? []) {
-          for (const metric of sm.metrics ?? []) {
-            const dataPoints = metric.gauge?.dataPoints ?? metric.sum?.dataPoints ?? [];
-            for (const p of dataPoints) {
-              const attributes: Record<string, unknown> = Object.fromEntries(
-                (p.attributes ?? []).map((kv): [string, unknown] => [
-                  kv.key ?? '',
-                  kv.value?.stringValue ?? kv.value?.boolValue ?? kv.value?.intValue?.toString(),
-                ]),
-              );
-              const list = points.get(metric.name ?? '') ?? [];
-              list.push({ value: p.asDouble ?? Number(p.asInt ?? NaN), attributes });
-              points.set(metric.name ?? '', list);
-            }
-          }
-        }
-      }
-    }
-    return points;
+  metricPoints(): MetricPoints {
+    return metricPointsOf((this.messages.get(TOPICS.otelMetrics) ?? []).map((m) => m.value));
   }
 }
 
@@ -112,10 +89,11 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
   const monitorUrl = () =>
     `postgresql://${MONITOR}:${MONITOR_PASSWORD}@${postgres.host}:${postgres.port}/postgres`;
 
-  function collectorFor(options: { breakerOpenMs?: number } = {}) {
+  function collectorFor(options: { breakerOpenMs?: number; server?: PostgresInstance; name?: string } = {}) {
+    const server = options.server ?? postgres;
     const target = resolveTarget({
-      url: monitorUrl(),
-      name: 'main',
+      url: `postgresql://${MONITOR}:${MONITOR_PASSWORD}@${server.host}:${server.port}/postgres`,
+      name: options.name ?? 'main',
       metricsIntervalSeconds: 3600,
       queryStatsIntervalSeconds: 3600,
       statementTimeoutMs: 5000,
@@ -457,26 +435,7 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
       expect(retained.find((p) => p.attributes.slot_name === 'idle_slot')?.value).toBeGreaterThan(0);
 
       captured.clear();
-      const onReplica = new PostgresCollector(
-        resolveTarget({
-          url: `postgresql://${MONITOR}:${MONITOR_PASSWORD}@${replica.host}:${replica.port}/postgres`,
-          name: 'replica',
-          metricsIntervalSeconds: 3600,
-          queryStatsIntervalSeconds: 3600,
-          statementTimeoutMs: 5000,
-          lockTimeoutMs: 1000,
-          topTables: 50,
-          logs: { source: 'off', format: 'auto', keepLiterals: false },
-        }),
-        {
-          publisher: new CollectorPublisher(bus, { orgId: 'org-test', attempts: 1, firstBackoffMs: 10 }),
-          metrics,
-          logger: silentLogger(),
-          breaker: { failureThreshold: 1, openMs: 50, maxOpenMs: 100 },
-          maxBusyShare: 0.5,
-          maxStretch: 4,
-        },
-      );
+      const onReplica = collectorFor({ server: replica, name: 'replica' });
       await onReplica.runOnce('metrics');
       await onReplica.shutdown();
       expect(onReplica.status().lastError).toBeNull();

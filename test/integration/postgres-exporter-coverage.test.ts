@@ -14,8 +14,6 @@ import { resolveTarget } from '../../src/collect/postgres/target.js';
 import { CollectorPublisher } from '../../src/collect/publisher.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SelfMetrics } from '../../src/core/telemetry.js';
-import { decodeRequest } from '../../src/otlp/codec.js';
-import type { KeyValue } from '../../src/otlp/types.js';
 import {
   EXPORTER_EXAMPLE_QUERIES,
   POSTGRES_EXPORTER_INSTALL_HINT,
@@ -30,6 +28,7 @@ import {
   type PostgresInstance,
 } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
+import { metricPointsOf, type MetricPoints } from '../helpers/metric-points.js';
 
 /**
  * What prometheus-postgres-exporter (Debian 0.11.1) exposes, family by family, against what the
@@ -386,7 +385,7 @@ function samplesOf(samples: Map<string, Sample[]>, family: string): Sample[] {
   return ['', '_bucket', '_sum', '_count'].flatMap((suffix) => samples.get(family + suffix) ?? []);
 }
 
-type Points = Map<string, Array<{ value: number; attributes: Record<string, unknown> }>>;
+type Points = MetricPoints;
 
 describe.skipIf(!available)(
   'prometheus-postgres-exporter families covered by the Sightline collector',
@@ -589,30 +588,7 @@ async function oneMetricsCycle(bus: MemoryBus, postgres: PostgresInstance): Prom
   if (collector.status().lastError !== null)
     throw new Error(`collection cycle failed: ${collector.status().lastError}`);
 
-  const points: Points = new Map();
-  for (const message of metricMessages) {
-    const request = decodeRequest('metrics', 'protobuf', message);
-    if (request.signal !== 'metrics') continue;
-    for (const metric of (request.message.resourceMetrics ?? []).flatMap((rm) =>
-      (rm.scopeMetrics ?? []).flatMap((sm) => sm.metrics ?? []),
-    )) {
-      for (const p of metric.gauge?.dataPoints ?? metric.sum?.dataPoints ?? []) {
-        const attributes: Record<string, unknown> = {};
-        for (const kv of p.attributes ?? []) attributes[kv.key ?? ''] = attributeValue(kv.value);
-        const list = points.get(metric.name ?? '') ?? [];
-        list.push({ value: p.asDouble ?? Number(p.asInt ?? NaN), attributes });
-        points.set(metric.name ?? '', list);
-      }
-    }
-  }
-  return points;
-}
-
-function attributeValue(value: KeyValue['value']): string | number | boolean | undefined {
-  if (typeof value?.stringValue === 'string') return value.stringValue;
-  if (typeof value?.boolValue === 'boolean') return value.boolValue;
-  if (value?.intValue !== undefined && value.intValue !== null) return Number(value.intValue);
-  return undefined;
+  return metricPointsOf(metricMessages);
 }
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { MemoryBus } from '../src/bus/memory.js';
 import { TOPICS } from '../src/bus/topics.js';
-import { buildCollectors } from '../src/collect/collectors.js';
+import { buildCollectors, planCollectors } from '../src/collect/collectors.js';
 import { PostgresCollector } from '../src/collect/postgres/collector.js';
 import { postgresSetupSql } from '../src/collect/postgres/setup-sql.js';
 import { configSchema } from '../src/config/schema.js';
@@ -280,7 +280,7 @@ async function buildCollector(
       },
     },
   });
-  const [collector] = await buildCollectors(config.collect, {
+  const [collector] = buildCollectors(await planCollectors(config.collect), {
     bus,
     orgId: 'bench',
     metrics: new SelfMetrics({ processMetrics: false }),

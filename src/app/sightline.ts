@@ -9,7 +9,7 @@ import { SightlineError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { SelfMetrics } from '../core/telemetry.js';
 import { buildGatewayApp } from '../ingest/gateway-app.js';
-import { buildCollectors } from '../collect/collectors.js';
+import { buildCollectors, planCollectors } from '../collect/collectors.js';
 import { Processor } from '../process/processor.js';
 import type { Org } from '../store/control-store.js';
 import { DuckDBControlStore } from '../store/duckdb/control-store.js';
@@ -60,6 +60,8 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
 
   try {
     await database.migrate();
+    // Before anything listens or a key is shown: a target's config error must stop start-up cleanly.
+    const collectorPlan = await planCollectors(config.collect);
     const control = new DuckDBControlStore(database);
 
     const metrics = new SelfMetrics();
@@ -127,7 +129,7 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
 
     // Collectors publish as the default org; they stop first, so their last records still reach the store.
     const collectorsStopped = new AbortController();
-    const collectors = await buildCollectors(config.collect, {
+    const collectors = buildCollectors(collectorPlan, {
       bus,
       orgId: access.org.id,
       metrics,

@@ -6,7 +6,7 @@ import type { Collector } from './collector.js';
 import { PostgresCollector } from './postgres/collector.js';
 import { createLogSource } from './postgres/log-source.js';
 import { loadSqlParser } from './postgres/sql-shape.js';
-import { targetsOf } from './postgres/target.js';
+import { targetsOf, type PostgresTarget } from './postgres/target.js';
 import { CollectorPublisher } from './publisher.js';
 
 export interface CollectorDeps {
@@ -30,19 +30,29 @@ function quickTarget(url: string): PostgresTargetConfig {
   };
 }
 
-/** Every collector the config asks for; none started yet. */
-export async function buildCollectors(config: Config['collect'], deps: CollectorDeps): Promise<Collector[]> {
-  const postgres = config.postgres;
-  const targets = targetsOf(postgres, quickTarget);
-  if (targets.length === 0) return [];
-  await loadSqlParser();
+/** What the config asks to watch, resolved and checked: config errors surface here, before anything starts. */
+export interface CollectorPlan {
+  config: Config['collect'];
+  postgres: PostgresTarget[];
+}
+
+export async function planCollectors(config: Config['collect']): Promise<CollectorPlan> {
+  const postgres = targetsOf(config.postgres, quickTarget);
+  if (postgres.length > 0) await loadSqlParser();
+  return { config, postgres };
+}
+
+/** Every collector of the plan; none started yet. */
+export function buildCollectors(plan: CollectorPlan, deps: CollectorDeps): Collector[] {
+  if (plan.postgres.length === 0) return [];
+  const settings = plan.config.postgres;
   const publisher = new CollectorPublisher(deps.bus, {
     orgId: deps.orgId,
     attempts: 5,
     firstBackoffMs: 200,
     ...(deps.signal === undefined ? {} : { signal: deps.signal }),
   });
-  return targets.map((target) => {
+  return plan.postgres.map((target) => {
     const logger = deps.logger.child({ component: 'collector', target: target.name });
     const logSource = createLogSource(target, logger);
     return new PostgresCollector(target, {
@@ -50,12 +60,12 @@ export async function buildCollectors(config: Config['collect'], deps: Collector
       metrics: deps.metrics,
       logger,
       breaker: {
-        failureThreshold: postgres.breaker.failureThreshold,
-        openMs: postgres.breaker.openSeconds * 1000,
-        maxOpenMs: postgres.breaker.maxOpenSeconds * 1000,
+        failureThreshold: settings.breaker.failureThreshold,
+        openMs: settings.breaker.openSeconds * 1000,
+        maxOpenMs: settings.breaker.maxOpenSeconds * 1000,
       },
-      maxBusyShare: postgres.maxBusyShare,
-      maxStretch: postgres.maxStretch,
+      maxBusyShare: settings.maxBusyShare,
+      maxStretch: settings.maxStretch,
       ...(logSource === undefined ? {} : { logSource }),
     });
   });

@@ -361,6 +361,30 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
     }
   });
 
+  it('counts calls across a server restart once (pg_stat_statements keeps its entries)', async () => {
+    captured.clear();
+    const collector = collectorFor({ breakerOpenMs: 20 });
+    await collector.runOnce('statements');
+    for (let i = 0; i < 5; i++) await admin.query(`SELECT name, price FROM items WHERE id = ${i + 1}`);
+    await collector.runOnce('statements');
+    await postgres.restart();
+    await admin.end().catch(() => undefined);
+    admin = await adminClient(postgres.url);
+    await admin.query(`SELECT name, price FROM items WHERE id = 77`);
+    for (let attempt = 0; attempt < 20; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      await collector.runOnce('statements');
+      if (collector.status().lastError === null) break;
+    }
+    await collector.shutdown();
+    const fingerprint = sqlShape('SELECT name, price FROM items WHERE id = 1').fingerprint;
+    const calls = captured
+      .queryStats()
+      .filter((r) => r.fingerprint === fingerprint)
+      .map((r) => r.calls);
+    expect(calls).toEqual([5, 1]);
+  });
+
   it('shows a lock conflict as a blocking tree with both statements', async () => {
     captured.clear();
     const holder = new pg.Client({ connectionString: postgres.url, application_name: 'holder' });

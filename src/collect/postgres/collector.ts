@@ -1,3 +1,4 @@
+import type { ServerLogRecord } from '../../bus/raw-records.js';
 import { TOPICS } from '../../bus/topics.js';
 import { errorMessage } from '../../core/errors.js';
 import type { Logger } from '../../core/logger.js';
@@ -14,7 +15,7 @@ import { discoverEntities } from './entities.js';
 import type { ServerLogSource } from './log-source.js';
 import { PG } from './metric-definitions.js';
 import { METRIC_FAMILIES } from './metric-queries.js';
-import { PostgresSession, type ServerInfo } from './session.js';
+import { PostgresSession, connectionLost, type ServerInfo } from './session.js';
 import { StatementCollector } from './statements.js';
 import type { PostgresTarget } from './target.js';
 
@@ -29,6 +30,9 @@ export interface PostgresCollectorDeps {
 }
 
 type CycleKind = 'metrics' | 'statements';
+
+/** Hands part of a cycle's records to the pipeline, once the server has been read. */
+type Publication = () => Promise<void>;
 
 const SCOPE = 'sightline.collector.postgresql';
 const BREAKER_VALUE = { closed: 0, half_open: 1, open: 2 } as const;
@@ -50,8 +54,8 @@ export class PostgresCollector implements Collector {
   private stopped = false;
   private lastSuccessAt: number | null = null;
   private lastError: string | null = null;
-  private warnedNoStatements = false;
-  private lastLogError: string | undefined;
+  /** The last message logged per kind of problem, so a lasting one is logged once. */
+  private readonly lastWarnings = new Map<string, string>();
   private countedQueries = 0;
   private countedRows = 0;
 
@@ -72,6 +76,7 @@ export class PostgresCollector implements Collector {
   }
 
   start(): Promise<void> {
+    if (this.timers.size > 0) return Promise.resolve();
     this.stopped = false;
     // Statements first: its first run is the baseline the next interval's deltas start from.
     this.schedule('statements', 0);
@@ -119,15 +124,15 @@ export class PostgresCollector implements Collector {
     const labels = { target: this.target.name, cycle: kind };
     const atNs = nowNs();
     if (!this.breaker.allow()) {
-      if (kind === 'metrics') await this.publishUp(atNs, 0, undefined).catch(() => undefined);
       this.reportBreaker();
+      if (kind === 'metrics') await this.publish([() => this.publishUp(atNs, 0, undefined)]);
       return;
     }
+    let publications: Publication[] = [];
     const started = performance.now();
     try {
-      const server = await this.session.serverInfo();
-      if (kind === 'metrics') await this.collectMetrics(server, atNs);
-      else await this.collectStatements(server, atNs);
+      publications =
+        kind === 'metrics' ? await this.collectMetrics(atNs) : await this.collectStatements(atNs);
       const wasOpen = this.breaker.current !== 'closed';
       this.breaker.succeeded();
       if (wasOpen)
@@ -154,59 +159,93 @@ export class PostgresCollector implements Collector {
       } else {
         this.deps.logger.warn(log, 'PostgreSQL collection cycle failed');
       }
-      if (kind === 'metrics') await this.publishUp(atNs, 0, undefined).catch(() => undefined);
+      if (kind === 'metrics') publications = [() => this.publishUp(atNs, 0, undefined)];
     } finally {
-      const seconds = (performance.now() - started) / 1000;
-      this.deps.metrics.collectorCycleDuration.observe(labels, seconds);
-      const interval = this.intervals[kind];
-      const wasStretched = interval.stretched;
-      interval.observe(seconds * 1000);
-      this.deps.metrics.collectorInterval.set(labels, interval.intervalMs / 1000);
-      this.deps.metrics.collectorIntervalStretched.set(labels, interval.stretched ? 1 : 0);
-      if (interval.stretched && !wasStretched) {
-        this.deps.logger.warn(
-          { ...labels, cycleSeconds: seconds, intervalSeconds: interval.intervalMs / 1000 },
-          'collection cycle is slow for its interval: stretching the interval to protect the server',
-        );
+      // Only the time spent on the server counts against the interval, not the pipeline's.
+      this.observeCycle(kind, (performance.now() - started) / 1000);
+    }
+    await this.publish(publications);
+  }
+
+  private observeCycle(kind: CycleKind, seconds: number): void {
+    const labels = { target: this.target.name, cycle: kind };
+    this.deps.metrics.collectorCycleDuration.observe(labels, seconds);
+    const interval = this.intervals[kind];
+    const wasStretched = interval.stretched;
+    interval.observe(seconds * 1000);
+    this.deps.metrics.collectorInterval.set(labels, interval.intervalMs / 1000);
+    this.deps.metrics.collectorIntervalStretched.set(labels, interval.stretched ? 1 : 0);
+    if (interval.stretched && !wasStretched) {
+      this.deps.logger.warn(
+        { ...labels, cycleSeconds: seconds, intervalSeconds: interval.intervalMs / 1000 },
+        'collection cycle is slow for its interval: stretching the interval to protect the server',
+      );
+    }
+    this.reportBreaker();
+    this.reportSessionCounters();
+  }
+
+  /**
+   * Hands a cycle's records to the pipeline. A full or stopping bus is the pipeline's trouble,
+   * not the database's: it is counted and logged, and never opens the breaker.
+   */
+  private async publish(publications: readonly Publication[]): Promise<void> {
+    for (const publication of publications) {
+      try {
+        await publication();
+      } catch (error) {
+        this.deps.metrics.collectorErrors.inc({ target: this.target.name, cycle: 'publish' });
+        this.warnOnce('publish', errorMessage(error), 'could not hand collected records to the pipeline');
       }
-      this.reportBreaker();
-      this.reportSessionCounters();
     }
   }
 
-  private async collectMetrics(server: ServerInfo, atNs: bigint): Promise<void> {
+  /** Logs a problem when it first appears or changes, not on every cycle it lasts. */
+  private warnOnce(topic: string, message: string, what: string): void {
+    if (this.lastWarnings.get(topic) === message) return;
+    this.lastWarnings.set(topic, message);
+    this.deps.logger.warn({ target: this.target.name, topic, err: message }, what);
+  }
+
+  private async collectMetrics(atNs: bigint): Promise<Publication[]> {
+    const server = await this.session.refreshRecovery();
     const batch = await this.metricFamilies('fast', server, atNs);
     batch.add(PG.up, 1);
-    await this.deps.publisher.publishMetrics(
-      this.target.entityId,
-      batch.toRequest(this.resource(server), SCOPE, VERSION),
-    );
     const snapshot = await sampleActivity(this.session, this.target.entityId, atNs);
-    await this.deps.publisher.publishJson(TOPICS.rawActivity, this.target.entityId, [snapshot]);
-    if (this.deps.logSource !== undefined) await this.collectLogs(this.deps.logSource);
+    const logs = this.deps.logSource === undefined ? [] : await this.collectLogs(this.deps.logSource);
+    return [
+      () =>
+        this.deps.publisher.publishMetrics(
+          this.target.entityId,
+          batch.toRequest(this.resource(server), SCOPE, VERSION),
+        ),
+      () => this.deps.publisher.publishJson(TOPICS.rawActivity, this.target.entityId, [snapshot]),
+      () => this.deps.publisher.publishJson(TOPICS.rawLogs, this.target.entityId, logs),
+    ];
   }
 
   /** A log that cannot be read (permissions, a missing grant) must not stop the metrics: it is reported apart. */
-  private async collectLogs(source: ServerLogSource): Promise<void> {
-    let records;
+  private async collectLogs(source: ServerLogSource): Promise<ServerLogRecord[]> {
     try {
-      records = await source.read(this.session);
+      const records = await source.read(this.session);
+      this.lastWarnings.delete('logs');
+      return records;
     } catch (error) {
+      if (connectionLost(error)) throw error;
       this.deps.metrics.collectorErrors.inc({ target: this.target.name, cycle: 'logs' });
-      const message = errorMessage(error);
-      if (message !== this.lastLogError) {
-        this.deps.logger.warn(
-          { target: this.target.name, source: this.target.logs.source, err: message },
-          'cannot read the PostgreSQL server log: check logs.source and, for `sql`, the grants of `sightline setup-sql postgres`',
-        );
-      }
-      this.lastLogError = message;
-      return;
+      this.warnOnce(
+        'logs',
+        errorMessage(error),
+        'cannot read the PostgreSQL server log: check logs.source and, for `sql`, the grants of `sightline setup-sql postgres`',
+      );
+      return [];
     }
-    this.lastLogError = undefined;
-    await this.deps.publisher.publishJson(TOPICS.rawLogs, this.target.entityId, records);
   }
 
+  /**
+   * One family that fails (a view a managed service hides, a lock on one table) leaves the
+   * others to be collected; only a lost connection fails the cycle.
+   */
   private async metricFamilies(
     cadence: 'fast' | 'slow',
     server: ServerInfo,
@@ -215,32 +254,64 @@ export class PostgresCollector implements Collector {
     const batch = new MetricBatch(atNs, msToNs(server.startedAt.getTime()));
     for (const family of METRIC_FAMILIES) {
       if (family.cadence !== cadence) continue;
-      await family.collect({ session: this.session, server, batch, topTables: this.target.topTables });
+      try {
+        await family.collect({ session: this.session, server, batch, topTables: this.target.topTables });
+        this.lastWarnings.delete(family.name);
+      } catch (error) {
+        if (connectionLost(error)) throw error;
+        this.deps.metrics.collectorErrors.inc({ target: this.target.name, cycle: family.name });
+        this.warnOnce(family.name, errorMessage(error), `could not collect the ${family.name} metrics`);
+      }
     }
     return batch;
   }
 
-  private async collectStatements(server: ServerInfo, atNs: bigint): Promise<void> {
+  private async collectStatements(atNs: bigint): Promise<Publication[]> {
+    const server = await this.session.serverInfo();
     const entities = await discoverEntities(this.session, server, this.target, atNs);
-    await this.deps.publisher.publishJson(TOPICS.rawEntities, this.target.entityId, entities);
+    const statements = await this.collectQueryStats(server, atNs);
     const slow = await this.metricFamilies('slow', server, atNs);
-    await this.deps.publisher.publishMetrics(
-      this.target.entityId,
-      slow.toRequest(this.resource(server), SCOPE, VERSION),
-    );
+    return [
+      () => this.deps.publisher.publishJson(TOPICS.rawEntities, this.target.entityId, entities),
+      ...statements,
+      () =>
+        this.deps.publisher.publishMetrics(
+          this.target.entityId,
+          slow.toRequest(this.resource(server), SCOPE, VERSION),
+        ),
+    ];
+  }
+
+  /** Query statistics first in their cycle: a lock on one table must not hold them up. */
+  private async collectQueryStats(server: ServerInfo, atNs: bigint): Promise<Publication[]> {
     if (server.statementsExtension === null) {
-      if (!this.warnedNoStatements) {
-        this.warnedNoStatements = true;
-        this.deps.logger.warn(
-          { target: this.target.name, database: server.database },
-          'pg_stat_statements is not installed in this database: no query analytics. ' +
-            'Run the statements from `sightline setup-sql postgres` as a superuser.',
-        );
-      }
-      return;
+      this.warnOnce(
+        'statements',
+        'pg_stat_statements is not installed',
+        `pg_stat_statements is not installed in database ${server.database}: no query analytics. ` +
+          'Run the statements from `sightline setup-sql postgres` as a superuser.',
+      );
+      return [];
     }
-    const records = await this.statements.collect(this.session, server, atNs);
-    await this.deps.publisher.publishJson(TOPICS.rawQueries, this.target.entityId, records);
+    try {
+      const { records, accept } = await this.statements.collect(this.session, server, atNs);
+      this.lastWarnings.delete('statements');
+      return [
+        async () => {
+          await this.deps.publisher.publishJson(TOPICS.rawQueries, this.target.entityId, records);
+          accept();
+        },
+      ];
+    } catch (error) {
+      if (connectionLost(error)) throw error;
+      this.deps.metrics.collectorErrors.inc({ target: this.target.name, cycle: 'statements' });
+      this.warnOnce(
+        'statements',
+        errorMessage(error),
+        'could not read pg_stat_statements (after an upgrade, run ALTER EXTENSION pg_stat_statements UPDATE)',
+      );
+      return [];
+    }
   }
 
   private resource(server: ServerInfo | undefined): Record<string, string | number> {

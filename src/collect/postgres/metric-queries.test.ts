@@ -23,6 +23,7 @@ function server(versionNum: number, inRecovery = false): ServerInfo {
     inRecovery,
     database: 'app',
     statementsExtension: '1.10',
+    statementsSchema: 'public',
   };
 }
 

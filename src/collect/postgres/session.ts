@@ -15,8 +15,10 @@ export interface ServerInfo {
   startedAt: Date;
   inRecovery: boolean;
   database: string;
-  /** Whether pg_stat_statements is installed in the database the target connects to. */
+  /** The pg_stat_statements version installed in the target's database (e.g. "1.10"), or null. */
   statementsExtension: string | null;
+  /** The schema pg_stat_statements is installed in. */
+  statementsSchema: string | null;
 }
 
 /**
@@ -50,6 +52,14 @@ export class PostgresSession {
     return this.info;
   }
 
+  /** A standby can be promoted while we are connected: the metrics path depends on it. */
+  async refreshRecovery(): Promise<ServerInfo> {
+    const info = await this.serverInfo();
+    const [row] = await this.query<{ in_recovery: boolean }>('SELECT pg_is_in_recovery() AS in_recovery');
+    info.inRecovery = row?.in_recovery === true;
+    return info;
+  }
+
   async close(): Promise<void> {
     const client = this.client;
     this.client = undefined;
@@ -66,8 +76,9 @@ export class PostgresSession {
       this.counters.rows += result.rowCount ?? result.rows.length;
       return result.rows;
     } catch (error) {
-      // A statement timeout leaves the session usable, but anything else may not: start afresh.
-      if ((error as { code?: string }).code !== '57014') await this.close();
+      // A statement error (a timeout, a missing grant, a lock timeout) leaves the session usable;
+      // only a broken connection is replaced, so a failing query never churns backends.
+      if (connectionLost(error)) await this.close();
       throw error;
     }
   }
@@ -95,13 +106,17 @@ export class PostgresSession {
         in_recovery: boolean;
         database: string;
         pgss: string | null;
+        pgss_schema: string | null;
       }>(
         `SELECT current_setting('server_version_num') AS version_num,
                 current_setting('server_version') AS version,
                 pg_postmaster_start_time() AS started_at,
                 pg_is_in_recovery() AS in_recovery,
                 current_database() AS database,
-                (SELECT extversion FROM pg_extension WHERE extname = 'pg_stat_statements') AS pgss`,
+                e.extversion AS pgss, n.nspname AS pgss_schema
+           FROM (SELECT 1) one
+           LEFT JOIN pg_extension e ON e.extname = 'pg_stat_statements'
+           LEFT JOIN pg_namespace n ON n.oid = e.extnamespace`,
       );
       const row = result.rows[0];
       if (row === undefined) throw new Error('the server returned no row for its version');
@@ -112,6 +127,7 @@ export class PostgresSession {
         inRecovery: row.in_recovery,
         database: row.database,
         statementsExtension: row.pgss,
+        statementsSchema: row.pgss_schema,
       };
       this.counters.queries += 1;
       this.client = client;
@@ -121,6 +137,16 @@ export class PostgresSession {
       throw error;
     }
   }
+}
+
+/**
+ * Whether an error means the connection is gone (no SQLSTATE: a socket error; class 08
+ * connection exception; 57P0x shutdown and crash; XX internal) rather than one statement failing.
+ */
+export function connectionLost(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code)) return true;
+  return code.startsWith('08') || code.startsWith('57P') || code.startsWith('XX');
 }
 
 /** A column value as text: pg gives strings, numbers, booleans, Dates and arrays; null is ''. */

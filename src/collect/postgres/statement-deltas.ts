@@ -34,7 +34,11 @@ const SUMMED = [
 ] as const;
 
 export interface Snapshot {
-  /** Changes when the counters restart: the server started, or pg_stat_statements was reset. */
+  /**
+   * Changes when every counter restarts: pg_stat_statements_reset() (stats_reset). A restart
+   * keeps the entries (pg_stat_statements.save), so it is not an epoch; a crash loses them, and
+   * then each entry's calls go down, which the per-entry rule below catches.
+   */
   epoch: string;
   entries: readonly StatementCounters[];
 }
@@ -47,8 +51,7 @@ export interface Snapshot {
  * * an entry new since the previous snapshot counts from zero: it did not exist then;
  * * an entry whose calls went down was evicted and created again after the previous
  *   snapshot (or the view was reset), so its current counts are all new;
- * * when the epoch changes (server restart, `pg_stat_statements_reset()`), every entry
- *   counts from zero.
+ * * when the epoch changes (`pg_stat_statements_reset()`), every entry counts from zero.
  * A negative difference is never emitted.
  */
 export class StatementDeltaTracker {
@@ -62,11 +65,27 @@ export class StatementDeltaTracker {
   }
 
   next(snapshot: Snapshot): StatementDelta[] {
+    const { deltas, accept } = this.preview(snapshot);
+    accept();
+    return deltas;
+  }
+
+  /**
+   * The deltas of a snapshot, without moving the baseline until `accept` is called: a caller
+   * that could not hand the deltas on keeps them for the next interval instead of losing them.
+   */
+  preview(snapshot: Snapshot): { deltas: StatementDelta[]; accept: () => void } {
     const current = merge(snapshot.entries);
+    const accept = (): void => {
+      this.previous = current;
+      this.epoch = snapshot.epoch;
+    };
+    return { deltas: this.deltasFrom(current, snapshot.epoch), accept };
+  }
+
+  private deltasFrom(current: Map<string, StatementCounters>, epoch: string): StatementDelta[] {
     const previous = this.previous;
-    const restarted = this.epoch !== undefined && this.epoch !== snapshot.epoch;
-    this.previous = current;
-    this.epoch = snapshot.epoch;
+    const restarted = this.epoch !== undefined && this.epoch !== epoch;
     if (previous === undefined) return [];
     const deltas: StatementDelta[] = [];
     for (const [key, now] of current) {

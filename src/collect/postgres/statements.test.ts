@@ -18,7 +18,11 @@ function fakeServer(entries: () => Entry[], reset: () => Date | null) {
       if (sql.includes('pg_stat_statements_info')) return Promise.resolve([{ stats_reset: reset() }]);
       if (sql.includes('pg_stat_statements(true)')) {
         const wanted = params[0] as string[];
-        return Promise.resolve(entries().filter((e) => wanted.includes(e.queryid)));
+        return Promise.resolve(
+          entries()
+            .filter((e) => wanted.includes(e.queryid))
+            .map((e) => ({ ...e, database: 'app' })),
+        );
       }
       return Promise.resolve(
         entries().map((e) => ({
@@ -44,15 +48,28 @@ function fakeServer(entries: () => Entry[], reset: () => Date | null) {
   return { session, statements };
 }
 
-function server(versionNum: number): ServerInfo {
+function server(extension = '1.10'): ServerInfo {
   return {
-    versionNum,
+    versionNum: 150000,
     version: '',
     startedAt: new Date(0),
     inRecovery: false,
     database: 'app',
-    statementsExtension: '1.10',
+    statementsExtension: extension,
+    statementsSchema: 'public',
   };
+}
+
+/** Collects and accepts, as the collector does once the records are published. */
+async function collected(
+  collector: StatementCollector,
+  session: PostgresSession,
+  info: ServerInfo,
+  atNs: bigint,
+) {
+  const { records, accept } = await collector.collect(session, info, atNs);
+  accept();
+  return records;
 }
 
 describe('StatementCollector', () => {
@@ -65,12 +82,12 @@ describe('StatementCollector', () => {
       () => null,
     );
     const collector = new StatementCollector('pg:main');
-    await collector.collect(session, server(150000), 1_000n);
+    await collected(collector, session, server(), 1_000n);
     entries = [
       { queryid: '1', calls: 9, query: 'SELECT * FROM t WHERE id = $1' },
       { queryid: '2', calls: 1, query: 'UPDATE t SET a = $1' },
     ];
-    const records = await collector.collect(session, server(150000), 2_000n);
+    const records = await collected(collector, session, server(), 2_000n);
     expect(records.map((r) => [r.queryId, r.calls, r.intervalStart, r.intervalEnd])).toEqual([
       ['1', 4, '1000', '2000'],
       ['2', 1, '1000', '2000'],
@@ -85,14 +102,30 @@ describe('StatementCollector', () => {
     ).toBe(true);
   });
 
-  it('uses total_time and no pg_stat_statements_info on PostgreSQL 12', async () => {
+  it('uses total_time and no pg_stat_statements_info with an extension older than 1.8, whatever the server', async () => {
     const { session, statements } = fakeServer(
       () => [],
       () => null,
     );
-    await new StatementCollector('pg:old').collect(session, server(120000), 1n);
+    await collected(new StatementCollector('pg:old'), session, server('1.7'), 1n);
     expect(statements.join('\n')).toContain('s.total_time');
     expect(statements.join('\n')).not.toContain('pg_stat_statements_info');
+  });
+
+  it('keeps the calls of an interval whose records were not accepted for the next one', async () => {
+    let entries: Entry[] = [{ queryid: '1', calls: 5, query: 'SELECT 1' }];
+    const { session } = fakeServer(
+      () => entries,
+      () => null,
+    );
+    const collector = new StatementCollector('pg:main');
+    await collected(collector, session, server(), 1n);
+    entries = [{ queryid: '1', calls: 8, query: 'SELECT 1' }];
+    const failed = await collector.collect(session, server(), 2n);
+    expect(failed.records.map((r) => r.calls)).toEqual([3]);
+    entries = [{ queryid: '1', calls: 10, query: 'SELECT 1' }];
+    const records = await collected(collector, session, server(), 3n);
+    expect(records.map((r) => [r.calls, r.intervalStart, r.intervalEnd])).toEqual([[5, '1', '3']]);
   });
 
   it('counts from zero after pg_stat_statements_reset() even when the calls grew past the old count', async () => {
@@ -103,10 +136,10 @@ describe('StatementCollector', () => {
       () => reset,
     );
     const collector = new StatementCollector('pg:main');
-    await collector.collect(session, server(150000), 1n);
+    await collected(collector, session, server(), 1n);
     entries = [{ queryid: '1', calls: 8, query: 'SELECT 1' }];
     reset = new Date(2000);
-    const records = await collector.collect(session, server(150000), 2n);
+    const records = await collected(collector, session, server(), 2n);
     expect(records.map((r) => r.calls)).toEqual([8]);
   });
 });

@@ -11,54 +11,79 @@ interface Shape {
 /** The most characters of statement text kept: pg_stat_statements texts can be megabytes. */
 const MAX_QUERY_CHARS = 16_384;
 
+/** Whether an installed extension version ("1.10") is at least major.minor. */
+export function extensionAtLeast(version: string | null, major: number, minor: number): boolean {
+  const [m, n] = (version ?? '0.0').split('.').map(Number);
+  return (m ?? 0) > major || ((m ?? 0) === major && (n ?? 0) >= minor);
+}
+
+function identifier(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
 /**
  * Query analytics for one target: reads pg_stat_statements, turns it into per-interval
  * deltas and shapes them into `raw-queries` records. Texts are read only for statements not
- * seen before (`pg_stat_statements(false)` skips the text file the rest of the time).
+ * seen before (`pg_stat_statements(false)` skips the text file the rest of the time). The
+ * columns follow the installed extension's version, which can lag the server's after an upgrade.
  */
 export class StatementCollector {
   private readonly tracker = new StatementDeltaTracker();
+  /** By database and queryid: a queryid depends on relation oids, so it is only unique per database. */
   private readonly shapes = new Map<string, Shape>();
   private lastAtNs: bigint | undefined;
 
   constructor(private readonly entityId: string) {}
 
-  async collect(session: PostgresSession, server: ServerInfo, nowNs: bigint): Promise<QueryStatsRecord[]> {
+  /**
+   * The records of the interval since the last accepted call. The baseline moves only when
+   * `accept` is called, once the records are handed on: records that could not be published
+   * are counted again in the next interval rather than lost.
+   */
+  async collect(
+    session: PostgresSession,
+    server: ServerInfo,
+    nowNs: bigint,
+  ): Promise<{ records: QueryStatsRecord[]; accept: () => void }> {
+    const extension = server.statementsExtension;
+    const view = `${identifier(server.statementsSchema ?? 'public')}.pg_stat_statements`;
     const epoch = await this.epochOf(session, server);
-    const entries = await this.read(session, server);
-    await this.learnTexts(session, entries);
-    const deltas = this.tracker.next({ epoch, entries });
+    const entries = await this.read(session, view, extension);
+    await this.learnTexts(session, view, entries);
+    const { deltas, accept } = this.tracker.preview({ epoch, entries });
     const startNs = this.lastAtNs ?? nowNs;
-    this.lastAtNs = nowNs;
-    return deltas.map((delta) => this.toRecord(delta, startNs, nowNs));
-  }
-
-  /** After an outage the baseline is stale; the next snapshot starts a new one. */
-  forgetBaseline(): void {
-    this.tracker.reset();
-    this.lastAtNs = undefined;
+    return {
+      records: deltas.map((delta) => this.toRecord(delta, startNs, nowNs)),
+      accept: () => {
+        accept();
+        this.lastAtNs = nowNs;
+      },
+    };
   }
 
   private async epochOf(session: PostgresSession, server: ServerInfo): Promise<string> {
-    let reset = '';
-    if (server.versionNum >= 140000) {
-      const [row] = await session.query(`SELECT stats_reset FROM pg_stat_statements_info`);
-      reset = row?.stats_reset instanceof Date ? row.stats_reset.toISOString() : '';
-    }
-    return `${server.startedAt.toISOString()}|${reset}`;
+    if (!extensionAtLeast(server.statementsExtension, 1, 9)) return '';
+    const schema = identifier(server.statementsSchema ?? 'public');
+    const [row] = await session.query(`SELECT stats_reset FROM ${schema}.pg_stat_statements_info`);
+    return row?.stats_reset instanceof Date ? row.stats_reset.toISOString() : '';
   }
 
-  private async read(session: PostgresSession, server: ServerInfo): Promise<StatementCounters[]> {
-    const v13 = server.versionNum >= 130000;
+  private async read(
+    session: PostgresSession,
+    view: string,
+    extension: string | null,
+  ): Promise<StatementCounters[]> {
+    // 1.8 (PostgreSQL 13) split planning from execution time and added WAL bytes.
+    const exec = extensionAtLeast(extension, 1, 8);
     const rows = await session.query(`
       SELECT coalesce(d.datname, s.dbid::text) AS database, coalesce(r.rolname, s.userid::text) AS username,
              s.queryid::text AS queryid, s.calls,
-             ${v13 ? 's.total_exec_time' : 's.total_time'} AS total_time,
-             ${v13 ? 's.min_exec_time' : 's.min_time'} AS min_time,
-             ${v13 ? 's.max_exec_time' : 's.max_time'} AS max_time,
+             ${exec ? 's.total_exec_time' : 's.total_time'} AS total_time,
+             ${exec ? 's.min_exec_time' : 's.min_time'} AS min_time,
+             ${exec ? 's.max_exec_time' : 's.max_time'} AS max_time,
              s.rows, s.shared_blks_hit, s.shared_blks_read, s.shared_blks_dirtied, s.shared_blks_written,
-             s.temp_blks_read, s.temp_blks_written, ${v13 ? 's.wal_bytes' : '0'} AS wal_bytes
-        FROM pg_stat_statements(false) s
+             s.temp_blks_read, s.temp_blks_written, ${exec ? 's.wal_bytes' : '0'} AS wal_bytes
+        FROM ${view}(false) s
         LEFT JOIN pg_database d ON d.oid = s.dbid
         LEFT JOIN pg_roles r ON r.oid = s.userid
        WHERE s.queryid IS NOT NULL`);
@@ -81,29 +106,39 @@ export class StatementCollector {
     }));
   }
 
-  private async learnTexts(session: PostgresSession, entries: readonly StatementCounters[]): Promise<void> {
-    const present = new Set(entries.map((e) => e.queryId));
-    for (const id of this.shapes.keys()) if (!present.has(id)) this.shapes.delete(id);
-    const unknown = [...present].filter((id) => !this.shapes.has(id));
+  private async learnTexts(
+    session: PostgresSession,
+    view: string,
+    entries: readonly StatementCounters[],
+  ): Promise<void> {
+    const present = new Set(entries.map(shapeKey));
+    for (const key of this.shapes.keys()) if (!present.has(key)) this.shapes.delete(key);
+    const unknown = entries.filter((e) => !this.shapes.has(shapeKey(e)));
     if (unknown.length === 0) return;
     const rows = await session.query(
-      `SELECT DISTINCT ON (queryid) queryid::text AS queryid, left(query, ${MAX_QUERY_CHARS}) AS query
-         FROM pg_stat_statements(true) WHERE queryid::text = ANY($1)`,
-      [unknown],
+      `SELECT DISTINCT ON (s.dbid, s.queryid) coalesce(d.datname, s.dbid::text) AS database,
+              s.queryid::text AS queryid, left(s.query, ${MAX_QUERY_CHARS}) AS query
+         FROM ${view}(true) s LEFT JOIN pg_database d ON d.oid = s.dbid
+        WHERE s.queryid::text = ANY($1)`,
+      [[...new Set(unknown.map((e) => e.queryId))]],
     );
     for (const row of rows) {
-      const text = asText(row.query);
-      const shape = sqlShape(text);
-      this.shapes.set(asText(row.queryid), {
+      const shape = sqlShape(asText(row.query));
+      this.shapes.set(`${asText(row.database)}\u0000${asText(row.queryid)}`, {
         query: shape.normalized,
         // A text the parser cannot read (truncated, or not SQL) is still one shape: its queryid.
         fingerprint: shape.fingerprint === '' ? `queryid:${asText(row.queryid)}` : shape.fingerprint,
       });
     }
+    // A text gone between the two reads (evicted) is not asked for again every interval.
+    for (const entry of unknown) {
+      if (!this.shapes.has(shapeKey(entry)))
+        this.shapes.set(shapeKey(entry), { query: '', fingerprint: `queryid:${entry.queryId}` });
+    }
   }
 
   private toRecord(delta: StatementCounters, startNs: bigint, endNs: bigint): QueryStatsRecord {
-    const shape = this.shapes.get(delta.queryId) ?? { query: '', fingerprint: `queryid:${delta.queryId}` };
+    const shape = this.shapes.get(shapeKey(delta)) ?? { query: '', fingerprint: `queryid:${delta.queryId}` };
     return {
       type: 'query_stats',
       entityId: this.entityId,
@@ -129,4 +164,8 @@ export class StatementCollector {
       walBytes: delta.walBytes,
     };
   }
+}
+
+function shapeKey(entry: { database: string; queryId: string }): string {
+  return `${entry.database}\u0000${entry.queryId}`;
 }

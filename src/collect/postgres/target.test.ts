@@ -80,10 +80,16 @@ describe('targetsOf', () => {
     expect(targets.map((t) => t.name)).toEqual(['first', 'b-5433']);
   });
 
-  it('refuses two targets with one name', () => {
-    expect(
-      thrown(() => targetsOf({ targets: [], urls: ['postgresql://b/x', 'postgresql://b/y'] }, quick)).message,
-    ).toContain('two PostgreSQL targets are named b-5432');
+  it('tells two unnamed targets on one server apart by their database', () => {
+    const targets = targetsOf({ targets: [], urls: ['postgresql://b/x', 'postgresql://b/y'] }, quick);
+    expect(targets.map((t) => t.entityId)).toEqual(['pg:b-5432-x', 'pg:b-5432-y']);
+  });
+
+  it('refuses two targets given one name, and says where names are set', () => {
+    const named = [target({ host: 'a', name: 'main' }), target({ host: 'b', name: 'main' })];
+    expect(thrown(() => targetsOf({ targets: named, urls: [] }, quick)).message).toContain(
+      'two PostgreSQL targets are named main: give each a distinct name (collect.postgres.targets[].name',
+    );
   });
 });
 

@@ -42,7 +42,7 @@ export function resolveTarget(
   const port = config.port ?? fromUrl?.port ?? 5432;
   const database = config.database ?? fromUrl?.database ?? 'postgres';
   const user = config.user ?? fromUrl?.user ?? 'sightline';
-  const name = config.name ?? `${host}-${port}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+  const name = config.name ?? safeName(`${host}-${port}`);
   const password = passwordOf(config, name, env) ?? fromUrl?.password;
   const sessionOptions = [
     '-c default_transaction_read_only=on',
@@ -147,19 +147,35 @@ function passwordOf(config: PostgresTargetConfig, name: string, env: NodeJS.Proc
   return undefined;
 }
 
+/** A name usable in entity ids and metric labels. */
+function safeName(text: string): string {
+  return text.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
+}
+
 /** Every target of the config: the full entries, then the quick-path URLs with defaults. */
 export function targetsOf(
   postgres: { targets: readonly PostgresTargetConfig[]; urls: readonly string[] },
   defaults: (url: string) => PostgresTargetConfig,
   env: NodeJS.ProcessEnv = process.env,
 ): PostgresTarget[] {
-  const targets = [...postgres.targets, ...postgres.urls.map(defaults)].map((t) => resolveTarget(t, env));
+  const configs = [...postgres.targets, ...postgres.urls.map(defaults)];
+  const resolved = configs.map((t) => resolveTarget(t, env));
+  const count = (name: string) => resolved.filter((t) => t.name === name).length;
+  // Two unnamed targets on one server (different databases) are told apart by their database.
+  const targets = resolved.map((target, i) =>
+    configs[i]?.name === undefined && count(target.name) > 1
+      ? resolveTarget(
+          { ...configs[i], name: safeName(`${target.name}-${target.database}`) } as PostgresTargetConfig,
+          env,
+        )
+      : target,
+  );
   const seen = new Set<string>();
   for (const target of targets) {
     if (seen.has(target.name)) {
       throw new SightlineError(
         'SL_ERR_CONFIG_INVALID',
-        `two PostgreSQL targets are named ${target.name}: give each a distinct name`,
+        `two PostgreSQL targets are named ${target.name}: give each a distinct name (collect.postgres.targets[].name in the config file)`,
       );
     }
     seen.add(target.name);

@@ -34,10 +34,15 @@ export class MetricBatch {
     return this.pointCount;
   }
 
+  /**
+   * Adds a point. `sinceNs` is when a counter last started from zero, when the source says so
+   * (a statistics reset): later than the batch's start, it tells consumers the drop was a reset.
+   */
   add(
     definition: MetricDefinition,
     value: PointValue | null | undefined,
     attributes: PointAttributes = {},
+    sinceNs?: bigint,
   ): void {
     if (value === null || value === undefined) return;
     const numeric = typeof value === 'bigint' ? Number(value) : value;
@@ -51,12 +56,26 @@ export class MetricBatch {
       attributes: toKeyValues(attributes),
       timeUnixNano: Long.fromString(this.timeNs.toString(), true),
       ...(definition.counter === true
-        ? { startTimeUnixNano: Long.fromString(this.startNs.toString(), true) }
+        ? {
+            startTimeUnixNano: Long.fromString(
+              (sinceNs !== undefined && sinceNs > this.startNs ? sinceNs : this.startNs).toString(),
+              true,
+            ),
+          }
         : {}),
       asDouble: numeric,
     };
     (entry.metric.sum ?? entry.metric.gauge)?.dataPoints?.push(point);
     this.pointCount += 1;
+  }
+
+  /** The same batch, adding every point with counters started at `sinceNs` (see `add`). */
+  since(sinceNs: bigint | undefined): Pick<MetricBatch, 'add'> {
+    return {
+      add: (definition, value, attributes = {}) => {
+        this.add(definition, value, attributes, sinceNs);
+      },
+    };
   }
 
   names(): string[] {

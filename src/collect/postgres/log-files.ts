@@ -29,48 +29,73 @@ interface Position {
   offset: number;
 }
 
+const EXTENSIONS: Record<LogFormat, string> = { jsonlog: '.json', csvlog: '.csv', stderr: '.log' };
+
+/** Which format 'auto' follows when the server writes several at once: the most structured. */
+const PREFERENCE: readonly LogFormat[] = ['jsonlog', 'csvlog', 'stderr'];
+
+interface LogFile {
+  file: string;
+  size: number;
+  mtime: number;
+}
+
 /**
- * Follows a log on this host: a file, or the newest matching file of a directory (which is
- * how logging_collector rotates). The first file seen is read from its end — history before
+ * Follows a log on this host: a file, or the files of one format in a directory (which is how
+ * logging_collector rotates). The first files seen are read from their end — history before
  * the collector started is not replayed; files that appear later are read from the start.
+ *
+ * In a directory, every file keeps its own position and all files with unread bytes are read
+ * oldest first (by modification time, then name), so several rotations between two calls lose
+ * nothing and coming back to a file never reads it twice. With `auto`, the format is chosen
+ * once, when files are first seen (jsonlog, then csvlog, then stderr): the server may write
+ * several formats at once (and logging_collector always keeps a `.log` file), and following
+ * more than one would return every entry twice.
  */
 export class LocalLogReader implements LogReader {
-  private position: Position | undefined;
+  /** Where reading resumes, per file; files not in it have not been seen yet. */
+  private readonly positions = new Map<string, number>();
+  private started = false;
+  private chosen: LogFormat | undefined;
 
   constructor(
     private readonly path: string,
     private readonly format: LogFormat | 'auto',
-  ) {}
+  ) {
+    if (format !== 'auto') this.chosen = format;
+  }
 
   async read(): Promise<LogChunk[]> {
-    const newest = await this.newestFile();
-    if (newest === undefined) return [];
-    const chunks: LogChunk[] = [];
-    let budget = MAX_BYTES_PER_READ;
-    if (this.position === undefined) {
-      this.position = { file: newest, offset: (await stat(newest)).size };
+    const files = await this.files();
+    if (files.length === 0) return [];
+    if (!this.started) {
+      for (const { file, size } of files) this.positions.set(file, size);
+      this.started = true;
       return [];
     }
-    if (this.position.file !== newest) {
-      // Finish the rotated-away file first, then move on.
-      const rest = await readFrom(this.position.file, this.position.offset, budget).catch(() =>
-        Buffer.alloc(0),
-      );
-      if (rest.length > 0)
-        chunks.push({ file: this.position.file, format: this.formatOf(this.position.file), bytes: rest });
-      budget -= rest.length;
-      if (budget <= 0) {
-        this.position.offset += rest.length;
-        return chunks;
-      }
-      this.position = { file: newest, offset: 0 };
+    // Forget files that are gone (rotated away by age), so the map does not grow forever.
+    const present = new Set(files.map((f) => f.file));
+    for (const file of this.positions.keys()) if (!present.has(file)) this.positions.delete(file);
+
+    const chunks: LogChunk[] = [];
+    let budget = MAX_BYTES_PER_READ;
+    for (const { file, size } of files) {
+      if (budget <= 0) break;
+      let offset = this.positions.get(file) ?? 0;
+      // A file that shrank was truncated or replaced: start again from its beginning.
+      if (size < offset) offset = 0;
+      this.positions.set(file, offset);
+      if (size === offset) continue;
+      const bytes = await readFrom(file, offset, budget).catch((error: unknown) => {
+        // Deleted since it was listed: nothing more to read from it.
+        if (isMissing(error)) return Buffer.alloc(0);
+        throw error;
+      });
+      if (bytes.length === 0) continue;
+      this.positions.set(file, offset + bytes.length);
+      budget -= bytes.length;
+      chunks.push({ file, format: this.formatOf(file), bytes });
     }
-    const size = (await stat(newest)).size;
-    // A file that shrank was truncated or replaced: start again from its beginning.
-    if (size < this.position.offset) this.position.offset = 0;
-    const bytes = await readFrom(newest, this.position.offset, budget);
-    this.position.offset += bytes.length;
-    if (bytes.length > 0) chunks.push({ file: newest, format: this.formatOf(newest), bytes });
     return chunks;
   }
 
@@ -78,28 +103,35 @@ export class LocalLogReader implements LogReader {
     return this.format === 'auto' ? formatOfFile(file) : this.format;
   }
 
-  private async newestFile(): Promise<string | undefined> {
+  /** The files to follow, oldest first. */
+  private async files(): Promise<LogFile[]> {
     const info = await stat(this.path);
-    if (!info.isDirectory()) return this.path;
-    const wanted = (name: string) =>
-      this.format === 'auto'
-        ? /\.(json|csv|log)$/.test(name)
-        : name.endsWith({ jsonlog: '.json', csvlog: '.csv', stderr: '.log' }[this.format]);
-    let best: { file: string; mtime: number } | undefined;
+    if (!info.isDirectory()) return [{ file: this.path, size: info.size, mtime: info.mtimeMs }];
+    const found: LogFile[] = [];
     for (const name of await readdir(this.path)) {
-      if (!wanted(name)) continue;
+      if (!PREFERENCE.some((format) => name.endsWith(EXTENSIONS[format]))) continue;
+      if (this.chosen !== undefined && !name.endsWith(EXTENSIONS[this.chosen])) continue;
       const file = join(this.path, name);
-      const mtime = (await stat(file)).mtimeMs;
-      // Prefer the structured formats when the server writes several at once.
-      if (best === undefined || mtime > best.mtime || (mtime === best.mtime && rank(file) > rank(best.file)))
-        best = { file, mtime };
+      const fileInfo = await stat(file).catch((error: unknown) => {
+        if (isMissing(error)) return undefined;
+        throw error;
+      });
+      if (fileInfo?.isFile() === true) found.push({ file, size: fileInfo.size, mtime: fileInfo.mtimeMs });
     }
-    return best?.file;
+    if (this.chosen === undefined) {
+      const chosen = PREFERENCE.find((format) => found.some((f) => formatOfFile(f.file) === format));
+      if (chosen === undefined) return [];
+      this.chosen = chosen;
+    }
+    const chosen = this.chosen;
+    return found
+      .filter((f) => formatOfFile(f.file) === chosen)
+      .sort((a, b) => a.mtime - b.mtime || (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   }
 }
 
-function rank(file: string): number {
-  return { jsonlog: 2, csvlog: 1, stderr: 0 }[formatOfFile(file)];
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
 }
 
 async function readFrom(file: string, offset: number, maxBytes: number): Promise<Buffer> {
@@ -123,7 +155,7 @@ async function readFrom(file: string, offset: number, maxBytes: number): Promise
  * of `sightline setup-sql postgres`.
  */
 export class SqlLogReader implements LogReader {
-  private position: Position | undefined;
+  private position: (Position & { format: LogFormat }) | undefined;
 
   constructor(private readonly format: LogFormat | 'auto') {}
 
@@ -131,30 +163,44 @@ export class SqlLogReader implements LogReader {
     const current = await this.currentFile(session);
     if (current === undefined) return [];
     if (this.position === undefined) {
-      this.position = { file: current.file, offset: await fileSize(session, current.file) };
+      this.position = { ...current, offset: await fileSize(session, current.file) };
       return [];
     }
     const chunks: LogChunk[] = [];
+    let budget = MAX_BYTES_PER_READ;
     if (this.position.file !== current.file) {
-      const rest = await readOverSql(
-        session,
-        this.position.file,
-        this.position.offset,
-        MAX_BYTES_PER_READ,
-      ).catch(() => Buffer.alloc(0));
-      if (rest.length > 0) chunks.push({ file: this.position.file, format: current.format, bytes: rest });
-      this.position = { file: current.file, offset: 0 };
+      // Rotated: finish the old file first, over as many calls as it takes, then move on.
+      const old = this.position;
+      const size = await fileSize(session, old.file).catch(orGone);
+      if (size !== undefined && size > old.offset) {
+        const rest = await readOverSql(
+          session,
+          old.file,
+          old.offset,
+          Math.min(budget, size - old.offset),
+        ).catch(orGone);
+        if (rest !== undefined && rest.length > 0) {
+          chunks.push({ file: old.file, format: old.format, bytes: rest });
+          old.offset += rest.length;
+          budget -= rest.length;
+          if (old.offset < size) return chunks;
+        }
+      }
+      this.position = { ...current, offset: 0 };
     }
-    const size = await fileSize(session, current.file);
-    if (size < this.position.offset) this.position.offset = 0;
+    if (budget <= 0) return chunks;
+    const position = this.position;
+    const size = await fileSize(session, position.file);
+    // A file that shrank was truncated or replaced: start again from its beginning.
+    if (size < position.offset) position.offset = 0;
     const bytes = await readOverSql(
       session,
-      current.file,
-      this.position.offset,
-      Math.min(MAX_BYTES_PER_READ, size - this.position.offset),
+      position.file,
+      position.offset,
+      Math.min(budget, size - position.offset),
     );
-    this.position.offset += bytes.length;
-    if (bytes.length > 0) chunks.push({ file: current.file, format: current.format, bytes });
+    position.offset += bytes.length;
+    if (bytes.length > 0) chunks.push({ file: position.file, format: position.format, bytes });
     return chunks;
   }
 
@@ -168,6 +214,12 @@ export class SqlLogReader implements LogReader {
     }
     return undefined;
   }
+}
+
+/** undefined when the server says the file is gone (SQLSTATE 58P01, undefined_file); other errors are thrown. */
+function orGone(error: unknown): undefined {
+  if ((error as { code?: unknown } | undefined)?.code === '58P01') return undefined;
+  throw error;
 }
 
 async function fileSize(session: PostgresSession, file: string): Promise<number> {

@@ -15,6 +15,11 @@ function num(value: unknown): number | null {
 }
 const str = asText;
 
+/** A statistics view's stats_reset as nanoseconds, for counters' start times. */
+function resetNs(value: unknown): bigint | undefined {
+  return value instanceof Date ? BigInt(value.getTime()) * 1_000_000n : undefined;
+}
+
 export interface MetricQueryContext {
   session: PostgresSession;
   server: ServerInfo;
@@ -111,7 +116,7 @@ const databases: MetricFamily = {
     const rows = await session.query(`
       SELECT d.datname, s.xact_commit, s.xact_rollback, s.blks_read, s.blks_hit, s.tup_returned,
              s.tup_fetched, s.tup_inserted, s.tup_updated, s.tup_deleted, s.deadlocks, s.temp_files,
-             s.temp_bytes, s.conflicts, s.blk_read_time, s.blk_write_time,
+             s.temp_bytes, s.conflicts, s.blk_read_time, s.blk_write_time, s.stats_reset,
              ${v14 ? 's.sessions, s.sessions_abandoned, s.sessions_fatal, s.sessions_killed, s.session_time, s.active_time, s.idle_in_transaction_time,' : ''}
              age(d.datfrozenxid) AS xid_age, mxid_age(d.datminmxid) AS mxid_age
         FROM pg_database d JOIN pg_stat_database s ON s.datid = d.oid
@@ -119,32 +124,35 @@ const databases: MetricFamily = {
     batch.add(PG.databaseCount, rows.length);
     for (const row of rows) {
       const at = { [DB]: str(row.datname) };
-      batch.add(PG.commits, num(row.xact_commit), at);
-      batch.add(PG.rollbacks, num(row.xact_rollback), at);
-      batch.add(PG.blksRead, num(row.blks_read), at);
-      batch.add(PG.blksHit, num(row.blks_hit), at);
-      batch.add(PG.tupReturned, num(row.tup_returned), at);
-      batch.add(PG.tupFetched, num(row.tup_fetched), at);
-      batch.add(PG.tupInserted, num(row.tup_inserted), at);
-      batch.add(PG.tupUpdated, num(row.tup_updated), at);
-      batch.add(PG.tupDeleted, num(row.tup_deleted), at);
-      batch.add(PG.deadlocks, num(row.deadlocks), at);
-      batch.add(PG.tempFiles, num(row.temp_files), at);
-      batch.add(PG.tempBytes, num(row.temp_bytes), at);
-      batch.add(PG.conflicts, num(row.conflicts), at);
-      batch.add(PG.blkReadTime, num(row.blk_read_time), at);
-      batch.add(PG.blkWriteTime, num(row.blk_write_time), at);
+      const since = resetNs(row.stats_reset);
+      batch.add(PG.commits, num(row.xact_commit), at, since);
+      batch.add(PG.rollbacks, num(row.xact_rollback), at, since);
+      batch.add(PG.blksRead, num(row.blks_read), at, since);
+      batch.add(PG.blksHit, num(row.blks_hit), at, since);
+      batch.add(PG.tupReturned, num(row.tup_returned), at, since);
+      batch.add(PG.tupFetched, num(row.tup_fetched), at, since);
+      batch.add(PG.tupInserted, num(row.tup_inserted), at, since);
+      batch.add(PG.tupUpdated, num(row.tup_updated), at, since);
+      batch.add(PG.tupDeleted, num(row.tup_deleted), at, since);
+      batch.add(PG.deadlocks, num(row.deadlocks), at, since);
+      batch.add(PG.tempFiles, num(row.temp_files), at, since);
+      batch.add(PG.tempBytes, num(row.temp_bytes), at, since);
+      batch.add(PG.conflicts, num(row.conflicts), at, since);
+      batch.add(PG.blkReadTime, num(row.blk_read_time), at, since);
+      batch.add(PG.blkWriteTime, num(row.blk_write_time), at, since);
       if (v14) {
-        batch.add(PG.databaseSessions, num(row.sessions), { ...at, outcome: 'all' });
-        batch.add(PG.databaseSessions, num(row.sessions_abandoned), { ...at, outcome: 'abandoned' });
-        batch.add(PG.databaseSessions, num(row.sessions_fatal), { ...at, outcome: 'fatal' });
-        batch.add(PG.databaseSessions, num(row.sessions_killed), { ...at, outcome: 'killed' });
-        batch.add(PG.databaseSessionTime, num(row.session_time), { ...at, state: 'all' });
-        batch.add(PG.databaseSessionTime, num(row.active_time), { ...at, state: 'active' });
-        batch.add(PG.databaseSessionTime, num(row.idle_in_transaction_time), {
-          ...at,
-          state: 'idle_in_transaction',
-        });
+        batch.add(PG.databaseSessions, num(row.sessions), { ...at, outcome: 'all' }, since);
+        batch.add(PG.databaseSessions, num(row.sessions_abandoned), { ...at, outcome: 'abandoned' }, since);
+        batch.add(PG.databaseSessions, num(row.sessions_fatal), { ...at, outcome: 'fatal' }, since);
+        batch.add(PG.databaseSessions, num(row.sessions_killed), { ...at, outcome: 'killed' }, since);
+        batch.add(PG.databaseSessionTime, num(row.session_time), { ...at, state: 'all' }, since);
+        batch.add(PG.databaseSessionTime, num(row.active_time), { ...at, state: 'active' }, since);
+        batch.add(
+          PG.databaseSessionTime,
+          num(row.idle_in_transaction_time),
+          { ...at, state: 'idle_in_transaction' },
+          since,
+        );
       }
       const xidAge = num(row.xid_age);
       batch.add(PG.xidAge, xidAge, at);
@@ -162,36 +170,56 @@ const bgwriter: MetricFamily = {
   async collect({ session, server, batch }) {
     if (server.versionNum >= 170000) {
       const [c] = await session.query(
-        `SELECT num_timed, num_requested, write_time, sync_time, buffers_written FROM pg_stat_checkpointer`,
+        `SELECT num_timed, num_requested, write_time, sync_time, buffers_written, stats_reset FROM pg_stat_checkpointer`,
       );
       const [b] = await session.query(
-        `SELECT buffers_clean, maxwritten_clean, buffers_alloc FROM pg_stat_bgwriter`,
+        `SELECT buffers_clean, maxwritten_clean, buffers_alloc, stats_reset FROM pg_stat_bgwriter`,
       );
-      batch.add(PG.checkpoints, num(c?.num_timed), { type: 'scheduled' });
-      batch.add(PG.checkpoints, num(c?.num_requested), { type: 'requested' });
-      batch.add(PG.checkpointDuration, num(c?.write_time), { type: 'write' });
-      batch.add(PG.checkpointDuration, num(c?.sync_time), { type: 'sync' });
-      batch.add(PG.buffersWritten, num(c?.buffers_written), { source: 'checkpoints' });
-      batch.add(PG.buffersWritten, num(b?.buffers_clean), { source: 'bgwriter' });
-      batch.add(PG.maxWritten, num(b?.maxwritten_clean));
-      batch.add(PG.buffersAllocated, num(b?.buffers_alloc));
+      batch.add(PG.checkpoints, num(c?.num_timed), { type: 'scheduled' }, resetNs(c?.stats_reset));
+      batch.add(PG.checkpoints, num(c?.num_requested), { type: 'requested' }, resetNs(c?.stats_reset));
+      batch.add(PG.checkpointDuration, num(c?.write_time), { type: 'write' }, resetNs(c?.stats_reset));
+      batch.add(PG.checkpointDuration, num(c?.sync_time), { type: 'sync' }, resetNs(c?.stats_reset));
+      batch.add(
+        PG.buffersWritten,
+        num(c?.buffers_written),
+        { source: 'checkpoints' },
+        resetNs(c?.stats_reset),
+      );
+      batch.add(PG.buffersWritten, num(b?.buffers_clean), { source: 'bgwriter' }, resetNs(b?.stats_reset));
+      batch.add(PG.maxWritten, num(b?.maxwritten_clean), {}, resetNs(b?.stats_reset));
+      batch.add(PG.buffersAllocated, num(b?.buffers_alloc), {}, resetNs(b?.stats_reset));
       return;
     }
     const [b] = await session.query(`
       SELECT checkpoints_timed, checkpoints_req, checkpoint_write_time, checkpoint_sync_time,
              buffers_checkpoint, buffers_clean, maxwritten_clean, buffers_backend,
-             buffers_backend_fsync, buffers_alloc
+             buffers_backend_fsync, buffers_alloc, stats_reset
         FROM pg_stat_bgwriter`);
-    batch.add(PG.checkpoints, num(b?.checkpoints_timed), { type: 'scheduled' });
-    batch.add(PG.checkpoints, num(b?.checkpoints_req), { type: 'requested' });
-    batch.add(PG.checkpointDuration, num(b?.checkpoint_write_time), { type: 'write' });
-    batch.add(PG.checkpointDuration, num(b?.checkpoint_sync_time), { type: 'sync' });
-    batch.add(PG.buffersWritten, num(b?.buffers_checkpoint), { source: 'checkpoints' });
-    batch.add(PG.buffersWritten, num(b?.buffers_clean), { source: 'bgwriter' });
-    batch.add(PG.buffersWritten, num(b?.buffers_backend), { source: 'backend' });
-    batch.add(PG.buffersWritten, num(b?.buffers_backend_fsync), { source: 'backend_fsync' });
-    batch.add(PG.maxWritten, num(b?.maxwritten_clean));
-    batch.add(PG.buffersAllocated, num(b?.buffers_alloc));
+    batch.add(PG.checkpoints, num(b?.checkpoints_timed), { type: 'scheduled' }, resetNs(b?.stats_reset));
+    batch.add(PG.checkpoints, num(b?.checkpoints_req), { type: 'requested' }, resetNs(b?.stats_reset));
+    batch.add(
+      PG.checkpointDuration,
+      num(b?.checkpoint_write_time),
+      { type: 'write' },
+      resetNs(b?.stats_reset),
+    );
+    batch.add(PG.checkpointDuration, num(b?.checkpoint_sync_time), { type: 'sync' }, resetNs(b?.stats_reset));
+    batch.add(
+      PG.buffersWritten,
+      num(b?.buffers_checkpoint),
+      { source: 'checkpoints' },
+      resetNs(b?.stats_reset),
+    );
+    batch.add(PG.buffersWritten, num(b?.buffers_clean), { source: 'bgwriter' }, resetNs(b?.stats_reset));
+    batch.add(PG.buffersWritten, num(b?.buffers_backend), { source: 'backend' }, resetNs(b?.stats_reset));
+    batch.add(
+      PG.buffersWritten,
+      num(b?.buffers_backend_fsync),
+      { source: 'backend_fsync' },
+      resetNs(b?.stats_reset),
+    );
+    batch.add(PG.maxWritten, num(b?.maxwritten_clean), {}, resetNs(b?.stats_reset));
+    batch.add(PG.buffersAllocated, num(b?.buffers_alloc), {}, resetNs(b?.stats_reset));
   },
 };
 
@@ -204,9 +232,9 @@ const wal: MetricFamily = {
       batch.add(PG.walGenerated, num(row?.bytes));
     }
     if (server.versionNum >= 140000) {
-      const [row] = await session.query(`SELECT wal_records, wal_fpi FROM pg_stat_wal`);
-      batch.add(PG.walRecords, num(row?.wal_records));
-      batch.add(PG.walFpi, num(row?.wal_fpi));
+      const [row] = await session.query(`SELECT wal_records, wal_fpi, stats_reset FROM pg_stat_wal`);
+      batch.add(PG.walRecords, num(row?.wal_records), {}, resetNs(row?.stats_reset));
+      batch.add(PG.walFpi, num(row?.wal_fpi), {}, resetNs(row?.stats_reset));
     }
   },
 };
@@ -283,8 +311,13 @@ const USER_SCHEMA = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n
 const tables: MetricFamily = {
   name: 'tables',
   cadence: 'slow',
-  async collect({ session, server, batch, topTables }) {
+  async collect({ session, server, batch: all, topTables }) {
     const at = { [DB]: server.database };
+    // pg_stat_reset() restarts the counters of this database's tables: that is their start.
+    const [reset] = await session.query(
+      `SELECT stats_reset FROM pg_stat_database WHERE datname = current_database()`,
+    );
+    const batch = all.since(resetNs(reset?.stats_reset));
     const [count] = await session.query(
       `SELECT count(*) AS n FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE c.relkind IN ('r', 'p', 'm') AND ${USER_SCHEMA}`,

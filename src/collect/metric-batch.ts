@@ -78,10 +78,6 @@ export class MetricBatch {
     };
   }
 
-  names(): string[] {
-    return [...this.metrics.keys()];
-  }
-
   toRequest(resource: PointAttributes, scopeName: string, scopeVersion: string): MetricsRequest {
     return {
       resourceMetrics: [

@@ -58,12 +58,6 @@ export class StatementDeltaTracker {
   private previous: Map<string, StatementCounters> | undefined;
   private epoch: string | undefined;
 
-  /** Forget the baseline, e.g. after an outage long enough that deltas would mislead. */
-  reset(): void {
-    this.previous = undefined;
-    this.epoch = undefined;
-  }
-
   next(snapshot: Snapshot): StatementDelta[] {
     const { deltas, accept } = this.preview(snapshot);
     accept();

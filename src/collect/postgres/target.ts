@@ -21,7 +21,7 @@ export interface PostgresTarget {
   logs: PostgresTargetConfig['logs'];
 }
 
-export const APPLICATION_NAME = 'sightline';
+const APPLICATION_NAME = 'sightline';
 
 /** The entity id of a database inside an instance. */
 export function databaseEntityId(instanceId: string, database: string): string {

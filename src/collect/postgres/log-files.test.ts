@@ -163,9 +163,11 @@ describe('LocalLogReader', () => {
     const reader = new LocalLogReader(dir, 'jsonlog');
     writeFileSync(join(dir, 'start.json'), '');
     await reader.read();
+    // One instant for all three (touch() takes "now" anew on each call).
+    const at = new Date(Date.now() - 5000);
     for (const name of ['p-3.json', 'p-1.json', 'p-2.json']) {
       writeFileSync(join(dir, name), `${name}\n`);
-      touch(join(dir, name), 5);
+      utimesSync(join(dir, name), at, at);
     }
     expect(text(await reader.read()).map(([file]) => file)).toEqual(['p-1.json', 'p-2.json', 'p-3.json']);
   });

@@ -35,4 +35,10 @@ registerStartCommand(program);
 registerSetupSqlCommand(program);
 registerLoadgenCommand(program);
 
+// `sightline setup-sql postgres | psql` when psql exits early: a closed pipe is not a crash.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
+
 await program.parseAsync(process.argv);

@@ -53,7 +53,8 @@ export function buildCollectors(plan: CollectorPlan, deps: CollectorDeps): Colle
     ...(deps.signal === undefined ? {} : { signal: deps.signal }),
   });
   return plan.postgres.map((target) => {
-    const logger = deps.logger.child({ component: 'collector', target: target.name });
+    // Each message of a collector names its target itself.
+    const logger = deps.logger.child({ component: 'collector' });
     const logSource = createLogSource(target, logger);
     return new PostgresCollector(target, {
       publisher,

@@ -113,6 +113,6 @@ export function createLogSource(target: PostgresTarget, logger: Logger): ServerL
   if (source === 'off') return undefined;
   if (source === 'auto') return new AutoLogSource(target, logger);
   const reader = source === 'sql' ? new SqlLogReader(format) : new LocalLogReader(source, format);
-  logger.info({ source, format }, 'reading the PostgreSQL server log');
+  logger.info({ target: target.name, source, format }, 'reading the PostgreSQL server log');
   return new ParsedLogSource(reader, target);
 }

@@ -1,5 +1,5 @@
 import type { Bus } from '../bus/bus.js';
-import type { Config, PostgresTargetConfig } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import type { Logger } from '../core/logger.js';
 import type { SelfMetrics } from '../core/telemetry.js';
 import type { Collector } from './collector.js';
@@ -17,19 +17,6 @@ export interface CollectorDeps {
   signal?: AbortSignal;
 }
 
-/** The defaults of a target given only as a URL (`--postgres`). */
-function quickTarget(url: string): PostgresTargetConfig {
-  return {
-    url,
-    metricsIntervalSeconds: 15,
-    queryStatsIntervalSeconds: 60,
-    statementTimeoutMs: 5000,
-    lockTimeoutMs: 1000,
-    topTables: 200,
-    logs: { source: 'auto', format: 'auto', keepLiterals: false },
-  };
-}
-
 /** What the config asks to watch, resolved and checked: config errors surface here, before anything starts. */
 export interface CollectorPlan {
   config: Config['collect'];
@@ -37,7 +24,7 @@ export interface CollectorPlan {
 }
 
 export async function planCollectors(config: Config['collect']): Promise<CollectorPlan> {
-  const postgres = targetsOf(config.postgres, quickTarget);
+  const postgres = targetsOf(config.postgres);
   if (postgres.length > 0) await loadSqlParser();
   return { config, postgres };
 }

@@ -14,7 +14,7 @@ const duckdbSize = z
 const seconds = z.number().positive();
 
 /** One watched PostgreSQL server: a connection string, or the same thing as separate fields. */
-const postgresTarget = z
+export const postgresTargetSchema = z
   .strictObject({
     /** Names the target in entity ids, metrics and logs; defaults to host-port. */
     name: z
@@ -61,7 +61,7 @@ const postgresTarget = z
     message: 'give at most one of password, passwordEnv and passwordFile',
   });
 
-export type PostgresTargetConfig = z.infer<typeof postgresTarget>;
+export type PostgresTargetConfig = z.infer<typeof postgresTargetSchema>;
 
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data'),
@@ -136,7 +136,7 @@ export const configSchema = z.strictObject({
     .strictObject({
       postgres: z
         .strictObject({
-          targets: z.array(postgresTarget).default([]),
+          targets: z.array(postgresTargetSchema).default([]),
           /** Quick path (`sightline start --postgres URL`): connection strings with every other setting at its default. */
           urls: z
             .array(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// connection string'))

@@ -25,6 +25,7 @@ import {
 } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
 import { metricPointsOf, type MetricPoints } from '../helpers/metric-points.js';
+import { postgresTargetSchema } from '../../src/config/schema.js';
 
 const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
 const MONITOR = 'sightline_monitor';
@@ -91,16 +92,16 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
 
   function collectorFor(options: { breakerOpenMs?: number; server?: PostgresInstance; name?: string } = {}) {
     const server = options.server ?? postgres;
-    const target = resolveTarget({
-      url: `postgresql://${MONITOR}:${MONITOR_PASSWORD}@${server.host}:${server.port}/postgres`,
-      name: options.name ?? 'main',
-      metricsIntervalSeconds: 3600,
-      queryStatsIntervalSeconds: 3600,
-      statementTimeoutMs: 5000,
-      lockTimeoutMs: 1000,
-      topTables: 50,
-      logs: { source: 'off', format: 'auto', keepLiterals: false },
-    });
+    const target = resolveTarget(
+      postgresTargetSchema.parse({
+        url: `postgresql://${MONITOR}:${MONITOR_PASSWORD}@${server.host}:${server.port}/postgres`,
+        name: options.name ?? 'main',
+        metricsIntervalSeconds: 3600,
+        queryStatsIntervalSeconds: 3600,
+        topTables: 50,
+        logs: { source: 'off' },
+      }),
+    );
     return new PostgresCollector(target, {
       publisher: new CollectorPublisher(bus, { orgId: 'org-test', attempts: 1, firstBackoffMs: 10 }),
       metrics,
@@ -149,15 +150,15 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
     } finally {
       await plain.end();
     }
-    const target = resolveTarget({
-      url: monitorUrl(),
-      metricsIntervalSeconds: 15,
-      queryStatsIntervalSeconds: 60,
-      statementTimeoutMs: 1234,
-      lockTimeoutMs: 567,
-      topTables: 10,
-      logs: { source: 'off', format: 'auto', keepLiterals: false },
-    });
+    const target = resolveTarget(
+      postgresTargetSchema.parse({
+        url: monitorUrl(),
+        statementTimeoutMs: 1234,
+        lockTimeoutMs: 567,
+        topTables: 10,
+        logs: { source: 'off' },
+      }),
+    );
     const session = new pg.Client(target.connection);
     await session.connect();
     try {

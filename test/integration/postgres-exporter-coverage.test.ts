@@ -29,6 +29,7 @@ import {
 } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
 import { metricPointsOf, type MetricPoints } from '../helpers/metric-points.js';
+import { postgresTargetSchema } from '../../src/config/schema.js';
 
 /**
  * What prometheus-postgres-exporter (Debian 0.11.1) exposes, family by family, against what the
@@ -563,16 +564,16 @@ async function oneMetricsCycle(bus: MemoryBus, postgres: PostgresInstance): Prom
       },
     );
   }
-  const target = resolveTarget({
-    url: `postgresql://${MONITOR}:${MONITOR_PASSWORD}@${postgres.host}:${postgres.port}/postgres`,
-    name: 'main',
-    metricsIntervalSeconds: 3600,
-    queryStatsIntervalSeconds: 3600,
-    statementTimeoutMs: 5000,
-    lockTimeoutMs: 1000,
-    topTables: 50,
-    logs: { source: 'off', format: 'auto', keepLiterals: false },
-  });
+  const target = resolveTarget(
+    postgresTargetSchema.parse({
+      url: `postgresql://${MONITOR}:${MONITOR_PASSWORD}@${postgres.host}:${postgres.port}/postgres`,
+      name: 'main',
+      metricsIntervalSeconds: 3600,
+      queryStatsIntervalSeconds: 3600,
+      topTables: 50,
+      logs: { source: 'off' },
+    }),
+  );
   const collector = new PostgresCollector(target, {
     publisher: new CollectorPublisher(bus, { orgId: 'org-test', attempts: 1, firstBackoffMs: 10 }),
     metrics: new SelfMetrics({ processMetrics: false }),

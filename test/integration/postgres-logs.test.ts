@@ -19,6 +19,7 @@ import {
   type PostgresInstance,
 } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
+import { postgresTargetSchema } from '../../src/config/schema.js';
 
 const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
 
@@ -69,16 +70,16 @@ describe.skipIf(!available)('PostgreSQL server logs through the collector', () =
   });
 
   function collectorReading(source: string, format: 'auto' | 'csvlog' | 'jsonlog') {
-    const target = resolveTarget({
-      url: monitorUrl(),
-      name: `logs-${format}`,
-      metricsIntervalSeconds: 3600,
-      queryStatsIntervalSeconds: 3600,
-      statementTimeoutMs: 5000,
-      lockTimeoutMs: 1000,
-      topTables: 10,
-      logs: { source, format, keepLiterals: false },
-    });
+    const target = resolveTarget(
+      postgresTargetSchema.parse({
+        url: monitorUrl(),
+        name: `logs-${format}`,
+        metricsIntervalSeconds: 3600,
+        queryStatsIntervalSeconds: 3600,
+        topTables: 10,
+        logs: { source, format, keepLiterals: false },
+      }),
+    );
     const logSource = createLogSource(target, silentLogger());
     if (logSource === undefined) throw new Error('expected a log source');
     return new PostgresCollector(target, {

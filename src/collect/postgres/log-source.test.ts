@@ -3,18 +3,17 @@ import { silentLogger } from '../../core/logger.js';
 import { AutoLogSource, createLogSource } from './log-source.js';
 import type { PostgresSession } from './session.js';
 import { resolveTarget } from './target.js';
+import { postgresTargetSchema } from '../../config/schema.js';
 
 function target(source: string) {
-  return resolveTarget({
-    host: 'db',
-    name: 'main',
-    metricsIntervalSeconds: 15,
-    queryStatsIntervalSeconds: 60,
-    statementTimeoutMs: 5000,
-    lockTimeoutMs: 1000,
-    topTables: 10,
-    logs: { source, format: 'auto', keepLiterals: false },
-  });
+  return resolveTarget(
+    postgresTargetSchema.parse({
+      host: 'db',
+      name: 'main',
+      topTables: 10,
+      logs: { source },
+    }),
+  );
 }
 
 /** A server that answers the privilege check, and counts the statements it got. */

@@ -70,24 +70,22 @@ describe('resolveTarget', () => {
 });
 
 describe('targetsOf', () => {
-  const quick = (url: string) => target({ url });
-
   it('adds the quick-path URLs after the configured targets', () => {
-    const targets = targetsOf(
-      { targets: [target({ host: 'a', name: 'first' })], urls: ['postgresql://b:5433/x'] },
-      quick,
-    );
+    const targets = targetsOf({
+      targets: [target({ host: 'a', name: 'first' })],
+      urls: ['postgresql://b:5433/x'],
+    });
     expect(targets.map((t) => t.name)).toEqual(['first', 'b-5433']);
   });
 
   it('tells two unnamed targets on one server apart by their database', () => {
-    const targets = targetsOf({ targets: [], urls: ['postgresql://b/x', 'postgresql://b/y'] }, quick);
+    const targets = targetsOf({ targets: [], urls: ['postgresql://b/x', 'postgresql://b/y'] });
     expect(targets.map((t) => t.entityId)).toEqual(['pg:b-5432-x', 'pg:b-5432-y']);
   });
 
   it('refuses two targets given one name, and says where names are set', () => {
     const named = [target({ host: 'a', name: 'main' }), target({ host: 'b', name: 'main' })];
-    expect(thrown(() => targetsOf({ targets: named, urls: [] }, quick)).message).toContain(
+    expect(thrown(() => targetsOf({ targets: named, urls: [] })).message).toContain(
       'two PostgreSQL targets are named main: give each a distinct name (collect.postgres.targets[].name',
     );
   });

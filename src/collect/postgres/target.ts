@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { ClientConfig } from 'pg';
-import type { PostgresTargetConfig } from '../../config/schema.js';
+import { postgresTargetSchema, type PostgresTargetConfig } from '../../config/schema.js';
 import { SightlineError } from '../../core/errors.js';
 
 /** A watched PostgreSQL server as the collector uses it. */
@@ -152,13 +152,12 @@ function safeName(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
 }
 
-/** Every target of the config: the full entries, then the quick-path URLs with defaults. */
+/** Every target of the config: the full entries, then the quick-path URLs with the schema's defaults. */
 export function targetsOf(
   postgres: { targets: readonly PostgresTargetConfig[]; urls: readonly string[] },
-  defaults: (url: string) => PostgresTargetConfig,
   env: NodeJS.ProcessEnv = process.env,
 ): PostgresTarget[] {
-  const configs = [...postgres.targets, ...postgres.urls.map(defaults)];
+  const configs = [...postgres.targets, ...postgres.urls.map((url) => postgresTargetSchema.parse({ url }))];
   const resolved = configs.map((t) => resolveTarget(t, env));
   const count = (name: string) => resolved.filter((t) => t.name === name).length;
   // Two unnamed targets on one server (different databases) are told apart by their database.

@@ -214,6 +214,15 @@ describe('serverLogToRows', () => {
     expect(serverLogToRows(log({ pid: 1 }), context).log.id).not.toBe(id);
   });
 
+  it('keeps apart two lines of one backend in the same millisecond with the same text', () => {
+    const line = (n: number) => log({ attributes: { session_id: '6b04.1', session_line: n } });
+    expect(serverLogToRows(line(1), context).log.id).not.toBe(serverLogToRows(line(2), context).log.id);
+    const statement = (text: string) => log({ category: 'statement_duration', statement: text });
+    expect(serverLogToRows(statement('SELECT $1'), context).log.id).not.toBe(
+      serverLogToRows(statement('UPDATE t SET a = $1'), context).log.id,
+    );
+  });
+
   it('adds a query sample when the line carries a plan', () => {
     const plan = '[{"Plan":{"Node Type":"Seq Scan"}}]';
     const { log: row, sample } = serverLogToRows(

@@ -149,14 +149,20 @@ export function serverLogToRows(record: ServerLogRecord, context: RowContext): S
   const ts = nanos(record.ts, 'ts');
   const { severity, number } = serverLogSeverity(record.level);
   const service = serviceOfEntity(record.entityId);
+  // The server numbers each session's lines (csvlog/jsonlog session_id and line_num): with them,
+  // two lines of one backend in the same millisecond stay apart; the text covers stderr logs.
   const id = recordId([
     'server_log',
     record.entityId,
     record.ts,
     String(record.pid),
+    String(record.attributes.session_id ?? ''),
+    String(record.attributes.session_line ?? ''),
     record.level,
     record.category,
+    record.sqlstate,
     record.message,
+    record.statement,
   ]);
   // Record attributes first: the fields the collector parsed win over a same-named extra.
   const attributes: Record<string, string | number | boolean> = { ...record.attributes };

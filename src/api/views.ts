@@ -115,7 +115,7 @@ export function metricsView(query: MetricQuery, result: { series: MetricSeries[]
   };
 }
 
-export function seriesView(series: MetricSeries) {
+function seriesView(series: MetricSeries) {
   return {
     name: series.name,
     kind: series.kind,
@@ -129,7 +129,7 @@ export function seriesView(series: MetricSeries) {
 }
 
 /** Collectors report their entities every minute; three missed reports mean the target is down. */
-export const UP_WITHIN_NS = 3n * 60_000_000_000n;
+const UP_WITHIN_NS = 3n * 60_000_000_000n;
 
 export function entityView(entity: StoredEntity, nowNs: bigint) {
   return {
@@ -178,7 +178,7 @@ function totalsView(t: QueryTotals) {
   };
 }
 
-export function topQueryView(query: TopQuery, overallTimeMs: number) {
+function topQueryView(query: TopQuery, overallTimeMs: number) {
   return {
     fingerprint: query.fingerprint,
     query: query.query,
@@ -206,7 +206,7 @@ function planOf(plan: string): unknown {
   }
 }
 
-export function sampleView(s: StoredQuerySample) {
+function sampleView(s: StoredQuerySample) {
   return {
     timestamp: formatNs(s.ts),
     entityId: s.entityId,

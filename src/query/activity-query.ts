@@ -2,8 +2,8 @@ import { parseTimeParam } from '../core/time.js';
 import type { ActivityQuery } from '../store/store.js';
 import { parseStep, parseTimeRange } from './time-range.js';
 
-export const DEFAULT_ACTIVITY_BUCKETS = 60;
-export const MAX_ACTIVITY_BUCKETS = 2_000;
+const DEFAULT_ACTIVITY_BUCKETS = 60;
+const MAX_ACTIVITY_BUCKETS = 2_000;
 
 export interface ActivityParams {
   at?: string | undefined;

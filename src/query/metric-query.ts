@@ -1,7 +1,6 @@
 import { SightlineError } from '../core/errors.js';
-import { msToNs, parseDurationMs } from '../core/time.js';
 import type { MetricAggregation, MetricQuery } from '../store/store.js';
-import { parseTimeRange } from './time-range.js';
+import { checkedStepNs, parseTimeRange } from './time-range.js';
 
 export const MAX_METRIC_POINTS = 100_000;
 const AGGREGATIONS: readonly MetricAggregation[] = ['avg', 'min', 'max', 'sum', 'count', 'last'];
@@ -34,14 +33,5 @@ export function parseMetricQuery(params: MetricQueryParams, nowMs: number): Metr
   }
   const query: MetricQuery = { name, ...range, aggregation, maxPoints: MAX_METRIC_POINTS };
   if (params.step === undefined || params.step === '') return query;
-  const stepMs = parseDurationMs('step', params.step);
-  if (stepMs < 1) throw new SightlineError('SL_ERR_BAD_REQUEST', 'step must be at least 1ms');
-  const stepNs = msToNs(stepMs);
-  if ((range.toNs - range.fromNs) / stepNs > BigInt(MAX_BUCKETS)) {
-    throw new SightlineError(
-      'SL_ERR_BAD_REQUEST',
-      `step=${params.step} makes more than ${MAX_BUCKETS} buckets over this range; use a larger step or a shorter range`,
-    );
-  }
-  return { ...query, stepNs };
+  return { ...query, stepNs: checkedStepNs(params.step, range, MAX_BUCKETS, 1) };
 }

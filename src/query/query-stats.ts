@@ -2,13 +2,13 @@ import { SightlineError } from '../core/errors.js';
 import type { QueryOrder, QueryScope, TopQueriesQuery } from '../store/store.js';
 import { parseLimit, parseStep, parseTimeRange } from './time-range.js';
 
-export const DEFAULT_QUERY_LIMIT = 50;
-export const MAX_QUERY_LIMIT = 500;
+const DEFAULT_QUERY_LIMIT = 50;
+const MAX_QUERY_LIMIT = 500;
 /** Buckets of each statement's series when no step is given. */
-export const DEFAULT_QUERY_BUCKETS = 60;
-export const MAX_QUERY_BUCKETS = 1_000;
+const DEFAULT_QUERY_BUCKETS = 60;
+const MAX_QUERY_BUCKETS = 1_000;
 /** Statements × buckets: the most points one top-queries answer holds. */
-export const MAX_QUERY_POINTS = 100_000;
+const MAX_QUERY_POINTS = 100_000;
 const ORDERS: readonly QueryOrder[] = ['total_time', 'calls', 'mean_time', 'rows', 'io'];
 const MAX_FINGERPRINT_LENGTH = 256;
 

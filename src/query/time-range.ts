@@ -52,8 +52,23 @@ export function parseStep(
   maxBuckets: number,
 ): bigint {
   if (value === undefined || value === '') return defaultStepNs(range, defaultBuckets);
+  return checkedStepNs(value, range, maxBuckets, 1000);
+}
+
+/** A `step` given as a duration, at least `minStepMs`, making at most `maxBuckets` over the range. */
+export function checkedStepNs(
+  value: string,
+  range: TimeRange,
+  maxBuckets: number,
+  minStepMs: number,
+): bigint {
   const stepMs = parseDurationMs('step', value);
-  if (stepMs < 1000) throw new SightlineError('SL_ERR_BAD_REQUEST', 'step must be at least 1s');
+  if (stepMs < minStepMs) {
+    throw new SightlineError(
+      'SL_ERR_BAD_REQUEST',
+      `step must be at least ${minStepMs >= 1000 ? `${minStepMs / 1000}s` : `${minStepMs}ms`}`,
+    );
+  }
   const stepNs = msToNs(stepMs);
   if ((range.toNs - range.fromNs) / stepNs > BigInt(maxBuckets)) {
     throw new SightlineError(

@@ -229,7 +229,7 @@ export interface Store extends Component {
   /**
    * Inserts new entities and merges known ones (by org and id): first seen is the earliest,
    * last seen the latest, the other fields come from the record seen last. `inserted` counts
-   * new entities, `duplicates` the ones updated.
+   * new entities, `duplicates` every other row of the batch (merged into a known or new entity).
    */
   upsertEntities(rows: readonly EntityRow[]): Promise<WriteResult>;
 

@@ -271,8 +271,13 @@ describe('database views over the collector pipeline', () => {
     await publish(TOPICS.rawEntities, orgs.a, [
       entityRecord({ entityId: 'pg:old', name: 'old', ts: ago(30), version: '15.1' }),
     ]);
+    // An older sighting with another version does not overwrite what the newest one said.
+    await publish(TOPICS.rawEntities, orgs.a, [
+      entityRecord({ entityId: 'pg:old', name: 'old', ts: ago(90), version: '14.0' }),
+    ]);
     const stats = await json<Record<string, number>>('/api/v1/stats');
     expect(stats).toMatchObject({ queryStats: 3, entities: 5 });
+    expect((await json<{ version: string }>('/api/v1/databases/pg:old')).version).toBe('15.1');
   });
 
   it('lists the instances with their databases, versions and whether they report', async () => {

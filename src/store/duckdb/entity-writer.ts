@@ -79,7 +79,7 @@ export class EntityWriter {
  * One row per entity of the batch, merged as the table merges them: DuckDB refuses to
  * update the same row twice in one statement, and fewer statements are faster anyway.
  */
-export function mergeEntities(rows: readonly EntityRow[]): EntityRow[] {
+function mergeEntities(rows: readonly EntityRow[]): EntityRow[] {
   const byKey = new Map<string, EntityRow>();
   for (const row of rows) {
     const key = `${row.orgId}\u0000${row.id}`;

@@ -57,6 +57,9 @@ import type { DuckDBDatabase } from './database.js';
 import { EntityWriter } from './entity-writer.js';
 import { TableWriter, type TableSpec } from './table-writer.js';
 
+/** A point's value; a histogram's is the mean of its observations, so histograms chart like gauges. */
+const POINT_VALUE = 'coalesce(value, hist_sum / nullif(hist_count, 0))';
+
 const LOGS: TableSpec<LogRow> = {
   table: 'logs',
   timeColumn: 'ts',
@@ -436,17 +439,15 @@ export class DuckDBStore implements Store {
     ]);
     const scope = { ...params, ...filter.params, name: query.name, fromNs: query.fromNs, toNs: query.toNs };
     const base = { ...scope, maxPoints: query.maxPoints + 1 };
-    // A histogram point's value is the mean of its observations, so histograms chart like gauges.
-    const pointValue = `coalesce(value, hist_sum / nullif(hist_count, 0))`;
     const rows =
       query.stepNs === undefined
         ? await this.read(
-            `SELECT series_id, ts, ${pointValue} AS value, hist_count AS count, hist_sum AS sum
+            `SELECT series_id, ts, ${POINT_VALUE} AS value, hist_count AS count, hist_sum AS sum
              ${from} ORDER BY series_id, ts LIMIT $maxPoints`,
             base,
           )
         : await this.read(
-            `SELECT series_id, (ts // $stepNs) * $stepNs AS ts, ${aggregate(query.aggregation, pointValue)} AS value,
+            `SELECT series_id, (ts // $stepNs) * $stepNs AS ts, ${aggregate(query.aggregation, POINT_VALUE)} AS value,
                     sum(hist_count) AS count, sum(hist_sum) AS sum
              ${from} GROUP BY series_id, (ts // $stepNs) ORDER BY series_id, ts LIMIT $maxPoints`,
             { ...base, stepNs: query.stepNs },
@@ -532,7 +533,7 @@ export class DuckDBStore implements Store {
     const rows = await this.read(
       `SELECT name, series_id, arg_max(kind, ts) AS kind, arg_max(unit, ts) AS unit,
               arg_max(labels, ts) AS last_labels, max(ts) AS last_ts,
-              arg_max(coalesce(value, hist_sum / nullif(hist_count, 0)), ts) AS last_value
+              arg_max(${POINT_VALUE}, ts) AS last_value
        ${from} GROUP BY name, series_id ORDER BY name, last_labels, series_id LIMIT $limit`,
       { ...params, ...filter.params, fromNs: query.fromNs, toNs: query.toNs, limit: MAX_CATALOG_SERIES + 1 },
     );

@@ -13,14 +13,24 @@ const duckdbSize = z
  */
 const seconds = z.number().positive();
 
+const secretFields = {
+  /** Prefer passwordEnv or passwordFile: a password in a config file is easy to leak. */
+  password: z.string().optional(),
+  passwordEnv: z.string().min(1).optional(),
+  passwordFile: z.string().min(1).optional(),
+};
+const targetName = z
+  .string()
+  .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-"')
+  .optional();
+const MYSQL_URL = /^(mysql|mariadb):\/\//;
+const mysqlUrl = z.string().regex(MYSQL_URL, 'must be a mysql:// (or mariadb://) connection string');
+
 /** One watched PostgreSQL server: a connection string, or the same thing as separate fields. */
 export const postgresTargetSchema = z
   .strictObject({
     /** Names the target in entity ids, metrics and logs; defaults to host-port. */
-    name: z
-      .string()
-      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 letters, digits, ".", "_" or "-"')
-      .optional(),
+    name: targetName,
     url: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// connection string')
@@ -29,10 +39,7 @@ export const postgresTargetSchema = z
     port: port.optional(),
     database: z.string().min(1).optional(),
     user: z.string().min(1).optional(),
-    /** Prefer passwordEnv or passwordFile: a password in a config file is easy to leak. */
-    password: z.string().optional(),
-    passwordEnv: z.string().min(1).optional(),
-    passwordFile: z.string().min(1).optional(),
+    ...secretFields,
     metricsIntervalSeconds: seconds.default(15),
     queryStatsIntervalSeconds: seconds.default(60),
     statementTimeoutMs: positiveInt.default(5000),
@@ -62,6 +69,74 @@ export const postgresTargetSchema = z
   });
 
 export type PostgresTargetConfig = z.infer<typeof postgresTargetSchema>;
+
+/** One watched MySQL or MariaDB server: a connection string, or the same thing as separate fields. */
+export const mysqlTargetSchema = z
+  .strictObject({
+    /** Names the target in entity ids, metrics and logs; defaults to host-port. */
+    name: targetName,
+    url: mysqlUrl.optional(),
+    host: z.string().min(1).optional(),
+    port: port.optional(),
+    user: z.string().min(1).optional(),
+    ...secretFields,
+    metricsIntervalSeconds: seconds.default(15),
+    queryStatsIntervalSeconds: seconds.default(60),
+    /** Longest a collector statement may run (max_execution_time / max_statement_time). */
+    statementTimeoutMs: positiveInt.default(5000),
+    /** How long a collector statement waits for a metadata or row lock before giving up. */
+    lockWaitTimeoutSeconds: positiveInt.max(3600).default(2),
+    /** Tables reported one by one (sizes, I/O waits), the largest or busiest first; the rest only count. */
+    topTables: positiveInt.max(10_000).default(200),
+    /** Most statement digests kept between cycles; performance_schema itself keeps at most its digests_size. */
+    maxDigests: positiveInt.max(100_000).default(10_000),
+    explain: z
+      .strictObject({
+        /**
+         * EXPLAIN FORMAT=JSON of one sampled statement of each slow digest. Off by default: it runs
+         * statements' plans on the server (SELECTs only, read-only session) and needs statement history.
+         */
+        enabled: z.boolean().default(false),
+        /** A digest is slow when its mean time in the interval is at least this. */
+        minMeanMs: z.number().nonnegative().default(500),
+        /** Most EXPLAINs per query-stats cycle. */
+        maxPerCycle: z.int().min(1).max(100).default(5),
+      })
+      .prefault({}),
+    logs: z
+      .strictObject({
+        /** `auto` (performance_schema.error_log on MySQL 8, else @@log_error when readable here), `sql`, a file, or `off`. */
+        errorLog: z.string().min(1).default('auto'),
+        /** `auto` (@@slow_query_log_file when the slow log is on and readable here), a file, or `off`. */
+        slowLog: z.string().min(1).default('auto'),
+        /** Store statements from the slow log with their literals (off: removed before they leave the collector). */
+        keepLiterals: z.boolean().default(false),
+      })
+      .prefault({}),
+  })
+  .refine((t) => t.url !== undefined || t.host !== undefined, {
+    message: 'needs a url or a host',
+  })
+  .refine((t) => [t.password, t.passwordEnv, t.passwordFile].filter((p) => p !== undefined).length <= 1, {
+    message: 'give at most one of password, passwordEnv and passwordFile',
+  });
+
+export type MysqlTargetConfig = z.infer<typeof mysqlTargetSchema>;
+
+/** How collectors protect the servers they watch: shared by every engine. */
+const cycleProtection = {
+  /** A cycle may take this share of its interval before the interval stretches. */
+  maxBusyShare: z.number().gt(0).max(1).default(0.5),
+  /** The interval never stretches beyond its configured value times this. */
+  maxStretch: z.number().min(1).max(100).default(8),
+  breaker: z
+    .strictObject({
+      failureThreshold: positiveInt.default(3),
+      openSeconds: seconds.default(30),
+      maxOpenSeconds: seconds.default(300),
+    })
+    .prefault({}),
+};
 
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data'),
@@ -141,17 +216,15 @@ export const configSchema = z.strictObject({
           urls: z
             .array(z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// connection string'))
             .default([]),
-          /** A cycle may take this share of its interval before the interval stretches. */
-          maxBusyShare: z.number().gt(0).max(1).default(0.5),
-          /** The interval never stretches beyond its configured value times this. */
-          maxStretch: z.number().min(1).max(100).default(8),
-          breaker: z
-            .strictObject({
-              failureThreshold: positiveInt.default(3),
-              openSeconds: seconds.default(30),
-              maxOpenSeconds: seconds.default(300),
-            })
-            .prefault({}),
+          ...cycleProtection,
+        })
+        .prefault({}),
+      mysql: z
+        .strictObject({
+          targets: z.array(mysqlTargetSchema).default([]),
+          /** Quick path (`sightline start --mysql URL`): connection strings with every other setting at its default. */
+          urls: z.array(mysqlUrl).default([]),
+          ...cycleProtection,
         })
         .prefault({}),
     })

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { ClientConfig } from 'pg';
 import { postgresTargetSchema, type PostgresTargetConfig } from '../../config/schema.js';
 import { SightlineError } from '../../core/errors.js';
+import { passwordOf, safeName } from '../target-common.js';
 
 /** A watched PostgreSQL server as the collector uses it. */
 export interface PostgresTarget {
@@ -43,7 +43,7 @@ export function resolveTarget(
   const database = config.database ?? fromUrl?.database ?? 'postgres';
   const user = config.user ?? fromUrl?.user ?? 'sightline';
   const name = config.name ?? safeName(`${host}-${port}`);
-  const password = passwordOf(config, name, env) ?? fromUrl?.password;
+  const password = passwordOf(config, `PostgreSQL target ${name}`, env) ?? fromUrl?.password;
   const sessionOptions = [
     '-c default_transaction_read_only=on',
     `-c statement_timeout=${config.statementTimeoutMs}`,
@@ -120,36 +120,6 @@ function parseUrl(url: string): UrlParts {
   const sslmode = parsed.searchParams.get('sslmode');
   if (sslmode !== null) parts.sslmode = sslmode;
   return parts;
-}
-
-function passwordOf(config: PostgresTargetConfig, name: string, env: NodeJS.ProcessEnv): string | undefined {
-  if (config.password !== undefined) return config.password;
-  if (config.passwordEnv !== undefined) {
-    const value = env[config.passwordEnv];
-    if (value === undefined) {
-      throw new SightlineError(
-        'SL_ERR_CONFIG_INVALID',
-        `PostgreSQL target ${name}: the environment variable ${config.passwordEnv} (passwordEnv) is not set`,
-      );
-    }
-    return value;
-  }
-  if (config.passwordFile !== undefined) {
-    try {
-      return readFileSync(config.passwordFile, 'utf8').replace(/\r?\n$/, '');
-    } catch (error) {
-      throw new SightlineError(
-        'SL_ERR_CONFIG_INVALID',
-        `PostgreSQL target ${name}: cannot read passwordFile ${config.passwordFile}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
-      );
-    }
-  }
-  return undefined;
-}
-
-/** A name usable in entity ids and metric labels. */
-function safeName(text: string): string {
-  return text.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
 }
 
 /** Every target of the config: the full entries, then the quick-path URLs with the schema's defaults. */

@@ -167,6 +167,11 @@ function totalsView(t: QueryTotals) {
     tempBlksRead: t.tempBlksRead,
     tempBlksWritten: t.tempBlksWritten,
     walBytes: t.walBytes,
+    rowsExamined: t.rowsExamined,
+    lockTimeMs: t.lockTimeMs,
+    errors: t.errors,
+    noIndexUsed: t.noIndexUsed,
+    tmpDiskTables: t.tmpDiskTables,
     /** Share of the blocks found in shared buffers; null without block access. */
     cacheHitRatio:
       t.sharedBlksHit + t.sharedBlksRead === 0
@@ -240,6 +245,11 @@ function intervalView(i: StoredQueryStat) {
     tempBlksRead: i.tempBlksRead,
     tempBlksWritten: i.tempBlksWritten,
     walBytes: i.walBytes,
+    rowsExamined: i.rowsExamined,
+    lockTimeMs: i.lockTimeMs,
+    errors: i.errors,
+    noIndexUsed: i.noIndexUsed,
+    tmpDiskTables: i.tmpDiskTables,
   };
 }
 

@@ -41,6 +41,16 @@ export const queryStatsRecord = z.strictObject({
   tempBlksRead: count,
   tempBlksWritten: count,
   walBytes: count,
+  /** MySQL/MariaDB digests: rows read to produce the result (PostgreSQL has no such counter: 0). */
+  rowsExamined: count.default(0),
+  /** MySQL/MariaDB: time spent waiting for table locks. */
+  lockTimeMs: millis.default(0),
+  /** MySQL/MariaDB: executions that ended in an error. */
+  errors: count.default(0),
+  /** MySQL/MariaDB: executions that scanned a table without an index. */
+  noIndexUsed: count.default(0),
+  /** MySQL/MariaDB: internal temporary tables created on disk. */
+  tmpDiskTables: count.default(0),
 });
 export type QueryStatsRecord = z.infer<typeof queryStatsRecord>;
 
@@ -52,6 +62,23 @@ const planSample = z.strictObject({
   /** The plan as JSON text; empty when only the duration is known. */
   plan: text,
 });
+
+/** raw-queries: one execution of a statement (from the server's statement history), with its plan when explained. */
+export const querySampleRecord = z.strictObject({
+  type: z.literal('query_sample'),
+  entityId: z.string().min(1),
+  database: z.string(),
+  user: z.string(),
+  ts: nsTime,
+  ...planSample.shape,
+  /** Where the sample came from: `history` (statement history), `explain` (the collector's EXPLAIN). */
+  source: z.string().min(1),
+});
+export type QuerySampleRecord = z.infer<typeof querySampleRecord>;
+
+/** Everything on raw-queries, told apart by `type`. */
+export const rawQueryRecord = z.discriminatedUnion('type', [queryStatsRecord, querySampleRecord]);
+export type RawQueryRecord = z.infer<typeof rawQueryRecord>;
 
 /** raw-logs: one server log entry, parsed. */
 export const serverLogRecord = z.strictObject({

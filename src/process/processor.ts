@@ -1,5 +1,5 @@
 import type { Bus, Consumer, IncomingMessage, OutgoingMessage } from '../bus/bus.js';
-import { activitySnapshot, entityRecord, queryStatsRecord, serverLogRecord } from '../bus/raw-records.js';
+import { activitySnapshot, entityRecord, rawQueryRecord, serverLogRecord } from '../bus/raw-records.js';
 import { HEADERS, TOPICS, type Topic } from '../bus/topics.js';
 import type { Component } from '../core/component.js';
 import { errorMessage } from '../core/errors.js';
@@ -28,7 +28,8 @@ import {
   activityToRows,
   entityToRow,
   parseRawRecord,
-  queryStatsToRow,
+  rawQueryToRow,
+  type RawQueryRow,
   serverLogToRows,
   type ActivityRows,
   type ServerLogRows,
@@ -116,13 +117,19 @@ export class Processor implements Component {
       },
       write: into('metric_points', (rows: readonly MetricPointRow[]) => store.writeMetricPoints(rows)),
     });
-    await this.consumeTopic(TOPICS.rawQueries, {
+    const writeQueryStats = into('query_stats', (rows: readonly QueryStatRow[]) =>
+      store.writeQueryStats(rows),
+    );
+    await this.consumeTopic<RawQueryRow>(TOPICS.rawQueries, {
       signal: 'query_stats',
       table: 'query_stats',
       toRows: (message, context) => [
-        queryStatsToRow(parseRawRecord(queryStatsRecord, 'query_stats', message.value), context),
+        rawQueryToRow(parseRawRecord(rawQueryRecord, 'raw-queries', message.value), context),
       ],
-      write: into('query_stats', (rows: readonly QueryStatRow[]) => store.writeQueryStats(rows)),
+      write: async (rows) => [
+        ...(await writeQueryStats(rows.flatMap((r) => (r.stat === undefined ? [] : [r.stat])))),
+        ...(await writeSamples(rows.flatMap((r) => (r.sample === undefined ? [] : [r.sample])))),
+      ],
     });
     await this.consumeTopic<ServerLogRows>(TOPICS.rawLogs, {
       signal: 'server_logs',

@@ -47,6 +47,11 @@ function stats(overrides: Partial<QueryStatsRecord> = {}): QueryStatsRecord {
     tempBlksRead: 0,
     tempBlksWritten: 0,
     walBytes: 512,
+    rowsExamined: 0,
+    lockTimeMs: 0,
+    errors: 0,
+    noIndexUsed: 0,
+    tmpDiskTables: 0,
     ...overrides,
   };
 }

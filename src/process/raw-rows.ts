@@ -2,7 +2,9 @@ import type { z } from 'zod';
 import type {
   ActivitySnapshot,
   EntityRecord,
+  QuerySampleRecord,
   QueryStatsRecord,
+  RawQueryRecord,
   ServerLogRecord,
 } from '../bus/raw-records.js';
 import { recordId } from '../core/ids.js';
@@ -92,6 +94,11 @@ export function queryStatsToRow(record: QueryStatsRecord, context: RowContext): 
     tempBlksRead: record.tempBlksRead,
     tempBlksWritten: record.tempBlksWritten,
     walBytes: record.walBytes,
+    rowsExamined: record.rowsExamined,
+    lockTimeMs: record.lockTimeMs,
+    errors: record.errors,
+    noIndexUsed: record.noIndexUsed,
+    tmpDiskTables: record.tmpDiskTables,
   };
 }
 
@@ -220,6 +227,38 @@ export function serverLogToRows(record: ServerLogRecord, context: RowContext): S
       plan: sample.plan,
       source: record.category !== '' ? record.category : 'log',
     },
+  };
+}
+
+/** A row of raw-queries: interval statistics or one sampled execution. */
+export type RawQueryRow = { stat: QueryStatRow; sample?: never } | { sample: QuerySampleRow; stat?: never };
+
+export function rawQueryToRow(record: RawQueryRecord, context: RowContext): RawQueryRow {
+  return record.type === 'query_stats'
+    ? { stat: queryStatsToRow(record, context) }
+    : { sample: querySampleToRow(record, context) };
+}
+
+export function querySampleToRow(record: QuerySampleRecord, context: RowContext): QuerySampleRow {
+  return {
+    id: recordId([
+      'query_sample',
+      record.entityId,
+      record.ts,
+      record.database,
+      record.fingerprint,
+      record.source,
+    ]),
+    ts: nanos(record.ts, 'ts'),
+    orgId: context.orgId,
+    entityId: record.entityId,
+    database: record.database,
+    userName: record.user,
+    fingerprint: record.fingerprint,
+    query: record.query,
+    durationMs: record.durationMs,
+    plan: record.plan,
+    source: record.source,
   };
 }
 

@@ -128,6 +128,11 @@ export interface QueryStatRow {
   tempBlksRead: number;
   tempBlksWritten: number;
   walBytes: number;
+  rowsExamined: number;
+  lockTimeMs: number;
+  errors: number;
+  noIndexUsed: number;
+  tmpDiskTables: number;
 }
 
 /** One execution of a statement, usually a slow one, with its plan. */

@@ -134,6 +134,11 @@ export interface QueryTotals {
   tempBlksRead: number;
   tempBlksWritten: number;
   walBytes: number;
+  rowsExamined: number;
+  lockTimeMs: number;
+  errors: number;
+  noIndexUsed: number;
+  tmpDiskTables: number;
   /** Distinct values, sorted, at most MAX_DISTINCT_LISTED each. */
   databases: string[];
   users: string[];

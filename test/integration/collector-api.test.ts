@@ -252,7 +252,7 @@ describe('database views over the collector pipeline', () => {
       {
         org_id: orgs.a,
         source_topic: 'raw-queries',
-        reason: 'not a valid query_stats record: calls: Invalid input: expected number, received string',
+        reason: 'not a valid raw-queries record: calls: Invalid input: expected number, received string',
       },
     ]);
     const stats = await json<Record<string, number>>('/api/v1/stats');

@@ -162,6 +162,12 @@ export class StatementCollector {
       tempBlksRead: delta.tempBlksRead,
       tempBlksWritten: delta.tempBlksWritten,
       walBytes: delta.walBytes,
+      // pg_stat_statements has no counterpart of these MySQL digest counters.
+      rowsExamined: 0,
+      lockTimeMs: 0,
+      errors: 0,
+      noIndexUsed: 0,
+      tmpDiskTables: 0,
     };
   }
 }

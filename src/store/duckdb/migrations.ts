@@ -207,6 +207,18 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    name: 'query_stats: MySQL/MariaDB digest counters (rows examined, lock time, errors, no index used, tmp disk tables)',
+    // DuckDB cannot add a NOT NULL column; the writer always sets these, the default covers older rows.
+    statements: [
+      'ALTER TABLE query_stats ADD COLUMN rows_examined BIGINT DEFAULT 0',
+      'ALTER TABLE query_stats ADD COLUMN lock_time_ms DOUBLE DEFAULT 0',
+      'ALTER TABLE query_stats ADD COLUMN errors BIGINT DEFAULT 0',
+      'ALTER TABLE query_stats ADD COLUMN no_index_used BIGINT DEFAULT 0',
+      'ALTER TABLE query_stats ADD COLUMN tmp_disk_tables BIGINT DEFAULT 0',
+    ],
+  },
 ];
 
 export async function runMigrations(

@@ -188,6 +188,11 @@ const QUERY_STATS: TableSpec<QueryStatRow> = {
     { name: 'temp_blks_read', value: (r) => int64(r.tempBlksRead) },
     { name: 'temp_blks_written', value: (r) => int64(r.tempBlksWritten) },
     { name: 'wal_bytes', value: (r) => int64(r.walBytes) },
+    { name: 'rows_examined', value: (r) => int64(r.rowsExamined) },
+    { name: 'lock_time_ms', value: (r) => r.lockTimeMs },
+    { name: 'errors', value: (r) => int64(r.errors) },
+    { name: 'no_index_used', value: (r) => int64(r.noIndexUsed) },
+    { name: 'tmp_disk_tables', value: (r) => int64(r.tmpDiskTables) },
   ],
 };
 
@@ -810,7 +815,8 @@ const TOTALS_SQL = `arg_max(query, interval_end) AS query, sum(calls) AS calls,
   sum(shared_blks_hit) AS shared_blks_hit, sum(shared_blks_read) AS shared_blks_read,
   sum(shared_blks_dirtied) AS shared_blks_dirtied, sum(shared_blks_written) AS shared_blks_written,
   sum(temp_blks_read) AS temp_blks_read, sum(temp_blks_written) AS temp_blks_written,
-  sum(wal_bytes) AS wal_bytes,
+  sum(wal_bytes) AS wal_bytes, sum(rows_examined) AS rows_examined, sum(lock_time_ms) AS lock_time_ms,
+  sum(errors) AS errors, sum(no_index_used) AS no_index_used, sum(tmp_disk_tables) AS tmp_disk_tables,
   list_slice(list_sort(list(DISTINCT database)), 1, ${MAX_DISTINCT_LISTED}) AS databases,
   list_slice(list_sort(list(DISTINCT user_name)), 1, ${MAX_DISTINCT_LISTED}) AS users,
   list_slice(list_sort(list(DISTINCT entity_id)), 1, ${MAX_DISTINCT_LISTED}) AS entity_ids`;
@@ -831,6 +837,7 @@ function totalsOf(r: Record<string, unknown>): QueryTotals {
     tempBlksRead: num(r.temp_blks_read) ?? 0,
     tempBlksWritten: num(r.temp_blks_written) ?? 0,
     walBytes: num(r.wal_bytes) ?? 0,
+    ...mysqlCountersOf(r),
     databases: strings(r.databases),
     users: strings(r.users),
     entityIds: strings(r.entity_ids),
@@ -839,7 +846,19 @@ function totalsOf(r: Record<string, unknown>): QueryTotals {
 
 const QUERY_STAT_COLUMNS = `id, interval_start, interval_end, entity_id, database, user_name, query_id, fingerprint,
   query, calls, total_time_ms, min_time_ms, max_time_ms, mean_time_ms, rows, shared_blks_hit, shared_blks_read,
-  shared_blks_dirtied, shared_blks_written, temp_blks_read, temp_blks_written, wal_bytes`;
+  shared_blks_dirtied, shared_blks_written, temp_blks_read, temp_blks_written, wal_bytes,
+  rows_examined, lock_time_ms, errors, no_index_used, tmp_disk_tables`;
+
+/** The digest counters only MySQL and MariaDB have; 0 on PostgreSQL rows. */
+function mysqlCountersOf(r: Record<string, unknown>) {
+  return {
+    rowsExamined: num(r.rows_examined) ?? 0,
+    lockTimeMs: num(r.lock_time_ms) ?? 0,
+    errors: num(r.errors) ?? 0,
+    noIndexUsed: num(r.no_index_used) ?? 0,
+    tmpDiskTables: num(r.tmp_disk_tables) ?? 0,
+  };
+}
 
 function queryStatOf(r: Record<string, unknown>): StoredQueryStat {
   return {
@@ -865,6 +884,7 @@ function queryStatOf(r: Record<string, unknown>): StoredQueryStat {
     tempBlksRead: num(r.temp_blks_read) ?? 0,
     tempBlksWritten: num(r.temp_blks_written) ?? 0,
     walBytes: num(r.wal_bytes) ?? 0,
+    ...mysqlCountersOf(r),
   };
 }
 

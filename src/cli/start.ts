@@ -22,6 +22,7 @@ interface StartFlags {
   bootstrapKey?: string;
   logLevel?: string;
   postgres?: string[];
+  mysql?: string[];
 }
 
 export function registerStartCommand(program: Command): void {
@@ -60,7 +61,13 @@ export function registerStartCommand(program: Command): void {
       new Option(
         '--postgres <url>',
         'watch this PostgreSQL server (repeatable); see `sightline setup-sql postgres` for its role',
-      ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]),
+      ).argParser(repeatable),
+    )
+    .addOption(
+      new Option(
+        '--mysql <url>',
+        'watch this MySQL or MariaDB server (repeatable): mysql://user:password@host:port/; see `sightline setup-sql mysql` for its user',
+      ).argParser(repeatable),
     )
     .addHelpText(
       'after',
@@ -78,6 +85,7 @@ Examples:
   sightline start
   sightline start --data-dir /var/lib/sightline --host 0.0.0.0
   sightline start --postgres 'postgresql://sightline:secret@db1:5432/app' --postgres 'postgresql://sightline:secret@db2/app'
+  sightline start --mysql 'mysql://sightline:secret@db3:3306/'
   SIGHTLINE_BOOTSTRAP_KEY=sl_0123456789abcdef sightline start --port 3100`,
     )
     .action(async (flags: StartFlags, command: Command) => {
@@ -89,6 +97,10 @@ Examples:
       ) as StartFlags;
       process.exitCode = await runStart(fromCli);
     });
+}
+
+function repeatable(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** Flags arrive as strings; numbers stay strings when they are not numbers, so the error shows what was typed. */
@@ -111,6 +123,7 @@ async function runStart(flags: StartFlags): Promise<number> {
         { path: 'auth.bootstrapKey', value: flags.bootstrapKey, flag: '--bootstrap-key' },
         { path: 'log.level', value: flags.logLevel, flag: '--log-level' },
         { path: 'collect.postgres.urls', value: flags.postgres, flag: '--postgres' },
+        { path: 'collect.mysql.urls', value: flags.mysql, flag: '--mysql' },
       ],
     });
     logger.level = config.log.level;

@@ -1,15 +1,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IncomingMessage } from '../../src/bus/bus.js';
 import { MemoryBus } from '../../src/bus/memory.js';
-import {
-  activitySnapshot,
-  entityRecord,
-  queryStatsRecord,
-  type ActivitySnapshot,
-  type QueryStatsRecord,
-} from '../../src/bus/raw-records.js';
-import { TOPICS, type Topic } from '../../src/bus/topics.js';
+import { entityRecord } from '../../src/bus/raw-records.js';
+import { TOPICS } from '../../src/bus/topics.js';
 import { PostgresCollector } from '../../src/collect/postgres/collector.js';
 import { postgresSetupSql } from '../../src/collect/postgres/setup-sql.js';
 import { loadSqlParser, sqlShape } from '../../src/collect/postgres/sql-shape.js';
@@ -24,61 +17,12 @@ import {
   type PostgresInstance,
 } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
-import { metricPointsOf, type MetricPoints } from '../helpers/metric-points.js';
+import { Captured } from '../helpers/captured.js';
 import { postgresTargetSchema } from '../../src/config/schema.js';
 
 const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
 const MONITOR = 'sightline_monitor';
 const MONITOR_PASSWORD = 'monitor-pw-123';
-
-/** Every message the collector published, by topic, as a real consumer group of the bus sees it. */
-class Captured {
-  readonly messages = new Map<Topic, IncomingMessage[]>();
-
-  static async on(bus: MemoryBus): Promise<Captured> {
-    const captured = new Captured();
-    const topics = [
-      TOPICS.otelMetrics,
-      TOPICS.rawQueries,
-      TOPICS.rawActivity,
-      TOPICS.rawEntities,
-      TOPICS.rawLogs,
-    ];
-    for (const topic of topics) {
-      await bus.consume(
-        { group: 'test', topic, maxBatchMessages: 100, maxBatchBytes: 64 << 20, maxWaitMs: 0 },
-        (batch) => {
-          captured.messages.set(topic, [...(captured.messages.get(topic) ?? []), ...batch]);
-          return Promise.resolve();
-        },
-      );
-    }
-    return captured;
-  }
-
-  clear(): void {
-    this.messages.clear();
-  }
-
-  json(topic: Topic): unknown[] {
-    return (this.messages.get(topic) ?? []).map(
-      (m) => JSON.parse(new TextDecoder().decode(m.value)) as unknown,
-    );
-  }
-
-  queryStats(): QueryStatsRecord[] {
-    return this.json(TOPICS.rawQueries).map((r) => queryStatsRecord.parse(r));
-  }
-
-  snapshots(): ActivitySnapshot[] {
-    return this.json(TOPICS.rawActivity).map((r) => activitySnapshot.parse(r));
-  }
-
-  /** Metric name → points (value and attributes) of every OTLP request published. */
-  metricPoints(): MetricPoints {
-    return metricPointsOf((this.messages.get(TOPICS.otelMetrics) ?? []).map((m) => m.value));
-  }
-}
 
 describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15', () => {
   let postgres: PostgresInstance;

@@ -23,7 +23,8 @@ export interface MysqlServerInfo {
   dataDir: string;
 }
 
-const PROGRAM_NAME = 'sightline';
+/** The program_name connect attribute of the collector's sessions, so its own statements can be told apart. */
+export const PROGRAM_NAME = 'sightline';
 
 /**
  * The one connection a target gets. Queries run one after another on it; a broken connection
@@ -123,7 +124,7 @@ export class MysqlSession {
       const uptime = Number((status as Row[])[0]?.Value ?? 0);
       const version = String(row.version);
       const flavor = /mariadb/i.test(version) ? 'mariadb' : 'mysql';
-      await connection.query(sessionSettings(flavor, target));
+      for (const statement of sessionSettings(flavor, target)) await connection.query(statement);
       this.info = {
         flavor,
         version,
@@ -134,7 +135,7 @@ export class MysqlSession {
         hostname: text(row.hostname),
         dataDir: text(row.datadir),
       };
-      this.counters.queries += 3;
+      this.counters.queries += 4;
       this.connection = connection;
       return connection;
     } catch (error) {
@@ -144,17 +145,20 @@ export class MysqlSession {
   }
 }
 
-/** Read-only, a statement time limit, and lock waits short enough never to queue behind the application. */
-export function sessionSettings(flavor: MysqlServerInfo['flavor'], target: MysqlTarget): string {
+/**
+ * Read-only, a statement time limit, lock waits short enough never to queue behind the
+ * application, and UTC for TIMESTAMP columns (FIRST_SEEN, LAST_SEEN) so they compare across cycles.
+ */
+export function sessionSettings(flavor: MysqlServerInfo['flavor'], target: MysqlTarget): string[] {
   const timeLimit =
     flavor === 'mariadb'
       ? `max_statement_time = ${target.statementTimeoutMs / 1000}`
       : `max_execution_time = ${target.statementTimeoutMs}`;
-  return (
-    `SET SESSION TRANSACTION READ ONLY, SESSION ${timeLimit}, ` +
-    `SESSION lock_wait_timeout = ${target.lockWaitTimeoutSeconds}, ` +
-    `SESSION innodb_lock_wait_timeout = ${target.lockWaitTimeoutSeconds}`
-  );
+  return [
+    'SET SESSION TRANSACTION READ ONLY',
+    `SET SESSION ${timeLimit}, SESSION lock_wait_timeout = ${target.lockWaitTimeoutSeconds}, ` +
+      `SESSION innodb_lock_wait_timeout = ${target.lockWaitTimeoutSeconds}, SESSION time_zone = '+00:00'`,
+  ];
 }
 
 export function versionNumber(version: string): number {

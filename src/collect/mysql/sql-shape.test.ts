@@ -14,6 +14,11 @@ describe('mysqlShape query', () => {
     ['signs after ( , and another sign', 'SELECT (-1), +2, - -3 FROM t', 'SELECT (?), ?, ? FROM t'],
     ['a binary minus', 'SELECT a - 5, a -5, a+-5 FROM t', 'SELECT a - ?, a - ?, a + ? FROM t'],
     ['a minus before a column', 'UPDATE t SET a = -a', 'UPDATE t SET a = - a'],
+    [
+      'a minus after a column named like a keyword',
+      'SELECT value - 1, at - 1 FROM t',
+      'SELECT value - ?, at - ? FROM t',
+    ],
     ['single and double quoted strings', `SELECT 'a', "b"`, 'SELECT ?, ?'],
     ['backslash escapes', String.raw`SELECT 'it\'s', "say \"hi\"", 'C:\\' FROM t`, 'SELECT ?, ?, ? FROM t'],
     ['doubled quotes', `SELECT 'it''s', "x""y" FROM t`, 'SELECT ?, ? FROM t'],
@@ -150,6 +155,7 @@ describe('mysqlShape query', () => {
     ['an unterminated backtick identifier', "SELECT `a FROM t WHERE b = 'secret'", 'SELECT ?'],
     ['a string cut after a backslash', "SELECT 'secret\\", 'SELECT ?'],
     ['an unterminated executable comment', 'SELECT /*!50000 a', 'SELECT a'],
+    ['an unterminated quoted variable name', "SELECT @`a FROM t WHERE b = 'secret'", 'SELECT ?'],
   ])('treats the rest of %s as a literal', (_name, sql, query) => {
     const shape = mysqlShape(sql);
     expect(shape.query).toBe(query);
@@ -218,6 +224,16 @@ describe('mysqlShape fingerprint', () => {
       'SELECT * FROM `t` WHERE `a` = ? AND `b` IS NULL ',
     ],
     ['digest user variables', 'SET @x = -1', 'SET @? = - ? '],
+    [
+      'digest NOT NULL expressions',
+      'SELECT NOT NULL, a IS NOT NULL FROM t',
+      'SELECT NOT ? , `a` IS NOT NULL FROM `t` ',
+    ],
+    [
+      'digest signs after keyword-named columns',
+      'SELECT at - 1, `at` - 2 FROM t',
+      'SELECT AT ? , `at` - ? FROM `t` ',
+    ],
     [
       'digest system variables',
       'SELECT @@session.sql_mode, @@version',

@@ -82,6 +82,7 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<M
   const errorLogFile = join(rootDir, 'error.log');
   const slowLogFile = join(rootDir, 'slow.log');
   const initFile = join(rootDir, 'init.sql');
+  const tmpDir = join(rootDir, 'tmp');
   const password = randomBytes(18).toString('base64url');
   const entry: RunningServer = { rootDir, process: undefined };
   track(entry);
@@ -98,6 +99,7 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<M
       `--pid-file=${join(rootDir, 'mariadb.pid')}`,
       `--log-error=${errorLogFile}`,
       `--init-file=${initFile}`,
+      `--tmpdir=${tmpDir}`,
       '--performance_schema=ON',
       `--slow_query_log_file=${slowLogFile}`,
       // Tests throw the server away: durability work is wasted time.
@@ -131,6 +133,7 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<M
 
   try {
     await mkdir(dataDir);
+    await mkdir(tmpDir);
     await execFileAsync(
       INSTALL_DB,
       [
@@ -138,6 +141,8 @@ export async function startMariadb(options: StartMariadbOptions = {}): Promise<M
         `--datadir=${dataDir}`,
         ...(asRoot ? ['--user=root'] : []),
         '--auth-root-authentication-method=normal',
+        // Its own temporary directory: two installs at once in one /tmp collide on their temp tables.
+        `--tmpdir=${tmpDir}`,
         '--skip-test-db',
       ],
       { cwd: rootDir, timeout: 120_000 },

@@ -1,25 +1,28 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import {
+  APPLICATION_NAME,
   DEFAULTS,
   DEFAULT_MIX,
-  KIND_DESCRIPTIONS,
   LIMITS,
   LOAD_KINDS,
   UNUSED_INDEX,
-  APPLICATION_NAME,
   estimateBusyConnections,
   formatMix,
   isLoadgenError,
   parseMix,
-  runLoad,
+  type LoadHooks,
+  type LoadKind,
   type LoadMix,
   type LoadOptions,
   type LoadProgress,
   type LoadSummary,
+  type LoadTarget,
   type LoadgenErrorCode,
-} from '../collect/postgres/loadgen.js';
+} from '../collect/loadgen/driver.js';
+import * as mysqlLoad from '../collect/mysql/loadgen.js';
+import * as postgresLoad from '../collect/postgres/loadgen.js';
 
-/** Exit codes of `sightline loadgen postgres`; listed in its --help. */
+/** Exit codes of `sightline loadgen postgres` and `mysql`; listed in their --help. */
 export const LOADGEN_EXIT_CODES: Record<LoadgenErrorCode, number> = {
   SL_ERR_LOADGEN_OPTIONS: 2,
   SL_ERR_LOADGEN_SCHEMA: 1,
@@ -44,6 +47,66 @@ class LoadgenCommand extends Command {
   }
 }
 
+/** What `sightline loadgen <command>` differs in per database; flags, output and exit codes are shared. */
+interface LoadgenEngine {
+  command: string;
+  target: LoadTarget;
+  /** Shown in --help of --url. */
+  urlForm: string;
+  /** What the database calls the namespace --schema names. */
+  schemaNoun: 'schema' | 'database';
+  /** For --help of --schema. */
+  schemaHelp: string;
+  kindDescriptions: Record<LoadKind, string>;
+  /** The paragraph of --help on what loadgen creates and how its sessions can be told apart. */
+  setupHelp: string;
+  /** Everything after `sightline loadgen <command>` in the Examples of --help. */
+  examples: string[];
+  runLoad(options: LoadOptions, hooks: LoadHooks): Promise<LoadSummary>;
+}
+
+const ENGINES: readonly LoadgenEngine[] = [
+  {
+    command: 'postgres',
+    target: postgresLoad.POSTGRES_TARGET,
+    urlForm: 'postgresql://user:password@host:port/database',
+    schemaNoun: 'schema',
+    schemaHelp: 'schema loadgen creates and works in',
+    kindDescriptions: postgresLoad.KIND_DESCRIPTIONS,
+    setupHelp: `The schema holds accounts (--scale rows), orders and events. It is created when missing, reused
+as it is otherwise (runs are repeatable), and carries a comment marking it as loadgen's: a schema
+without that comment is never used or dropped. The index ${UNUSED_INDEX} is never
+read, so "unused indexes" has something to show. Connections use application_name ${APPLICATION_NAME}.`,
+    examples: [
+      '--url postgresql://postgres:secret@localhost:5432/postgres',
+      '--url "$DATABASE_URL" --rate 200 --connections 16 --duration 60',
+      '--url "$DATABASE_URL" --mix point=90,write=10 --quiet > summary.json',
+      '--url "$DATABASE_URL" --mix lock=1,idle=1 --connections 8 --reset',
+    ],
+    runLoad: postgresLoad.runLoad,
+  },
+  {
+    command: 'mysql',
+    target: mysqlLoad.MYSQL_TARGET,
+    urlForm: 'mysql://user:password@host:port/database (or mariadb://…; the database may be left out)',
+    schemaNoun: 'database',
+    schemaHelp: 'database (schema) loadgen creates and works in',
+    kindDescriptions: mysqlLoad.KIND_DESCRIPTIONS,
+    setupHelp: `The database holds accounts (--scale rows), orders and events, all InnoDB. It is created when
+missing, reused as it is otherwise (runs are repeatable), and holds a table ${mysqlLoad.MARKER_TABLE} whose
+comment marks it as loadgen's: a database without it is never used or dropped. The index
+${UNUSED_INDEX} is never read, so "unused indexes" has something to show. Connections
+carry the connection attribute program_name=${APPLICATION_NAME} (performance_schema.session_connect_attrs).`,
+    examples: [
+      '--url mysql://root:secret@localhost:3306/',
+      '--url mariadb://app:secret@db.internal/app --rate 200 --connections 16 --duration 60',
+      '--url "$MYSQL_URL" --mix point=90,write=10 --quiet > summary.json',
+      '--url "$MYSQL_URL" --mix lock=1,idle=1 --connections 8 --reset',
+    ],
+    runLoad: mysqlLoad.runLoad,
+  },
+];
+
 interface LoadgenFlags {
   url: string;
   schema: string;
@@ -61,25 +124,34 @@ export function registerLoadgenCommand(program: Command): void {
     .description('generate database load for demos and tests')
     .copyInheritedSettings(program);
   program.addCommand(loadgen);
+  for (const engine of ENGINES) addEngineCommand(loadgen, engine);
+}
 
+function addEngineCommand(loadgen: Command, engine: LoadgenEngine): void {
+  const { server } = engine.target;
+  const noun = engine.schemaNoun;
   const kindHelp = LOAD_KINDS.map(
-    (kind) => `  ${kind.padEnd(6)} ${wrap(KIND_DESCRIPTIONS[kind], 88, 9)}`,
+    (kind) => `  ${kind.padEnd(6)} ${wrap(engine.kindDescriptions[kind], 88, 9)}`,
   ).join('\n');
+  const examples = [
+    ...engine.examples.map((args) => `sightline loadgen ${engine.command} ${args}`),
+    `SIGHTLINE_LOADGEN_URL=${engine.target.urlSchemes[0]}://app@db/app sightline loadgen ${engine.command} --duration 30`,
+  ];
   loadgen
-    .command('postgres')
+    .command(engine.command)
     .description(
-      'run a steady mix of statements against PostgreSQL: fast reads, slow scans, writes, blocked ' +
+      `run a steady mix of statements against ${server}: fast reads, slow scans, writes, blocked ` +
         'sessions, errors and idle-in-transaction sessions',
     )
     .addOption(
-      new Option('--url <url>', 'postgresql://user:password@host:port/database to connect to')
+      new Option('--url <url>', `${engine.urlForm} to connect to`)
         .env('SIGHTLINE_LOADGEN_URL')
         .makeOptionMandatory(),
     )
     .addOption(
-      new Option('--schema <name>', 'schema loadgen creates and works in')
+      new Option('--schema <name>', engine.schemaHelp)
         .default(DEFAULTS.schema)
-        .argParser(schemaFlag),
+        .argParser(schemaFlag(engine.target)),
     )
     .addOption(
       new Option('--scale <rows>', 'rows in accounts (orders get one per account)')
@@ -109,7 +181,7 @@ export function registerLoadgenCommand(program: Command): void {
         .default(DEFAULT_MIX, formatMix(DEFAULT_MIX))
         .argParser(mixFlag),
     )
-    .option('--reset', 'drop the schema (only if loadgen created it) and create it again')
+    .option('--reset', `drop the ${noun} (only if loadgen created it) and create it again`)
     .option('--quiet', 'no progress lines on stderr; the summary still goes to stdout')
     .addHelpText(
       'after',
@@ -117,10 +189,7 @@ export function registerLoadgenCommand(program: Command): void {
 Kinds (--mix):
 ${kindHelp}
 
-The schema holds accounts (--scale rows), orders and events. It is created when missing, reused
-as it is otherwise (runs are repeatable), and carries a comment marking it as loadgen's: a schema
-without that comment is never used or dropped. The index ${UNUSED_INDEX} is never
-read, so "unused indexes" has something to show. Connections use application_name ${APPLICATION_NAME}.
+${engine.setupHelp}
 
 Operations start at fixed times (rate control does not drift). When every connection is busy,
 an operation due is skipped and counted, never queued. lock and idle hold connections for
@@ -132,28 +201,25 @@ At the end a JSON summary goes to stdout:
 "errors" includes the deliberate ones of the error kind; "unexpectedErrors" only the others.
 Ctrl+C (SIGINT) or SIGTERM stops: in-flight operations finish, deliberate waits are cut short.
 
-Exit codes: 0 finished or stopped, 1 unexpected error or schema setup failed,
-            2 invalid flags or a --schema loadgen did not create, 5 cannot connect to PostgreSQL.
+Exit codes: 0 finished or stopped, 1 unexpected error or ${noun} setup failed,
+            2 invalid flags or a --schema loadgen did not create, 5 cannot connect to ${server}.
 
 Examples:
-  sightline loadgen postgres --url postgresql://postgres:secret@localhost:5432/postgres
-  sightline loadgen postgres --url "$DATABASE_URL" --rate 200 --connections 16 --duration 60
-  sightline loadgen postgres --url "$DATABASE_URL" --mix point=90,write=10 --quiet > summary.json
-  sightline loadgen postgres --url "$DATABASE_URL" --mix lock=1,idle=1 --connections 8 --reset
-  SIGHTLINE_LOADGEN_URL=postgresql://app@db/app sightline loadgen postgres --duration 30`,
+${examples.map((example) => `  ${example}`).join('\n')}`,
     )
     .action(async (flags: LoadgenFlags) => {
-      process.exitCode = await runLoadgen(flags);
+      process.exitCode = await runLoadgen(engine, flags);
     });
 }
 
-function schemaFlag(value: string): string {
-  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(value) || /^(pg_|information_schema$|public$)/.test(value)) {
-    throw new InvalidArgumentError(
-      'Use lower-case letters, digits and _ (at most 63), not public, information_schema or a pg_ name.',
-    );
-  }
-  return value;
+function schemaFlag(target: LoadTarget): (value: string) => string {
+  return (value) => {
+    const problem = target.schemaProblem(value);
+    if (problem !== undefined) {
+      throw new InvalidArgumentError(`${problem.charAt(0).toUpperCase()}${problem.slice(1)}.`);
+    }
+    return value;
+  };
 }
 
 function numberFlag(min: number, max: number): (value: string) => number {
@@ -184,7 +250,7 @@ function mixFlag(value: string): LoadMix {
   }
 }
 
-async function runLoadgen(flags: LoadgenFlags): Promise<number> {
+async function runLoadgen(engine: LoadgenEngine, flags: LoadgenFlags): Promise<number> {
   const options: LoadOptions = {
     url: flags.url,
     schema: flags.schema,
@@ -223,11 +289,11 @@ async function runLoadgen(flags: LoadgenFlags): Promise<number> {
   process.on('SIGTERM', stop);
 
   try {
-    const summary = await runLoad(options, {
+    const summary = await engine.runLoad(options, {
       signal: abort.signal,
       onReady: (info) =>
         say(
-          `loadgen: schema ${info.schema} ${info.created ? 'created' : 'reused'} (${info.accounts} accounts); ` +
+          `loadgen: ${engine.schemaNoun} ${info.schema} ${info.created ? 'created' : 'reused'} (${info.accounts} accounts); ` +
             `${flags.rate} operations/s on up to ${flags.connections} connections ` +
             (flags.duration === undefined ? 'until Ctrl+C' : `for ${flags.duration} s`),
         ),

@@ -1,20 +1,19 @@
-import { Command, CommanderError } from 'commander';
+import { CommanderError } from 'commander';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerLoadgenCommand } from '../../src/cli/loadgen.js';
 import {
   APPLICATION_NAME,
   LOAD_KINDS,
   UNUSED_INDEX,
   parseMix,
-  prepareSchema,
-  runLoad,
   type LoadSummary,
-} from '../../src/collect/postgres/loadgen.js';
+} from '../../src/collect/loadgen/driver.js';
+import { prepareSchema, runLoad } from '../../src/collect/postgres/loadgen.js';
 import { freePort } from '../harness/free-port.js';
 import type { PostgresInstance } from '../harness/postgres.js';
 import { POSTGRES_INSTALL_HINT, postgresAvailable, startPostgres } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
+import { captureStdio, loadgenProgram, runLoadgen, total } from '../helpers/loadgen-cli.js';
 
 const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
 
@@ -26,10 +25,6 @@ async function withClient<T>(connectionString: string, use: (client: pg.Client) 
   } finally {
     await client.end();
   }
-}
-
-function total(summary: LoadSummary): number {
-  return LOAD_KINDS.reduce((sum, kind) => sum + summary.statements[kind], 0);
 }
 
 /** What setup leaves behind: tables with their row counts, and indexes. */
@@ -49,43 +44,6 @@ async function schemaSnapshot(client: pg.Client, schema: string): Promise<unknow
     [schema],
   );
   return { rows, indexes: indexes.rows.map((r) => r.indexname) };
-}
-
-/** A program like main.ts builds, with commander's exits turned into thrown CommanderErrors. */
-function program(): { program: Command; output: () => string } {
-  let output = '';
-  const root = new Command('sightline')
-    .exitOverride()
-    .configureOutput({
-      writeOut: (text) => {
-        output += text;
-      },
-      writeErr: (text) => {
-        output += text;
-      },
-    })
-    .showHelpAfterError('(run with --help for usage)');
-  registerLoadgenCommand(root);
-  return { program: root, output: () => output };
-}
-
-function parse(command: Command, args: string[]): Promise<Command> {
-  return command.parseAsync(['node', 'sightline', 'loadgen', 'postgres', ...args]);
-}
-
-/** Captures what the command writes to the real stdout and stderr. */
-function captureStdio(): { stdout: () => string; stderr: () => string } {
-  let stdout = '';
-  let stderr = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  return { stdout: () => stdout, stderr: () => stderr };
 }
 
 afterEach(() => {
@@ -320,8 +278,17 @@ describe.skipIf(!available)('loadgen against PostgreSQL 15', () => {
 
   it('sightline loadgen postgres prints progress on stderr and the JSON summary on stdout, exit code 0', async () => {
     const stdio = captureStdio();
-    const { program: root } = program();
-    await parse(root, ['--url', postgres.url, '--duration', '2', '--rate', '20', '--scale', '1000']);
+    const { program: root } = loadgenProgram();
+    await runLoadgen(root, 'postgres', [
+      '--url',
+      postgres.url,
+      '--duration',
+      '2',
+      '--rate',
+      '20',
+      '--scale',
+      '1000',
+    ]);
     expect(process.exitCode).toBe(0);
     const summary = JSON.parse(stdio.stdout()) as LoadSummary;
     expect(Object.keys(summary)).toEqual([
@@ -371,8 +338,8 @@ describe('sightline loadgen postgres flags', () => {
     ],
   ])('rejects %j with exit code 2', async (args, code, message) => {
     vi.stubEnv('SIGHTLINE_LOADGEN_URL', undefined);
-    const { program: root, output } = program();
-    const error = await parse(root, args).then(
+    const { program: root, output } = loadgenProgram();
+    const error = await runLoadgen(root, 'postgres', args).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -385,8 +352,15 @@ describe('sightline loadgen postgres flags', () => {
 
   it('rejects a mix whose lock kind cannot get two connections, with exit code 2', async () => {
     const stdio = captureStdio();
-    const { program: root } = program();
-    await parse(root, ['--url', 'postgresql://127.0.0.1:1/db', '--connections', '1', '--mix', 'lock=1']);
+    const { program: root } = loadgenProgram();
+    await runLoadgen(root, 'postgres', [
+      '--url',
+      'postgresql://127.0.0.1:1/db',
+      '--connections',
+      '1',
+      '--mix',
+      'lock=1',
+    ]);
     expect(process.exitCode).toBe(2);
     expect(stdio.stderr()).toContain('the lock kind needs two connections');
   });
@@ -394,8 +368,8 @@ describe('sightline loadgen postgres flags', () => {
   it('exits 5 naming the host and port when nothing listens there', async () => {
     const port = await freePort();
     const stdio = captureStdio();
-    const { program: root } = program();
-    await parse(root, ['--url', `postgresql://u:p@127.0.0.1:${port}/db`, '--duration', '1']);
+    const { program: root } = loadgenProgram();
+    await runLoadgen(root, 'postgres', ['--url', `postgresql://u:p@127.0.0.1:${port}/db`, '--duration', '1']);
     expect(process.exitCode).toBe(5);
     expect(stdio.stderr()).toContain(
       `sightline loadgen: cannot connect to PostgreSQL at 127.0.0.1:${port}: connection refused`,
@@ -404,8 +378,8 @@ describe('sightline loadgen postgres flags', () => {
   });
 
   it('documents every option, every kind, the exit codes and examples in --help', async () => {
-    const { program: root, output } = program();
-    await expect(parse(root, ['--help'])).rejects.toMatchObject({
+    const { program: root, output } = loadgenProgram();
+    await expect(runLoadgen(root, 'postgres', ['--help'])).rejects.toMatchObject({
       exitCode: 0,
       code: 'commander.helpDisplayed',
     });

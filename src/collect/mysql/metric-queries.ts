@@ -482,11 +482,10 @@ const tables: MysqlMetricFamily = {
   name: 'tables',
   cadence: 'slow',
   async collect({ session, batch, topTables }) {
-    const [count] = await session.query(
+    const [visibleCount] = await session.query(
       `SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE ${USER_TABLES}`,
     );
-    batch.add(MY.tableCount, num(count?.n));
-    const rows = await session.query(
+    const visible = await session.query(
       `SELECT TABLE_SCHEMA AS table_schema, TABLE_NAME AS table_name, DATA_LENGTH AS data_length,
               INDEX_LENGTH AS index_length, TABLE_ROWS AS table_rows, AVG_ROW_LENGTH AS avg_row_length
          FROM information_schema.TABLES
@@ -495,7 +494,16 @@ const tables: MysqlMetricFamily = {
         LIMIT ?`,
       [topTables],
     );
-    for (const row of rows) {
+    const innodb = await innodbTableStats(session, topTables);
+    const merged = new Map<string, Row>();
+    for (const row of [...visible, ...innodb.rows]) {
+      const key = `${text(row.table_schema)}\u0000${text(row.table_name)}`;
+      if (!merged.has(key)) merged.set(key, row);
+    }
+    const size = (row: Row) => (num(row.data_length) ?? 0) + (num(row.index_length) ?? 0);
+    const largest = [...merged.values()].sort((a, b) => size(b) - size(a)).slice(0, topTables);
+    batch.add(MY.tableCount, Math.max(num(visibleCount?.n) ?? 0, innodb.count));
+    for (const row of largest) {
       const table = { [SCHEMA]: text(row.table_schema), [TABLE]: text(row.table_name) };
       batch.add(MY.tableSize, num(row.data_length), { ...table, kind: 'data' });
       batch.add(MY.tableSize, num(row.index_length), { ...table, kind: 'index' });
@@ -504,6 +512,39 @@ const tables: MysqlMetricFamily = {
     }
   },
 };
+
+/** MySQL and MariaDB's "access denied to this table" error (ER_TABLEACCESS_DENIED_ERROR). */
+const TABLE_ACCESS_DENIED = 1142;
+
+/**
+ * InnoDB's persistent statistics: sizes and row estimates of every InnoDB table, readable with
+ * SELECT on this one table, where information_schema.TABLES shows only the tables the user has
+ * privileges on. Without that grant (or with persistent statistics off), nothing.
+ */
+async function innodbTableStats(
+  session: MysqlMetricQueryContext['session'],
+  topTables: number,
+): Promise<{ rows: Row[]; count: number }> {
+  try {
+    const [count] = await session.query(
+      `SELECT COUNT(*) AS n FROM mysql.innodb_table_stats WHERE database_name NOT IN ${SYSTEM_SCHEMAS}`,
+    );
+    const rows = await session.query(
+      `SELECT database_name AS table_schema, table_name, n_rows AS table_rows,
+              clustered_index_size * @@innodb_page_size AS data_length,
+              sum_of_other_index_sizes * @@innodb_page_size AS index_length
+         FROM mysql.innodb_table_stats
+        WHERE database_name NOT IN ${SYSTEM_SCHEMAS}
+        ORDER BY clustered_index_size + sum_of_other_index_sizes DESC, database_name, table_name
+        LIMIT ?`,
+      [topTables],
+    );
+    return { rows, count: num(count?.n) ?? 0 };
+  } catch (error) {
+    if ((error as { errno?: unknown }).errno === TABLE_ACCESS_DENIED) return { rows: [], count: 0 };
+    throw error;
+  }
+}
 
 const IO_OPERATIONS = ['fetch', 'insert', 'update', 'delete'] as const;
 

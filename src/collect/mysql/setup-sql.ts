@@ -19,7 +19,8 @@ function identifier(name: string): string {
 
 /**
  * The least-privilege setup for the MySQL/MariaDB collector, as one script that runs on both:
- * PROCESS (every session and InnoDB's transactions and lock waits), the replication-status
+ * PROCESS (every session and InnoDB's transactions and lock waits), SHOW DATABASES (schema
+ * names), SELECT on mysql.innodb_table_stats (table sizes), the replication-status
  * privilege under each server's name for it (MariaDB 10.5+ REPLICA MONITOR, MySQL REPLICATION
  * CLIENT; picked at run time with a prepared statement), and SELECT on performance_schema
  * (statement digests, history, table I/O; MySQL 8's error_log). Nothing that writes.
@@ -37,9 +38,11 @@ export function mysqlSetupSql(options: MysqlSetupSqlOptions): string {
     `CREATE USER IF NOT EXISTS ${account} IDENTIFIED BY ${literal(options.password)} WITH MAX_USER_CONNECTIONS 5;`,
     `ALTER USER ${account} IDENTIFIED BY ${literal(options.password)};`,
     '',
-    '-- 2. Sessions, InnoDB transactions and lock waits (PROCESS); replication status under its',
-    '--    name on each server: REPLICA MONITOR on MariaDB, REPLICATION CLIENT on MySQL.',
-    "SET @sightline_grant = CONCAT('GRANT PROCESS, ', IF(VERSION() LIKE '%MariaDB%', 'REPLICA MONITOR', 'REPLICATION CLIENT'),",
+    '-- 2. Sessions, InnoDB transactions and lock waits (PROCESS); the names of all schemas, not',
+    '--    their data (SHOW DATABASES); replication status under its name on each server:',
+    '--    REPLICA MONITOR on MariaDB, REPLICATION CLIENT on MySQL.',
+    "SET @sightline_grant = CONCAT('GRANT PROCESS, SHOW DATABASES, ',",
+    "  IF(VERSION() LIKE '%MariaDB%', 'REPLICA MONITOR', 'REPLICATION CLIENT'),",
     `  ' ON *.* TO ${accountInText}');`,
     'PREPARE sightline_grant FROM @sightline_grant;',
     'EXECUTE sightline_grant;',
@@ -47,11 +50,14 @@ export function mysqlSetupSql(options: MysqlSetupSqlOptions): string {
     '',
     '-- 3. Statement digests and history, table I/O, and on MySQL 8 the error log table.',
     `GRANT SELECT ON performance_schema.* TO ${account};`,
+    '-- 4. Table sizes and row estimates from InnoDB statistics (information_schema shows a user only',
+    '--    the tables it may read).',
+    `GRANT SELECT ON mysql.innodb_table_stats TO ${account};`,
   ];
   if (options.explainSchemas.length > 0) {
     lines.push(
       '',
-      '-- 4. EXPLAIN of sampled slow statements (explain.enabled in the target config). EXPLAIN needs',
+      '-- 5. EXPLAIN of sampled slow statements (explain.enabled in the target config). EXPLAIN needs',
       '--    SELECT on the tables a statement reads: this lets the account read these schemas.',
       ...options.explainSchemas.map((schema) => `GRANT SELECT ON ${identifier(schema)}.* TO ${account};`),
     );

@@ -1,0 +1,208 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mysql from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient } from '../harness/api-client.js';
+import {
+  MARIADB_INSTALL_HINT,
+  mariadbAvailable,
+  startMariadb,
+  type MariadbInstance,
+} from '../harness/mariadb.js';
+import { requireService } from '../harness/service-missing.js';
+import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
+
+const available = requireService('MariaDB', mariadbAvailable(), MARIADB_INSTALL_HINT);
+
+interface DatabasesBody {
+  data: Array<{
+    id: string;
+    kind: string;
+    up: boolean;
+    version: string;
+    databases: Array<{ id: string; name: string }>;
+  }>;
+}
+interface MetricsCatalog {
+  metrics: Array<{ name: string; seriesCount: number }>;
+}
+interface TopQueries {
+  data: Array<{
+    fingerprint: string;
+    query: string;
+    calls: number;
+    totalTimeMs: number;
+    rowsExamined: number;
+  }>;
+}
+interface QueryDetail {
+  fingerprint: string;
+  query: string;
+  intervals: unknown[];
+  samples: Array<{ durationMs: number; query: string; source: string }>;
+}
+interface ActivityBody {
+  snapshot: { sessions: Array<{ blockedBy: number[]; waitEventType: string }> } | null;
+  series: Array<{ waits: Record<string, number> }>;
+}
+interface LogsBody {
+  data: Array<{ body: string; severity: string; service: string; attributes: Record<string, unknown> }>;
+}
+
+/**
+ * The issue's acceptance path for MySQL/MariaDB, through the built CLI: the user from
+ * `setup-sql mysql`, a target with every default but its intervals (so the slow and error logs
+ * are found by `auto`), `sightline loadgen mysql`, then the same API routes as PostgreSQL answer
+ * with MariaDB's instance, metrics, top queries, samples, sessions and parsed logs.
+ */
+describe.skipIf(!available)('watching MariaDB end to end', () => {
+  let server: MariadbInstance;
+  let sightline: SightlineProcess;
+  let api: ApiClient;
+  let url: string;
+
+  beforeAll(async () => {
+    server = await startMariadb();
+    const setup = await runCli([
+      'setup-sql',
+      'mysql',
+      '--user',
+      'sightline',
+      '--password',
+      'e2e-password',
+      '--from',
+      '127.0.0.1',
+    ]);
+    expect(setup.code, setup.stderr).toBe(0);
+    await server.cli(setup.stdout);
+    // A lower threshold than the setup's, so a short load run fills the slow log.
+    await server.sql('SET GLOBAL long_query_time = 0.02');
+    url = `mysql://sightline:e2e-password@${server.host}:${server.port}/`;
+
+    const dataDir = newDataDir();
+    const configFile = join(dataDir, 'sightline.yaml');
+    writeFileSync(
+      configFile,
+      [
+        'collect:',
+        '  mysql:',
+        '    targets:',
+        '      - name: main',
+        `        url: ${url}`,
+        '        metricsIntervalSeconds: 1',
+        '        queryStatsIntervalSeconds: 2',
+        '',
+      ].join('\n'),
+    );
+    sightline = await startSightlineProcess({ dataDir, args: ['--config', configFile] });
+    api = new ApiClient(sightline.apiUrl, sightline.key);
+  }, 60_000);
+
+  afterAll(async () => {
+    await sightline?.stop();
+    sightline?.cleanup();
+    await server?.stop();
+  });
+
+  it('answers with metrics, top queries, samples, sessions and logs after a load run', async () => {
+    const load = await runCli(
+      ['loadgen', 'mysql', '--url', server.url, '--duration', '8', '--rate', '60', '--quiet'],
+      { timeoutMs: 60_000 },
+    );
+    expect(load.code, load.stderr).toBe(0);
+    const summary = JSON.parse(load.stdout) as { statements: Record<string, number> };
+    expect(summary.statements.point).toBeGreaterThan(100);
+    expect(sightline.stdout()).toContain('Watching      mysql/main');
+    // A failed login, for the error log.
+    await expect(
+      mysql.createConnection({ host: server.host, port: server.port, user: 'intruder', password: 'nope' }),
+    ).rejects.toThrow(/denied/i);
+
+    const instance = await eventually(async () => {
+      const { body } = await api.get<DatabasesBody>('/api/v1/databases');
+      const main = body.data.find((d) => d.id === 'mysql:main');
+      return main?.up === true && main.databases.length > 0 ? main : undefined;
+    });
+    expect(instance.kind).toBe('mysql.instance');
+    expect(instance.version).toMatch(/MariaDB/);
+    expect(instance.databases.map((d) => d.name)).toContain('sightline_loadgen');
+
+    const catalog = await eventually(async () => {
+      const { body } = await api.get<MetricsCatalog>('/api/v1/databases/mysql:main/metrics');
+      const names = body.metrics.map((m) => m.name);
+      return names.includes('mysql.row_operations') && names.includes('mysql.table.size') ? names : undefined;
+    });
+    expect(catalog).toEqual(expect.arrayContaining(['mysql.up', 'mysql.threads', 'mysql.buffer_pool.pages']));
+    // A schema's page shows that schema's tables only.
+    const sizes = await api.get<{ series: Array<{ labels: Record<string, string> }> }>(
+      '/api/v1/databases/mysql:main:sightline_loadgen/metrics?name=mysql.table.size',
+    );
+    expect(sizes.status).toBe(200);
+    expect(sizes.body.series.length).toBeGreaterThan(0);
+    for (const series of sizes.body.series)
+      expect(series.labels['mysql.database.name']).toBe('sightline_loadgen');
+
+    const top = await eventually(async () => {
+      const { body } = await api.get<TopQueries>('/api/v1/queries?entity=mysql:main&order=calls&limit=20');
+      return body.data.some((q) => /accounts/.test(q.query) && q.calls > 50) ? body.data : undefined;
+    });
+    for (const query of top) expect(query.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    const busiest = top.find((q) => /accounts/.test(q.query));
+    if (busiest === undefined) throw new Error('no loadgen query on top');
+    expect(busiest.query).not.toMatch(/'[^']*'|= \d/);
+    expect(busiest.rowsExamined).toBeGreaterThan(0);
+    const detail = await api.get<QueryDetail>(`/api/v1/queries/${busiest.fingerprint}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body.intervals.length).toBeGreaterThan(0);
+    const sampled = await eventually(async () => {
+      for (const query of top) {
+        const { body } = await api.get<QueryDetail>(`/api/v1/queries/${query.fingerprint}`);
+        if (body.samples.some((s) => s.source === 'history')) return body;
+      }
+      return undefined;
+    });
+    expect(sampled.samples[0]?.query).not.toMatch(/'[^']*'/);
+
+    const activity = await api.get<ActivityBody>('/api/v1/databases/mysql:main/activity');
+    expect(activity.status).toBe(200);
+    expect(activity.body.series.length).toBeGreaterThan(0);
+
+    const logs = await eventually(async () => {
+      const { body } = await api.get<LogsBody>('/api/v1/logs?q=service:mysql&limit=1000');
+      const slow = body.data.some((l) => l.attributes.category === 'statement_duration');
+      const denied = body.data.some((l) => /Access denied/.test(l.body));
+      return slow && denied ? body.data : undefined;
+    });
+    const slow = logs.find((l) => l.attributes.category === 'statement_duration');
+    expect(slow?.attributes.fingerprint).toMatch(/^[0-9a-f]{16}$/);
+    expect(JSON.stringify(logs)).not.toMatch(/e2e-password/);
+  }, 120_000);
+
+  it('watches a server given as `start --mysql <url>`, with every default', async () => {
+    const quick = await startSightlineProcess({ dataDir: newDataDir(), args: ['--mysql', url] });
+    try {
+      const quickApi = new ApiClient(quick.apiUrl, quick.key);
+      const name = `${server.host}-${server.port}`;
+      const instance = await eventually(async () => {
+        const { body } = await quickApi.get<DatabasesBody>('/api/v1/databases');
+        const found = body.data.find((d) => d.id === `mysql:${name}`);
+        return found?.up === true ? found : undefined;
+      });
+      expect(instance.kind).toBe('mysql.instance');
+      expect(quick.stdout()).toContain(`Watching      mysql/${name}`);
+    } finally {
+      await quick.stop();
+      quick.cleanup();
+    }
+  }, 60_000);
+});
+
+async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('the API did not show it in time');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}

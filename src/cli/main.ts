@@ -19,7 +19,9 @@ Quick start:
   sightline start                 start everything with data in ./data
   sightline start --help          every option of start, with its environment variable
   sightline start --postgres URL  also watch a PostgreSQL server (see: sightline setup-sql postgres)
+  sightline start --mysql URL     also watch a MySQL or MariaDB server (see: sightline setup-sql mysql)
   sightline loadgen postgres --url URL   demo load on a PostgreSQL database
+  sightline loadgen mysql --url URL      demo load on a MySQL or MariaDB database
 
 Documentation: README.md in the Sightline repository.`,
   );
@@ -35,7 +37,7 @@ registerStartCommand(program);
 registerSetupSqlCommand(program);
 registerLoadgenCommand(program);
 
-// `sightline setup-sql postgres | psql` when psql exits early: a closed pipe is not a crash.
+// `sightline setup-sql postgres | psql` (or `mysql | mysql`) when the client exits early: a closed pipe is not a crash.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   throw error;

@@ -9,7 +9,11 @@ export interface TargetSecrets {
 }
 
 /** The password of a target, read from where the config says it is kept; `target` names it in errors. */
-export function passwordOf(config: TargetSecrets, target: string, env: NodeJS.ProcessEnv): string | undefined {
+export function passwordOf(
+  config: TargetSecrets,
+  target: string,
+  env: NodeJS.ProcessEnv,
+): string | undefined {
   if (config.password !== undefined) return config.password;
   if (config.passwordEnv !== undefined) {
     const value = env[config.passwordEnv];
@@ -38,4 +42,3 @@ export function passwordOf(config: TargetSecrets, target: string, env: NodeJS.Pr
 export function safeName(text: string): string {
   return text.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64);
 }
-

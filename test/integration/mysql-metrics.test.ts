@@ -235,7 +235,9 @@ describe.skipIf(!available)('MySQL metric families against a real MariaDB 10.11 
 
     // Only the largest topTables are reported one by one; the count still says 3.
     const top = await collectAll(primarySession, 1);
-    expect(top.points.get('mysql.table.rows')?.map((p) => p.attributes['mysql.table.name'])).toEqual(['orders']);
+    expect(top.points.get('mysql.table.rows')?.map((p) => p.attributes['mysql.table.name'])).toEqual([
+      'orders',
+    ]);
     expect(valueOf(top, 'mysql.table.count')).toBe(3);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lockWaitsSql, stateOf } from './activity.js';
+import { lockWaitsSql, stateOf, waitTypeOf } from './activity.js';
 
 describe('stateOf', () => {
   it.each([
@@ -21,5 +21,17 @@ describe('lockWaitsSql', () => {
     );
     expect(lockWaitsSql({ flavor: 'mysql', versionNumber: 50744 })).toContain('INNODB_LOCK_WAITS');
     expect(lockWaitsSql({ flavor: 'mariadb', versionNumber: 101119 })).toContain('INNODB_LOCK_WAITS');
+  });
+});
+
+describe('waitTypeOf', () => {
+  it.each([
+    ['updating', true, 'Lock'],
+    ['Waiting for table metadata lock', false, 'Lock'],
+    ['User sleep', false, 'Timeout'],
+    ['Sending data', false, ''],
+    ['', false, ''],
+  ])('%j (blocked %s) is %j', (state, blocked, type) => {
+    expect(waitTypeOf(state, blocked)).toBe(type);
   });
 });

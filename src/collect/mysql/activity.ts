@@ -59,7 +59,7 @@ export async function sampleMysqlActivity(
       clientAddr,
       backendType: command === 'Daemon' || text(row.user_name) === 'system user' ? 'background' : 'client',
       state,
-      waitEventType: blocked.length > 0 || LOCK_STATE.test(waitEvent) ? 'Lock' : '',
+      waitEventType: waitTypeOf(waitEvent, blocked.length > 0),
       waitEvent,
       fingerprint: shape.query === '' ? '' : shape.fingerprint,
       query: shape.query,
@@ -70,6 +70,16 @@ export async function sampleMysqlActivity(
   }
   sessions.sort((a, b) => b.durationMs - a.durationMs);
   return { type: 'activity', entityId, ts: nowNs.toString(), sessions: sessions.slice(0, MAX_SESSIONS) };
+}
+
+/**
+ * The processlist STATE as a wait type in PostgreSQL's words, where one fits: blocked on a
+ * lock, or sleeping on purpose (SLEEP(), PostgreSQL's `Timeout`); otherwise on CPU ('').
+ */
+export function waitTypeOf(state: string, blocked: boolean): string {
+  if (blocked || LOCK_STATE.test(state)) return 'Lock';
+  if (state === 'User sleep') return 'Timeout';
+  return '';
 }
 
 /** A processlist COMMAND in PostgreSQL's state words where they mean the same thing. */

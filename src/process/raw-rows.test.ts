@@ -15,6 +15,7 @@ import {
   entityToRow,
   parseRawRecord,
   queryStatsToRow,
+  rawQueryToRow,
   serverLogSeverity,
   serverLogToRows,
   serviceOfEntity,
@@ -151,6 +152,46 @@ describe('queryStatsToRow', () => {
     expect(() => queryStatsToRow(stats({ intervalEnd: '9999999999999999999' }), context)).toThrow(
       /intervalEnd 9999999999999999999 is after the latest storable time/,
     );
+  });
+});
+
+describe('rawQueryToRow', () => {
+  const sample = {
+    type: 'query_sample' as const,
+    entityId: 'mysql:main',
+    database: 'shop',
+    user: '',
+    ts: TS,
+    fingerprint: '0123456789abcdef',
+    query: 'SELECT * FROM items WHERE id = ?',
+    durationMs: 12.5,
+    plan: '{"query_block":{}}',
+    source: 'explain',
+  };
+
+  it('turns statistics into a query_stats row and a sample into a query_samples row', () => {
+    expect(rawQueryToRow(stats(), context).stat).toMatchObject({ fingerprint: stats().fingerprint });
+    expect(rawQueryToRow(sample, context)).toEqual({
+      sample: {
+        id: expect.any(String) as unknown,
+        ts: BigInt(TS),
+        orgId: context.orgId,
+        entityId: 'mysql:main',
+        database: 'shop',
+        userName: '',
+        fingerprint: '0123456789abcdef',
+        query: 'SELECT * FROM items WHERE id = ?',
+        durationMs: 12.5,
+        plan: '{"query_block":{}}',
+        source: 'explain',
+      },
+    });
+  });
+
+  it('gives a replayed sample the same id, and another moment another one', () => {
+    const id = rawQueryToRow(sample, context).sample?.id;
+    expect(rawQueryToRow(sample, context).sample?.id).toBe(id);
+    expect(rawQueryToRow({ ...sample, ts: '1700000000999999999' }, context).sample?.id).not.toBe(id);
   });
 });
 

@@ -10,12 +10,11 @@ import {
 } from './error-log.js';
 import {
   ERROR_LOGS,
-  feed,
   fixtureBytes,
   fixtureText,
-  randomSizes,
   type Fixture,
-} from './fixtures/fixtures.js';
+} from '../../../../test/fixtures/mysql-logs/fixtures.js';
+import { feed, randomSizes } from '../../../../test/helpers/chunked-feed.js';
 
 const parse = (name: Fixture, sizes?: number[]) => feed(new ErrorLogParser(), fixtureBytes(name), sizes);
 const records = (name: Fixture, options: Parameters<typeof errorLogFields>[1] = {}) =>
@@ -117,7 +116,7 @@ describe('ErrorLogParser', () => {
     const whole = parse(name);
     expect(parse(name, [1])).toEqual(whole);
     expect(parse(name, [7])).toEqual(whole);
-    expect(parse(name, randomSizes(11))).toEqual(whole);
+    expect(parse(name, randomSizes(11, 500, 512))).toEqual(whole);
   });
 
   it('keeps the Version line with its ready-for-connections entry', () => {

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  FIXTURES,
-  feed,
-  fixtureBytes,
-  randomSizes,
-} from '../../../../test/fixtures/postgres-logs/fixtures.js';
+import { FIXTURES, fixtureBytes } from '../../../../test/fixtures/postgres-logs/fixtures.js';
+import { feed, randomSizes } from '../../../../test/helpers/chunked-feed.js';
 import { CsvlogParser } from './csvlog.js';
 import { JsonlogParser, parseJsonlogLine } from './jsonlog.js';
 import type { ParsedLogEntry } from './log-parser.js';

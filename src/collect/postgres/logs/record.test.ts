@@ -3,10 +3,10 @@ import { serverLogRecord } from '../../../bus/raw-records.js';
 import {
   CUSTOM_PREFIX,
   FIXTURES,
-  feed,
   fixtureBytes,
   type Fixture,
 } from '../../../../test/fixtures/postgres-logs/fixtures.js';
+import { feed } from '../../../../test/helpers/chunked-feed.js';
 import { loadSqlParser } from '../sql-shape.js';
 import { createLogParser, type LogFormat, type ServerLogFields } from './index.js';
 import { emptyEntry } from './log-parser.js';

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CUSTOM_PREFIX,
-  FIXTURES,
-  feed,
-  fixtureBytes,
-  randomSizes,
-} from '../../../../test/fixtures/postgres-logs/fixtures.js';
+import { CUSTOM_PREFIX, FIXTURES, fixtureBytes } from '../../../../test/fixtures/postgres-logs/fixtures.js';
+import { feed, randomSizes } from '../../../../test/helpers/chunked-feed.js';
 import { CsvlogParser } from './csvlog.js';
 import type { ParsedLogEntry } from './log-parser.js';
 import { StderrParser } from './stderr.js';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../harness/api-client.js';
 import {
   MARIADB_INSTALL_HINT,
@@ -11,6 +11,9 @@ import {
 } from '../harness/mariadb.js';
 import { requireService } from '../harness/service-missing.js';
 import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
+
+/** How long the API may take to show what was collected (collector intervals of 1-2 s). */
+const API_WAIT = { timeout: 30_000, interval: 500 };
 
 const available = requireService('MariaDB', mariadbAvailable(), MARIADB_INSTALL_HINT);
 
@@ -118,20 +121,20 @@ describe.skipIf(!available)('watching MariaDB end to end', () => {
       mysql.createConnection({ host: server.host, port: server.port, user: 'intruder', password: 'nope' }),
     ).rejects.toThrow(/denied/i);
 
-    const instance = await eventually(async () => {
+    const instance = await vi.waitUntil(async () => {
       const { body } = await api.get<DatabasesBody>('/api/v1/databases');
       const main = body.data.find((d) => d.id === 'mysql:main');
       return main?.up === true && main.databases.length > 0 ? main : undefined;
-    });
+    }, API_WAIT);
     expect(instance.kind).toBe('mysql.instance');
     expect(instance.version).toMatch(/MariaDB/);
     expect(instance.databases.map((d) => d.name)).toContain('sightline_loadgen');
 
-    const catalog = await eventually(async () => {
+    const catalog = await vi.waitUntil(async () => {
       const { body } = await api.get<MetricsCatalog>('/api/v1/databases/mysql:main/metrics');
       const names = body.metrics.map((m) => m.name);
       return names.includes('mysql.row_operations') && names.includes('mysql.table.size') ? names : undefined;
-    });
+    }, API_WAIT);
     expect(catalog).toEqual(expect.arrayContaining(['mysql.up', 'mysql.threads', 'mysql.buffer_pool.pages']));
     // A schema's page shows that schema's tables only.
     const sizes = await api.get<{ series: Array<{ labels: Record<string, string> }> }>(
@@ -142,10 +145,10 @@ describe.skipIf(!available)('watching MariaDB end to end', () => {
     for (const series of sizes.body.series)
       expect(series.labels['mysql.database.name']).toBe('sightline_loadgen');
 
-    const top = await eventually(async () => {
+    const top = await vi.waitUntil(async () => {
       const { body } = await api.get<TopQueries>('/api/v1/queries?entity=mysql:main&order=calls&limit=20');
       return body.data.some((q) => /accounts/.test(q.query) && q.calls > 50) ? body.data : undefined;
-    });
+    }, API_WAIT);
     for (const query of top) expect(query.fingerprint).toMatch(/^[0-9a-f]{16}$/);
     const busiest = top.find((q) => /accounts/.test(q.query));
     if (busiest === undefined) throw new Error('no loadgen query on top');
@@ -154,25 +157,25 @@ describe.skipIf(!available)('watching MariaDB end to end', () => {
     const detail = await api.get<QueryDetail>(`/api/v1/queries/${busiest.fingerprint}`);
     expect(detail.status).toBe(200);
     expect(detail.body.intervals.length).toBeGreaterThan(0);
-    const sampled = await eventually(async () => {
+    const sampled = await vi.waitUntil(async () => {
       for (const query of top) {
         const { body } = await api.get<QueryDetail>(`/api/v1/queries/${query.fingerprint}`);
         if (body.samples.some((s) => s.source === 'history')) return body;
       }
       return undefined;
-    });
+    }, API_WAIT);
     expect(sampled.samples[0]?.query).not.toMatch(/'[^']*'/);
 
     const activity = await api.get<ActivityBody>('/api/v1/databases/mysql:main/activity');
     expect(activity.status).toBe(200);
     expect(activity.body.series.length).toBeGreaterThan(0);
 
-    const logs = await eventually(async () => {
+    const logs = await vi.waitUntil(async () => {
       const { body } = await api.get<LogsBody>('/api/v1/logs?q=service:mysql&limit=1000');
       const slow = body.data.some((l) => l.attributes.category === 'statement_duration');
       const denied = body.data.some((l) => /Access denied/.test(l.body));
       return slow && denied ? body.data : undefined;
-    });
+    }, API_WAIT);
     const slow = logs.find((l) => l.attributes.category === 'statement_duration');
     expect(slow?.attributes.fingerprint).toMatch(/^[0-9a-f]{16}$/);
     expect(JSON.stringify(logs)).not.toMatch(/e2e-password/);
@@ -183,11 +186,11 @@ describe.skipIf(!available)('watching MariaDB end to end', () => {
     try {
       const quickApi = new ApiClient(quick.apiUrl, quick.key);
       const name = `${server.host}-${server.port}`;
-      const instance = await eventually(async () => {
+      const instance = await vi.waitUntil(async () => {
         const { body } = await quickApi.get<DatabasesBody>('/api/v1/databases');
         const found = body.data.find((d) => d.id === `mysql:${name}`);
         return found?.up === true ? found : undefined;
-      });
+      }, API_WAIT);
       expect(instance.kind).toBe('mysql.instance');
       expect(quick.stdout()).toContain(`Watching      mysql/${name}`);
     } finally {
@@ -196,13 +199,3 @@ describe.skipIf(!available)('watching MariaDB end to end', () => {
     }
   }, 60_000);
 });
-
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('the API did not show it in time');
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}

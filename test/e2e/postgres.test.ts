@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../harness/api-client.js';
 import {
   POSTGRES_INSTALL_HINT,
@@ -10,6 +10,9 @@ import {
 } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
 import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
+
+/** How long the API may take to show what was collected (collector intervals of 1-2 s). */
+const API_WAIT = { timeout: 30_000, interval: 500 };
 
 const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
 
@@ -113,22 +116,22 @@ describe.skipIf(!available)('watching PostgreSQL end to end', () => {
     expect(summary.statements.point).toBeGreaterThan(100);
     expect(sightline.stdout()).toContain('Watching      postgres/main');
 
-    const databases = await eventually(async () => {
+    const databases = await vi.waitUntil(async () => {
       const { body } = await api.get<DatabasesBody>('/api/v1/databases');
       const main = body.data.find((d) => d.id === 'pg:main');
       return main?.up === true ? main : undefined;
-    });
+    }, API_WAIT);
     expect(databases.kind).toBe('postgresql.instance');
     expect(databases.version).toMatch(/^15\./);
     expect(databases.databases.map((d) => d.name)).toContain('postgres');
 
-    const catalog = await eventually(async () => {
+    const catalog = await vi.waitUntil(async () => {
       const { body } = await api.get<MetricsCatalog>('/api/v1/databases/pg:main/metrics');
       const names = body.metrics.map((m) => m.name);
       return names.includes('postgresql.commits') && names.includes('postgresql.table.size')
         ? names
         : undefined;
-    });
+    }, API_WAIT);
     expect(catalog).toEqual(
       expect.arrayContaining(['postgresql.up', 'postgresql.backends', 'postgresql.sessions']),
     );
@@ -138,10 +141,10 @@ describe.skipIf(!available)('watching PostgreSQL end to end', () => {
     expect(commits.status).toBe(200);
     expect(commits.body.series.length).toBeGreaterThan(0);
 
-    const top = await eventually(async () => {
+    const top = await vi.waitUntil(async () => {
       const { body } = await api.get<TopQueries>('/api/v1/queries?entity=pg:main&order=calls&limit=20');
       return body.data.some((q) => /sightline_loadgen/.test(q.query) && q.calls > 50) ? body.data : undefined;
-    });
+    }, API_WAIT);
     for (const query of top) expect(query.fingerprint).toMatch(/^([0-9a-f]{16}|queryid:-?\d+)$/);
     const busiest = top[0];
     if (busiest === undefined) throw new Error('no top query');
@@ -155,29 +158,19 @@ describe.skipIf(!available)('watching PostgreSQL end to end', () => {
     expect(activity.status).toBe(200);
     expect(activity.body.series.some((point) => Object.values(point.waits).some((n) => n > 0))).toBe(true);
 
-    const logs = await eventually(async () => {
+    const logs = await vi.waitUntil(async () => {
       const { body } = await api.get<LogsBody>('/api/v1/logs?q=service:postgresql&limit=1000');
       return body.data.some((l) => l.attributes.category === 'statement_duration') ? body.data : undefined;
-    });
+    }, API_WAIT);
     expect(logs.some((l) => l.severity === 'ERROR' && typeof l.attributes.sqlstate === 'string')).toBe(true);
 
-    const withPlans = await eventually(async () => {
+    const withPlans = await vi.waitUntil(async () => {
       for (const query of top) {
         const { body } = await api.get<QueryDetail>(`/api/v1/queries/${query.fingerprint}`);
         if (body.samples.length > 0) return body;
       }
       return undefined;
-    });
+    }, API_WAIT);
     expect(withPlans.samples[0]?.plan).toHaveProperty('Plan');
   }, 120_000);
 });
-
-async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('the API did not show it in time');
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-}

@@ -1,5 +1,5 @@
 import type mysql from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { entityRecord } from '../../src/bus/raw-records.js';
 import { TOPICS } from '../../src/bus/topics.js';
@@ -211,8 +211,9 @@ describe.skipIf(!available)('MySQL collector against a real MariaDB', () => {
         [{ id: string }],
       ];
       const blocked = waiter.query('UPDATE items SET price = price + 2 WHERE id = 42').catch(() => undefined);
-      await waitFor(
+      await vi.waitUntil(
         async () => (await server.sql('SELECT * FROM information_schema.INNODB_LOCK_WAITS')).length > 0,
+        { timeout: 10_000, interval: 50 },
       );
       captured.clear();
       await collector.runOnce('metrics');
@@ -262,11 +263,3 @@ describe.skipIf(!available)('MySQL collector against a real MariaDB', () => {
     await collector.shutdown();
   }, 60_000);
 });
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}

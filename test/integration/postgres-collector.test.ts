@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { entityRecord } from '../../src/bus/raw-records.js';
 import { TOPICS } from '../../src/bus/topics.js';
@@ -341,12 +341,15 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
       await holder.query(`UPDATE items SET price = 1 WHERE id = 42`);
       const waiting = waiter.query(`UPDATE items SET price = 2 WHERE id = 42`);
       const waiterPid = await pidOf(admin, 'waiter');
-      await waitFor(async () => {
-        const { rows } = await admin.query(
-          `SELECT 1 FROM pg_stat_activity WHERE application_name = 'waiter' AND wait_event_type = 'Lock'`,
-        );
-        return rows.length > 0;
-      });
+      await vi.waitUntil(
+        async () => {
+          const { rows } = await admin.query(
+            `SELECT 1 FROM pg_stat_activity WHERE application_name = 'waiter' AND wait_event_type = 'Lock'`,
+          );
+          return rows.length > 0;
+        },
+        { timeout: 5000, interval: 50 },
+      );
       const collector = collectorFor();
       await collector.runOnce('metrics');
       await collector.shutdown();
@@ -373,12 +376,15 @@ describe.skipIf(!available)('PostgreSQL collector against a real PostgreSQL 15',
     try {
       await admin.query(`SELECT pg_create_physical_replication_slot('idle_slot', true)`);
       await admin.query(`UPDATE items SET price = price + 1`);
-      await waitFor(async () => {
-        const { rows } = await admin.query<{ n: string }>(
-          `SELECT count(*) AS n FROM pg_stat_replication WHERE replay_lsn = pg_current_wal_lsn()`,
-        );
-        return rows[0]?.n === '1';
-      }, 15_000);
+      await vi.waitUntil(
+        async () => {
+          const { rows } = await admin.query<{ n: string }>(
+            `SELECT count(*) AS n FROM pg_stat_replication WHERE replay_lsn = pg_current_wal_lsn()`,
+          );
+          return rows[0]?.n === '1';
+        },
+        { timeout: 15_000, interval: 50 },
+      );
 
       captured.clear();
       const onPrimary = collectorFor();
@@ -468,12 +474,4 @@ async function pidOf(admin: pg.Client, application: string): Promise<number> {
   const pid = rows[0]?.pid;
   if (pid === undefined) throw new Error(`no session with application_name ${application}`);
   return pid;
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { MemoryBus } from '../../src/bus/memory.js';
 import { TOPICS } from '../../src/bus/topics.js';
 import { PostgresCollector } from '../../src/collect/postgres/collector.js';
@@ -432,10 +432,13 @@ describe.skipIf(!available)(
       const session = new pg.Client({ connectionString: postgres.url, application_name: 'coverage-idle' });
       idle = session;
       await session.connect();
-      await waitFor(async () => {
-        const { rows } = await session.query(`SELECT 1 FROM pg_stat_replication WHERE state = 'streaming'`);
-        return rows.length > 0;
-      });
+      await vi.waitUntil(
+        async () => {
+          const { rows } = await session.query(`SELECT 1 FROM pg_stat_replication WHERE state = 'streaming'`);
+          return rows.length > 0;
+        },
+        { timeout: 10_000, interval: 50 },
+      );
 
       exporter = await startPostgresExporter({
         postgres,
@@ -590,12 +593,4 @@ async function oneMetricsCycle(bus: MemoryBus, postgres: PostgresInstance): Prom
     throw new Error(`collection cycle failed: ${collector.status().lastError}`);
 
   return metricPointsOf(metricMessages);
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }

@@ -26,6 +26,22 @@ const targetName = z
 const MYSQL_URL = /^(mysql|mariadb):\/\//;
 const mysqlUrl = z.string().regex(MYSQL_URL, 'must be a mysql:// (or mariadb://) connection string');
 
+/** What every database target must say: where the server is, and its password in one place at most. */
+function checkTarget(
+  target: { url?: string | undefined; host?: string | undefined } & {
+    [K in keyof typeof secretFields]?: string | undefined;
+  },
+  context: z.RefinementCtx,
+): void {
+  if (target.url === undefined && target.host === undefined)
+    context.addIssue({ code: 'custom', message: 'needs a url or a host' });
+  if ([target.password, target.passwordEnv, target.passwordFile].filter((p) => p !== undefined).length > 1)
+    context.addIssue({
+      code: 'custom',
+      message: 'give at most one of password, passwordEnv and passwordFile',
+    });
+}
+
 /** One watched PostgreSQL server: a connection string, or the same thing as separate fields. */
 export const postgresTargetSchema = z
   .strictObject({
@@ -61,12 +77,7 @@ export const postgresTargetSchema = z
       })
       .prefault({}),
   })
-  .refine((t) => t.url !== undefined || t.host !== undefined, {
-    message: 'needs a url or a host',
-  })
-  .refine((t) => [t.password, t.passwordEnv, t.passwordFile].filter((p) => p !== undefined).length <= 1, {
-    message: 'give at most one of password, passwordEnv and passwordFile',
-  });
+  .superRefine(checkTarget);
 
 export type PostgresTargetConfig = z.infer<typeof postgresTargetSchema>;
 
@@ -114,12 +125,7 @@ export const mysqlTargetSchema = z
       })
       .prefault({}),
   })
-  .refine((t) => t.url !== undefined || t.host !== undefined, {
-    message: 'needs a url or a host',
-  })
-  .refine((t) => [t.password, t.passwordEnv, t.passwordFile].filter((p) => p !== undefined).length <= 1, {
-    message: 'give at most one of password, passwordEnv and passwordFile',
-  });
+  .superRefine(checkTarget);
 
 export type MysqlTargetConfig = z.infer<typeof mysqlTargetSchema>;
 

@@ -76,6 +76,16 @@ describe('mysqlTargetsOf', () => {
     }
   });
 
+  it.each([
+    [{}, 'needs a url or a host'],
+    [
+      { host: 'h', password: 'a', passwordEnv: 'B' },
+      'give at most one of password, passwordEnv and passwordFile',
+    ],
+  ])('rejects %j: %s', (target, message) => {
+    expect(() => mysqlTargetSchema.parse(target)).toThrow(message);
+  });
+
   it('rejects a URL of another engine', () => {
     expect(() => configSchema.parse({ collect: { mysql: { urls: ['postgresql://h/db'] } } })).toThrow(
       /mysql:\/\//,

@@ -1,6 +1,6 @@
 import { mysqlTargetSchema, type MysqlTargetConfig } from '../../config/schema.js';
 import { SightlineError } from '../../core/errors.js';
-import { passwordOf, safeName } from '../target-common.js';
+import { parseTargetUrl, passwordOf, safeName, type UrlParts } from '../target-common.js';
 
 /** A watched MySQL or MariaDB server as the collector uses it. */
 export interface MysqlTarget {
@@ -61,38 +61,13 @@ export function resolveMysqlTarget(
   };
 }
 
-interface UrlParts {
-  host?: string;
-  port?: number;
-  database?: string;
-  user?: string;
-  password?: string;
-  tls?: boolean;
-}
-
-function parseUrl(url: string): UrlParts {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new SightlineError(
-      'SL_ERR_CONFIG_INVALID',
-      'a MySQL connection string is not a valid URL: use mysql://user:password@host:port/',
-    );
-  }
-  const parts: UrlParts = {};
-  const host = decodeURIComponent(parsed.hostname);
-  if (host !== '') parts.host = host.replace(/^\[(.*)\]$/, '$1');
-  if (parsed.port !== '') parts.port = Number(parsed.port);
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  if (database !== '') parts.database = database;
-  if (parsed.username !== '') parts.user = decodeURIComponent(parsed.username);
-  if (parsed.password !== '') parts.password = decodeURIComponent(parsed.password);
+function parseUrl(url: string): UrlParts & { tls?: boolean } {
+  const parts = parseTargetUrl(url, 'MySQL', 'mysql://user:password@host:port/');
   // The names MySQL's own clients use (ssl-mode) and the common URL form (ssl=true).
-  const sslMode = (parsed.searchParams.get('ssl-mode') ?? parsed.searchParams.get('sslmode'))?.toUpperCase();
-  const ssl = parsed.searchParams.get('ssl');
-  if (sslMode !== undefined) parts.tls = !['DISABLED', 'PREFERRED'].includes(sslMode);
-  else if (ssl !== null) parts.tls = ssl === 'true' || ssl === '1';
+  const sslMode = (parts.params.get('ssl-mode') ?? parts.params.get('sslmode'))?.toUpperCase();
+  const ssl = parts.params.get('ssl');
+  if (sslMode !== undefined) return { ...parts, tls: !['DISABLED', 'PREFERRED'].includes(sslMode) };
+  if (ssl !== null) return { ...parts, tls: ssl === 'true' || ssl === '1' };
   return parts;
 }
 

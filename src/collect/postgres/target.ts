@@ -1,7 +1,7 @@
 import type { ClientConfig } from 'pg';
 import { postgresTargetSchema, type PostgresTargetConfig } from '../../config/schema.js';
 import { SightlineError } from '../../core/errors.js';
-import { passwordOf, safeName } from '../target-common.js';
+import { parseTargetUrl, passwordOf, safeName, type UrlParts } from '../target-common.js';
 
 /** A watched PostgreSQL server as the collector uses it. */
 export interface PostgresTarget {
@@ -82,15 +82,6 @@ export function resolveTarget(
   };
 }
 
-interface UrlParts {
-  host?: string;
-  port?: number;
-  database?: string;
-  user?: string;
-  password?: string;
-  sslmode?: string;
-}
-
 /** libpq's sslmode: require encrypts, verify-ca/verify-full also check the server's certificate. */
 function sslOf(sslmode: string | undefined): Pick<ClientConfig, 'ssl'> {
   if (sslmode === undefined || sslmode === 'disable' || sslmode === 'allow' || sslmode === 'prefer')
@@ -98,28 +89,16 @@ function sslOf(sslmode: string | undefined): Pick<ClientConfig, 'ssl'> {
   return { ssl: { rejectUnauthorized: sslmode.startsWith('verify') } };
 }
 
-function parseUrl(url: string): UrlParts {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    throw new SightlineError(
-      'SL_ERR_CONFIG_INVALID',
-      'a PostgreSQL connection string is not a valid URL: use postgresql://user:password@host:port/database',
-    );
-  }
-  const parts: UrlParts = {};
+function parseUrl(url: string): UrlParts & { sslmode?: string } {
+  const parts = parseTargetUrl(url, 'PostgreSQL', 'postgresql://user:password@host:port/database');
   // A socket directory may come as ?host=/var/run/postgresql instead of in the authority.
-  const host = decodeURIComponent(parsed.hostname) || parsed.searchParams.get('host') || undefined;
-  if (host !== undefined) parts.host = host.replace(/^\[(.*)\]$/, '$1');
-  if (parsed.port !== '') parts.port = Number(parsed.port);
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, ''));
-  if (database !== '') parts.database = database;
-  if (parsed.username !== '') parts.user = decodeURIComponent(parsed.username);
-  if (parsed.password !== '') parts.password = decodeURIComponent(parsed.password);
-  const sslmode = parsed.searchParams.get('sslmode');
-  if (sslmode !== null) parts.sslmode = sslmode;
-  return parts;
+  const socketHost = parts.params.get('host');
+  const sslmode = parts.params.get('sslmode');
+  return {
+    ...parts,
+    ...(parts.host === undefined && socketHost !== null ? { host: socketHost } : {}),
+    ...(sslmode === null ? {} : { sslmode }),
+  };
 }
 
 /** Every target of the config: the full entries, then the quick-path URLs with the schema's defaults. */

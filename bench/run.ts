@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { Metric } from './metric.js';
 import { otlpLogsIngest, type IngestBenchOptions } from './otlp-logs-ingest.js';
+import { mysqlCollection, type MysqlBenchOptions } from './mysql-collection.js';
 import { postgresCollection, type PostgresBenchOptions } from './postgres-collection.js';
 
 /**
@@ -9,7 +10,7 @@ import { postgresCollection, type PostgresBenchOptions } from './postgres-collec
  * progress and diagnostics go to stderr. Exits 1 when a benchmark's result cannot be trusted.
  *
  * Options, as flags (`npm run bench -- --duration 10`) or environment variables:
- *   --only          BENCH_ONLY          comma-separated benchmarks to run: ingest, postgres (all of them)
+ *   --only          BENCH_ONLY          comma-separated benchmarks to run: ingest, postgres, mysql (all of them)
  *
  * ingest (otlp-logs-ingest.ts):
  *   --duration      BENCH_DURATION      measured seconds (20), after
@@ -35,9 +36,20 @@ import { postgresCollection, type PostgresBenchOptions } from './postgres-collec
  *                                                    "on" run, so every run has a full cycle at its start)
  *   --pg-statements-interval BENCH_PG_STATEMENTS_INTERVAL  collector query-stats interval in seconds (60, the default)
  *                   BENCH_PG_BIN, BENCH_PG_EXPORTER    PostgreSQL bin directory, exporter binary
+ *
+ * mysql (mysql-collection.ts, MariaDB from the test harness):
+ *   --mysql-tables         BENCH_MYSQL_TABLES         small InnoDB tables with an index each (1000)
+ *   --mysql-digests        BENCH_MYSQL_DIGESTS        distinct statement digests made over them (5000)
+ *   --mysql-load-seconds   BENCH_MYSQL_LOAD_SECONDS   seconds per point-select load run (8)
+ *   --mysql-load-pairs     BENCH_MYSQL_LOAD_PAIRS     collector off/on pairs of runs, ABBA order (4)
+ *   --mysql-metrics-interval  BENCH_MYSQL_METRICS_INTERVAL  collector metrics interval in seconds while the
+ *                                                    load runs (15, the product's default; the collector starts
+ *                                                    with each "on" run, so every run has a full cycle at its start)
+ *   --mysql-statements-interval BENCH_MYSQL_STATEMENTS_INTERVAL  collector query-stats interval in seconds (60)
+ *                   SIGHTLINE_TEST_MARIADB_BIN         directory of mariadb-install-db and mariadb, as for the tests
  */
 
-const BENCHMARKS = ['ingest', 'postgres'] as const;
+const BENCHMARKS = ['ingest', 'postgres', 'mysql'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 type Values = ReturnType<typeof parse>['values'];
@@ -61,6 +73,12 @@ function parse() {
       'pg-pgbench-mode': { type: 'string' },
       'pg-metrics-interval': { type: 'string' },
       'pg-statements-interval': { type: 'string' },
+      'mysql-tables': { type: 'string' },
+      'mysql-digests': { type: 'string' },
+      'mysql-load-seconds': { type: 'string' },
+      'mysql-load-pairs': { type: 'string' },
+      'mysql-metrics-interval': { type: 'string' },
+      'mysql-statements-interval': { type: 'string' },
     },
   });
 }
@@ -78,6 +96,10 @@ async function main(): Promise<void> {
       (options: PostgresBenchOptions) => () =>
         postgresCollection(options)
     )(postgresOptions(values)),
+    mysql: (
+      (options: MysqlBenchOptions) => () =>
+        mysqlCollection(options)
+    )(mysqlOptions(values)),
   };
   let failed = false;
   for (const name of selected) {
@@ -160,6 +182,38 @@ function postgresOptions(values: Values): PostgresBenchOptions {
   };
 }
 
+function mysqlOptions(values: Values): MysqlBenchOptions {
+  const env = process.env;
+  return {
+    tables: numberOption('mysql-tables', values['mysql-tables'] ?? env.BENCH_MYSQL_TABLES, 1000, 1),
+    digests: numberOption('mysql-digests', values['mysql-digests'] ?? env.BENCH_MYSQL_DIGESTS, 5000, 1),
+    loadSeconds: numberOption(
+      'mysql-load-seconds',
+      values['mysql-load-seconds'] ?? env.BENCH_MYSQL_LOAD_SECONDS,
+      8,
+      1,
+    ),
+    loadPairs: numberOption(
+      'mysql-load-pairs',
+      values['mysql-load-pairs'] ?? env.BENCH_MYSQL_LOAD_PAIRS,
+      4,
+      1,
+    ),
+    metricsIntervalS: numberOption(
+      'mysql-metrics-interval',
+      values['mysql-metrics-interval'] ?? env.BENCH_MYSQL_METRICS_INTERVAL,
+      15,
+      1,
+    ),
+    statementsIntervalS: numberOption(
+      'mysql-statements-interval',
+      values['mysql-statements-interval'] ?? env.BENCH_MYSQL_STATEMENTS_INTERVAL,
+      60,
+      1,
+    ),
+  };
+}
+
 function numberOption(name: string, value: string | undefined, fallback: number, min: number): number {
   if (value === undefined || value === '') return fallback;
   const n = Number(value);
@@ -168,8 +222,8 @@ function numberOption(name: string, value: string | undefined, fallback: number,
   return n;
 }
 
-// Ctrl-C or a kill would end the process without 'exit'; the harness stops its PostgreSQL and
-// exporter in an exit hook, so turn the signals into an exit.
+// Ctrl-C or a kill would end the process without 'exit'; the harness stops its PostgreSQL,
+// exporter and MariaDB in an exit hook, so turn the signals into an exit.
 process.once('SIGINT', () => process.exit(130));
 process.once('SIGTERM', () => process.exit(143));
 

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { mysqlTargetSchema } from '../../src/config/schema.js';
 import { msToNs } from '../../src/core/time.js';
 import { MetricBatch } from '../../src/collect/metric-batch.js';
@@ -206,6 +206,34 @@ describe.skipIf(!available)('MySQL metric families against a real MariaDB 10.11 
     expect(valueOf(cycle, 'mysql.row_locks', { kind: 'waits' })).toBe(0);
     expect(valueOf(cycle, 'mysql.row_lock.current_waits')).toBe(0);
     expect(valueOf(cycle, 'mysql.innodb.history_list_length')).toBeGreaterThanOrEqual(0);
+  });
+
+  it('sessions: by command and state, the longest statement, the oldest transaction and lock waits', async () => {
+    const holder = await primary.connect('shop');
+    const waiter = await primary.connect('shop');
+    try {
+      await holder.query('BEGIN');
+      await holder.query('UPDATE customers SET name = name WHERE id = 1');
+      const blocked = waiter.query('UPDATE customers SET name = name WHERE id = 1').catch(() => undefined);
+      await vi.waitUntil(
+        async () =>
+          (await primary.sql("SELECT 1 FROM information_schema.INNODB_TRX WHERE trx_state = 'LOCK WAIT'"))
+            .length > 0,
+        { timeout: 10_000, interval: 150 },
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const now = await collectAll(primarySession);
+      expect(valueOf(now, 'mysql.sessions', { command: 'Sleep' })).toBeGreaterThanOrEqual(1);
+      expect(valueOf(now, 'mysql.sessions', { command: 'Query', state: 'Updating' })).toBe(1);
+      expect(valueOf(now, 'mysql.sessions.blocked')).toBe(1);
+      expect(valueOf(now, 'mysql.query.longest_duration')).toBeGreaterThanOrEqual(1);
+      expect(valueOf(now, 'mysql.transaction.longest_duration')).toBeGreaterThanOrEqual(1);
+      await holder.query('COMMIT');
+      await blocked;
+    } finally {
+      await holder.end();
+      await waiter.end();
+    }
   });
 
   it('variables: the limits the server runs with', async () => {

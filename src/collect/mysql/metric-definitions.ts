@@ -6,7 +6,9 @@ import type { MetricDefinition } from '../metric-batch.js';
  * has the metric; the others use the same `mysql.` prefix and style. Counters are cumulative since
  * the server started (status counters: since the last FLUSH STATUS).
  *
- * The per-object attributes are the receiver's: `schema`, `table`, `index`.
+ * Per-object attributes are named as the PostgreSQL collector names them (`mysql.database.name`,
+ * `mysql.table.name`, `mysql.index.name`; the receiver says `schema`, `table`, `index`), so the
+ * database views filter a schema's metrics the same way for both engines.
  */
 function gauge(name: string, unit: string, description: string): MetricDefinition {
   return { name, unit, description };
@@ -18,6 +20,24 @@ function counter(name: string, unit: string, description: string): MetricDefinit
 export const MY = {
   // Ours: the collector's own verdict.
   up: gauge('mysql.up', '1', '1 when the collector reached the server in this cycle, else 0.'),
+
+  // information_schema.PROCESSLIST and INNODB_TRX (family `sessions`).
+  sessions: gauge(
+    'mysql.sessions',
+    '{sessions}',
+    'Client sessions by command (Sleep, Query, …) and state (the processlist STATE; empty when none).',
+  ),
+  longestQuery: gauge('mysql.query.longest_duration', 's', 'Age of the longest running statement.'),
+  oldestTransaction: gauge(
+    'mysql.transaction.longest_duration',
+    's',
+    'Age of the oldest open InnoDB transaction (a long one holds back purge: see history list length).',
+  ),
+  lockWaits: gauge(
+    'mysql.sessions.blocked',
+    '{sessions}',
+    'Transactions waiting for an InnoDB row lock another holds.',
+  ),
 
   // SHOW GLOBAL STATUS (family `status`).
   uptime: counter('mysql.uptime', 's', 'Seconds the server has been up (Uptime).'),

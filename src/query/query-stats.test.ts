@@ -31,7 +31,7 @@ describe('parseTopQueries', () => {
 
   it('answers what to do for a bad order, limit or step', () => {
     expect(thrown(() => parseTopQueries({ order: 'speed' }, NOW_MS)).message).toBe(
-      'order=speed is not supported; use one of total_time, calls, mean_time, rows, io',
+      'order=speed is not supported; use one of total_time, calls, mean_time, rows, io, rows_examined',
     );
     expect(thrown(() => parseTopQueries({ limit: '501' }, NOW_MS)).message).toBe(
       'limit="501" must be an integer from 1 to 500',

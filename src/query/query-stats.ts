@@ -9,7 +9,7 @@ const DEFAULT_QUERY_BUCKETS = 60;
 const MAX_QUERY_BUCKETS = 1_000;
 /** Statements × buckets: the most points one top-queries answer holds. */
 const MAX_QUERY_POINTS = 100_000;
-const ORDERS: readonly QueryOrder[] = ['total_time', 'calls', 'mean_time', 'rows', 'io'];
+const ORDERS: readonly QueryOrder[] = ['total_time', 'calls', 'mean_time', 'rows', 'io', 'rows_examined'];
 const MAX_FINGERPRINT_LENGTH = 256;
 
 export interface TopQueriesParams {

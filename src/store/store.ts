@@ -110,7 +110,8 @@ export interface QueryScope extends TimeRange {
 }
 
 /** `io`: blocks read from or written to the OS (shared read + written, temp read + written). */
-export type QueryOrder = 'total_time' | 'calls' | 'mean_time' | 'rows' | 'io';
+/** `io` counts PostgreSQL's blocks read and written; `rows_examined` is MySQL's rows read per result. */
+export type QueryOrder = 'total_time' | 'calls' | 'mean_time' | 'rows' | 'io' | 'rows_examined';
 
 export interface TopQueriesQuery extends QueryScope {
   order: QueryOrder;

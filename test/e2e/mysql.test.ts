@@ -154,6 +154,12 @@ describe.skipIf(!available)('watching MariaDB end to end', () => {
     if (busiest === undefined) throw new Error('no loadgen query on top');
     expect(busiest.query).not.toMatch(/'[^']*'|= \d/);
     expect(busiest.rowsExamined).toBeGreaterThan(0);
+    const byRowsExamined = await api.get<TopQueries>(
+      '/api/v1/queries?entity=mysql:main&order=rows_examined&limit=5',
+    );
+    const examined = byRowsExamined.body.data.map((q) => q.rowsExamined);
+    expect(examined).toEqual([...examined].sort((a, b) => b - a));
+    expect(examined[0]).toBeGreaterThan(0);
     const detail = await api.get<QueryDetail>(`/api/v1/queries/${busiest.fingerprint}`);
     expect(detail.status).toBe(200);
     expect(detail.body.intervals.length).toBeGreaterThan(0);

@@ -808,6 +808,7 @@ const QUERY_ORDER: Record<QueryOrder, string> = {
   mean_time: 'sum(total_time_ms) / nullif(sum(calls), 0)',
   rows: 'sum(rows)',
   io: 'sum(shared_blks_read + shared_blks_written + temp_blks_read + temp_blks_written)',
+  rows_examined: 'sum(rows_examined)',
 };
 
 const TOTALS_SQL = `arg_max(query, interval_end) AS query, sum(calls) AS calls,

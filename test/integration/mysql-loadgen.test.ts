@@ -1,20 +1,13 @@
-import { CommanderError } from 'commander';
 import type mysql from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import {
-  APPLICATION_NAME,
-  LOAD_KINDS,
-  SCHEMA_MARKER,
-  UNUSED_INDEX,
-  parseMix,
-  type LoadSummary,
-} from '../../src/collect/loadgen/driver.js';
+import { APPLICATION_NAME, SCHEMA_MARKER, UNUSED_INDEX } from '../../src/collect/loadgen/driver.js';
 import { MARKER_TABLE, prepareSchema, runLoad } from '../../src/collect/mysql/loadgen.js';
 import { freePort } from '../harness/free-port.js';
 import type { MariadbInstance } from '../harness/mariadb.js';
 import { MARIADB_INSTALL_HINT, mariadbAvailable, startMariadb } from '../harness/mariadb.js';
 import { requireService } from '../harness/service-missing.js';
-import { captureStdio, loadgenProgram, runLoadgen, total } from '../helpers/loadgen-cli.js';
+import { checkCliFlags, checkCliRun, runLoadgenCli } from '../helpers/loadgen-cli.js';
+import { checkStopsOnAbort, expectCannotConnect, runEveryKind } from '../helpers/loadgen-run.js';
 
 const available = requireService('MariaDB', mariadbAvailable(), MARIADB_INSTALL_HINT);
 
@@ -147,12 +140,11 @@ describe.skipIf(!available)('loadgen against MariaDB', () => {
       let maxLockWaits = 0;
       let maxIdleInTransaction = 0;
       let maxSessions = 0;
-      let polling = true;
-      // Polls from its own connection, as Sightline's collector would, while the load runs. InnoDB
-      // refreshes INNODB_TRX and INNODB_LOCK_WAITS only when they have not been read for 0.1 s
+      // InnoDB refreshes INNODB_TRX and INNODB_LOCK_WAITS only when they have not been read for 0.1 s
       // (trx0i_s.cc, CACHE_MIN_IDLE_TIME_US), so polling faster than that would see one frozen picture.
-      const poll = (async () => {
-        while (polling) {
+      const summary = await runEveryKind(runLoad, mariadb.url, 5, {
+        intervalMs: 150,
+        read: async () => {
           const [rows] = await observer.query<mysql.RowDataPacket[]>(
             `SELECT
                (SELECT COUNT(*) FROM information_schema.INNODB_LOCK_WAITS) AS lockWaits,
@@ -168,43 +160,8 @@ describe.skipIf(!available)('loadgen against MariaDB', () => {
           maxLockWaits = Math.max(maxLockWaits, Number(rows[0]?.lockWaits));
           maxIdleInTransaction = Math.max(maxIdleInTransaction, Number(rows[0]?.idle));
           maxSessions = Math.max(maxSessions, Number(rows[0]?.sessions));
-          await new Promise((resolve) => setTimeout(resolve, 150));
-        }
-      })();
-
-      const ready: unknown[] = [];
-      let summary: LoadSummary;
-      try {
-        summary = await runLoad(
-          {
-            url: mariadb.url,
-            scale: 2_000,
-            rate: 100,
-            durationS: 5,
-            connections: 16,
-            mix: parseMix('point=60,scan=5,write=20,lock=2,error=5,idle=2'),
-          },
-          { onReady: (info) => ready.push(info) },
-        );
-      } finally {
-        polling = false;
-        await poll;
-      }
-
-      expect(ready).toEqual([
-        expect.objectContaining({ schema: 'sightline_loadgen', created: true, accounts: 2_000 }),
-      ]);
-      // Every one of the 500 ticks either ran or was skipped: the schedule neither drifted nor queued.
-      expect(total(summary) + summary.skipped).toBe(500);
-      expect(total(summary)).toBeGreaterThanOrEqual(475);
-      for (const kind of LOAD_KINDS) expect(summary.statements[kind], kind).toBeGreaterThan(0);
-      expect(summary.errors).toBe(summary.statements.error);
-      expect(summary.unexpectedErrors).toBe(0);
-      expect(summary.firstUnexpectedError).toBeUndefined();
-      expect(summary.durationS).toBeGreaterThanOrEqual(5);
-      expect(summary.durationS).toBeLessThan(5.5);
-      expect(summary.rate).toBeGreaterThan(85);
-      expect(summary.rate).toBeLessThanOrEqual(100);
+        },
+      });
 
       expect(maxLockWaits).toBeGreaterThan(0);
       expect(maxIdleInTransaction).toBeGreaterThan(0);
@@ -259,101 +216,40 @@ describe.skipIf(!available)('loadgen against MariaDB', () => {
     }
   });
 
-  it('stops cleanly on abort: in-flight operations finish quickly and no session is left open', async () => {
-    const abort = new AbortController();
-    const stopAfter = setTimeout(() => abort.abort(), 1_500);
-    const started = performance.now();
-    const summary = await runLoad(
-      {
-        url: mariadb.url,
-        scale: 2_000,
-        rate: 50,
-        connections: 8,
-        mix: parseMix('point=10,lock=1,idle=1'),
-      },
-      { signal: abort.signal },
-    );
-    clearTimeout(stopAfter);
-    const tookS = (performance.now() - started) / 1000;
-    // lock and idle would hold on for up to 2.5 s; stopping cuts their waits short.
-    expect(tookS).toBeLessThan(2.5);
-    expect(summary.durationS).toBeGreaterThanOrEqual(1.4);
-    expect(summary.durationS).toBeLessThan(2);
-    expect(summary.unexpectedErrors).toBe(0);
-    expect(summary.statements.lock).toBeGreaterThan(0);
-    expect(summary.statements.idle).toBeGreaterThan(0);
-    await vi.waitFor(
-      async () => {
-        const [left] = await mariadb.sql(
-          `SELECT COUNT(*) AS n FROM performance_schema.session_connect_attrs
-           WHERE ATTR_NAME = 'program_name' AND ATTR_VALUE = '${APPLICATION_NAME}'`,
-        );
-        expect(left?.n).toBe('0');
-      },
-      { timeout: 2_000, interval: 50 },
-    );
-  });
+  checkStopsOnAbort(
+    runLoad,
+    () => mariadb.url,
+    async () => {
+      const [left] = await mariadb.sql(
+        `SELECT COUNT(*) AS n FROM performance_schema.session_connect_attrs
+         WHERE ATTR_NAME = 'program_name' AND ATTR_VALUE = '${APPLICATION_NAME}'`,
+      );
+      return Number(left?.n);
+    },
+  );
 
   it('explains a connection failure naming the host and port, the user or the database', async () => {
     const port = await freePort();
-    await expect(runLoad({ url: `mysql://root:x@127.0.0.1:${port}/` })).rejects.toMatchObject({
-      code: 'SL_ERR_LOADGEN_CONNECT',
-      message: expect.stringMatching(
-        new RegExp(`^cannot connect to MySQL at 127\\.0\\.0\\.1:${port}: connection refused`),
-      ) as unknown,
-    });
-    await expect(runLoad({ url: `mariadb://root:wrong@127.0.0.1:${mariadb.port}/` })).rejects.toMatchObject({
-      code: 'SL_ERR_LOADGEN_CONNECT',
-      message: expect.stringMatching(
-        new RegExp(
-          `^cannot connect to MariaDB at 127\\.0\\.0\\.1:${mariadb.port}: access denied for user "root"`,
-        ),
-      ) as unknown,
-    });
+    await expectCannotConnect(
+      runLoad({ url: `mysql://root:x@127.0.0.1:${port}/` }),
+      new RegExp(`^cannot connect to MySQL at 127\\.0\\.0\\.1:${port}: connection refused`),
+    );
+    await expectCannotConnect(
+      runLoad({ url: `mariadb://root:wrong@127.0.0.1:${mariadb.port}/` }),
+      new RegExp(
+        `^cannot connect to MariaDB at 127\\.0\\.0\\.1:${mariadb.port}: access denied for user "root"`,
+      ),
+    );
     const noDatabase = `mysql://root:${encodeURIComponent(mariadb.password)}@127.0.0.1:${mariadb.port}/nope`;
-    await expect(runLoad({ url: noDatabase })).rejects.toMatchObject({
-      code: 'SL_ERR_LOADGEN_CONNECT',
-      message: expect.stringContaining('database "nope" does not exist') as unknown,
-    });
+    await expectCannotConnect(runLoad({ url: noDatabase }), 'database "nope" does not exist');
   });
 
-  it('sightline loadgen mysql prints progress on stderr and the JSON summary on stdout, exit code 0', async () => {
-    const stdio = captureStdio();
-    const { program: root } = loadgenProgram();
-    await runLoadgen(root, 'mysql', [
-      '--url',
-      mariadb.url,
-      '--duration',
-      '2',
-      '--rate',
-      '20',
-      '--scale',
-      '1000',
-    ]);
-    expect(process.exitCode).toBe(0);
-    const summary = JSON.parse(stdio.stdout()) as LoadSummary;
-    expect(Object.keys(summary)).toEqual([
-      'durationS',
-      'statements',
-      'errors',
-      'rate',
-      'skipped',
-      'unexpectedErrors',
-    ]);
-    expect(total(summary) + summary.skipped).toBe(40);
-    expect(summary.unexpectedErrors).toBe(0);
-    expect(stdio.stderr()).toMatch(/^loadgen: database sightline_loadgen reused \(2000 accounts\)/m);
-    expect(stdio.stderr()).toMatch(
-      /^loadgen 1s {2}point \d+ scan \d+ write \d+ lock \d+ error \d+ idle \d+ {2}errors \d+ {2}skipped \d+ {2}rate [\d.]+\/s$/m,
-    );
-  });
+  checkCliRun('mysql', 'database', () => mariadb.url);
 
   it('sightline loadgen mysql --reset drops the database it made and seeds it again', async () => {
     const before = await mariadb.sql('SELECT COUNT(*) AS n FROM sightline_loadgen.events');
     expect(Number(before[0]?.n)).toBeGreaterThan(0);
-    const stdio = captureStdio();
-    const { program: root } = loadgenProgram();
-    await runLoadgen(root, 'mysql', [
+    const run = await runLoadgenCli('mysql', [
       '--url',
       mariadb.url,
       '--reset',
@@ -364,8 +260,8 @@ describe.skipIf(!available)('loadgen against MariaDB', () => {
       '--duration',
       '0.5',
     ]);
-    expect(process.exitCode).toBe(0);
-    expect(stdio.stderr()).toMatch(/^loadgen: database sightline_loadgen created \(1000 accounts\)/m);
+    expect(run.exitCode).toBe(0);
+    expect(run.stderr).toMatch(/^loadgen: database sightline_loadgen created \(1000 accounts\)/m);
     expect(await databaseSnapshot(mariadb, 'sightline_loadgen')).toMatchObject({
       rows: { accounts: 1000, orders: 1000, events: 0 },
     });
@@ -373,87 +269,44 @@ describe.skipIf(!available)('loadgen against MariaDB', () => {
 });
 
 describe('sightline loadgen mysql flags', () => {
-  it.each([
-    [
-      ['--url', 'mysql://h/db', '--rate', '0'],
-      'commander.invalidArgument',
-      /It must be a number from 0.1 to 100000/,
+  checkCliFlags('mysql', {
+    usageErrors: [
+      [
+        ['--url', 'mysql://h/db', '--rate', '0'],
+        'commander.invalidArgument',
+        /It must be a number from 0.1 to 100000/,
+      ],
+      [
+        ['--url', 'mysql://h/db', '--schema', 'mysql'],
+        'commander.invalidArgument',
+        /not mysql, sys, information_schema or performance_schema/,
+      ],
+      [
+        ['--url', 'mysql://h/db', '--mix', 'reads=5'],
+        'commander.invalidArgument',
+        /"reads" in the mix is not a kind/,
+      ],
+      [
+        ['--rate', '10'],
+        'commander.missingMandatoryOptionValue',
+        /required option '--url <url>' not specified/,
+      ],
     ],
-    [
-      ['--url', 'mysql://h/db', '--schema', 'mysql'],
-      'commander.invalidArgument',
-      /not mysql, sys, information_schema or performance_schema/,
+    refusedOptions: [
+      [
+        ['--url', 'postgresql://127.0.0.1:1/db', '--duration', '1'],
+        'url must be a mysql:// (or mariadb://) connection URL',
+      ],
     ],
-    [
-      ['--url', 'mysql://h/db', '--mix', 'reads=5'],
-      'commander.invalidArgument',
-      /"reads" in the mix is not a kind/,
+    nothingListens: { url: (port) => `mariadb://u:p@127.0.0.1:${port}/`, server: 'MariaDB' },
+    help: [
+      'SLEEP(0.05-0.2)',
+      `program_name=${APPLICATION_NAME}`,
+      MARKER_TABLE,
+      'drop the database (only if loadgen created it)',
+      '5 cannot connect to MySQL',
+      'sightline loadgen mysql --url mysql://root:secret@localhost:3306/',
+      'SIGHTLINE_LOADGEN_URL=mysql://',
     ],
-    [
-      ['--rate', '10'],
-      'commander.missingMandatoryOptionValue',
-      /required option '--url <url>' not specified/,
-    ],
-  ])('rejects %j with exit code 2', async (args, code, message) => {
-    vi.stubEnv('SIGHTLINE_LOADGEN_URL', undefined);
-    const { program: root, output } = loadgenProgram();
-    const error = await runLoadgen(root, 'mysql', args).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(CommanderError);
-    expect(error).toMatchObject({ exitCode: 2, code });
-    expect(output()).toMatch(message);
-    vi.unstubAllEnvs();
-  });
-
-  it('rejects a PostgreSQL URL with exit code 2 before connecting', async () => {
-    const stdio = captureStdio();
-    const { program: root } = loadgenProgram();
-    await runLoadgen(root, 'mysql', ['--url', 'postgresql://127.0.0.1:1/db', '--duration', '1']);
-    expect(process.exitCode).toBe(2);
-    expect(stdio.stderr()).toContain('url must be a mysql:// (or mariadb://) connection URL');
-  });
-
-  it('exits 5 naming the host and port when nothing listens there', async () => {
-    const port = await freePort();
-    const stdio = captureStdio();
-    const { program: root } = loadgenProgram();
-    await runLoadgen(root, 'mysql', ['--url', `mariadb://u:p@127.0.0.1:${port}/`, '--duration', '1']);
-    expect(process.exitCode).toBe(5);
-    expect(stdio.stderr()).toContain(
-      `sightline loadgen: cannot connect to MariaDB at 127.0.0.1:${port}: connection refused`,
-    );
-    expect(stdio.stdout()).toBe('');
-  });
-
-  it('documents every option, every kind, the marker, the exit codes and examples in --help', async () => {
-    const { program: root, output } = loadgenProgram();
-    await expect(runLoadgen(root, 'mysql', ['--help'])).rejects.toMatchObject({
-      exitCode: 0,
-      code: 'commander.helpDisplayed',
-    });
-    const help = output();
-    for (const flag of [
-      '--url',
-      '--schema',
-      '--scale',
-      '--rate',
-      '--duration',
-      '--connections',
-      '--mix',
-      '--reset',
-      '--quiet',
-    ]) {
-      expect(help).toContain(flag);
-    }
-    for (const kind of LOAD_KINDS) expect(help).toMatch(new RegExp(`^ {2}${kind} +\\S`, 'm'));
-    expect(help).toContain('SLEEP(0.05-0.2)');
-    expect(help).toContain(`program_name=${APPLICATION_NAME}`);
-    expect(help).toContain(MARKER_TABLE);
-    expect(help).toContain('drop the database (only if loadgen created it)');
-    expect(help).toContain('5 cannot connect to MySQL');
-    expect(help).toContain('sightline loadgen mysql --url mysql://root:secret@localhost:3306/');
-    expect(help).toContain('SIGHTLINE_LOADGEN_URL=mysql://');
   });
 });

@@ -1,23 +1,31 @@
 import { describe, expect, it } from 'vitest';
+import { checkLoadOptions, mix } from '../../../test/helpers/loadgen-options.js';
 import {
   DEFAULT_MIX,
   LOAD_KINDS,
   LoadgenError,
+  connectError,
   createKindPicker,
   driveLoad,
   estimateBusyConnections,
   formatMix,
   parseMix,
   resolveLoadOptions,
+  runLoadOn,
+  setupSteps,
   tickDueAt,
   ticksInDuration,
   type Clock,
+  type LoadEngine,
   type LoadExecutor,
+  type LoadHooks,
   type LoadKind,
-  type LoadMix,
+  type LoadPlan,
   type LoadProgress,
+  type LoadSummary,
   type LoadTarget,
   type Outcome,
+  type SchemaInfo,
 } from './driver.js';
 
 /** A database whose URLs start with test:// and whose schema names are plain lower-case words. */
@@ -27,10 +35,6 @@ const TARGET: LoadTarget = {
   schemaProblem: (name) => (/^[a-z_]+$/.test(name) ? undefined : 'use lower-case letters and _'),
 };
 const URL = 'test://u:p@127.0.0.1:5432/db';
-
-function mix(weights: Partial<LoadMix>): LoadMix {
-  return { point: 0, scan: 0, write: 0, lock: 0, error: 0, idle: 0, ...weights };
-}
 
 function pickMany(picker: () => LoadKind, n: number): LoadKind[] {
   return Array.from({ length: n }, () => picker());
@@ -134,6 +138,16 @@ class StuckExecutor implements LoadExecutor {
   }
 }
 
+/** Drives `plan` on a fresh FakeClock against a StuckExecutor. */
+async function driveStuck(
+  plan: LoadPlan,
+  hooks: LoadHooks = {},
+): Promise<{ executor: StuckExecutor; summary: LoadSummary }> {
+  const executor = new StuckExecutor();
+  const summary = await driveLoad(plan, executor, hooks, new FakeClock());
+  return { executor, summary };
+}
+
 describe('parseMix', () => {
   it('reads kind=weight pairs and gives the kinds left out weight 0', () => {
     expect(parseMix('point=60,scan=5,write=25,lock=3,error=2,idle=5')).toEqual({
@@ -221,20 +235,7 @@ describe('scheduling math', () => {
 });
 
 describe('resolveLoadOptions', () => {
-  it('fills the defaults', () => {
-    expect(resolveLoadOptions({ url: URL }, TARGET)).toEqual({
-      url: URL,
-      schema: 'sightline_loadgen',
-      scale: 10_000,
-      rate: 50,
-      durationS: undefined,
-      connections: 4,
-      mix: DEFAULT_MIX,
-      reset: false,
-    });
-  });
-
-  it.each([
+  checkLoadOptions(TARGET, URL, [
     [{ url: 'postgresql://x' }, 'url must be a test:// (or testdb://, tdb://) connection URL'],
     [{ url: 'tdb://h/x' }, null],
     [{ schema: 'Has-Dash' }, 'schema "Has-Dash" is not usable: use lower-case letters and _'],
@@ -249,11 +250,7 @@ describe('resolveLoadOptions', () => {
     [{ mix: mix({}) }, /every weight in the mix is 0/],
     [{ connections: 1 }, /lock kind needs two connections/],
     [{ connections: 1, mix: mix({ point: 1 }) }, null],
-  ])('checks %j', (options, message) => {
-    const resolve = () => resolveLoadOptions({ url: URL, ...options }, TARGET);
-    if (message === null) expect(resolve).not.toThrow();
-    else expect(resolve).toThrow(message);
-  });
+  ]);
 
   it('throws a LoadgenError coded SL_ERR_LOADGEN_OPTIONS', () => {
     let thrown: unknown;
@@ -312,14 +309,12 @@ describe('driveLoad', () => {
   });
 
   it('skips instead of queueing when the database cannot keep up, never exceeding the connections', async () => {
-    const clock = new FakeClock();
-    const executor = new StuckExecutor();
-    const summary = await driveLoad(
-      { rate: 100, durationS: 10, connections: 4, mix: mix({ point: 1 }) },
-      executor,
-      {},
-      clock,
-    );
+    const { executor, summary } = await driveStuck({
+      rate: 100,
+      durationS: 10,
+      connections: 4,
+      mix: mix({ point: 1 }),
+    });
     expect(executor.launched).toBe(4);
     expect(executor.maxBusy).toBe(4);
     expect(summary.statements.point).toBe(4);
@@ -328,27 +323,22 @@ describe('driveLoad', () => {
   });
 
   it('counts both connections of a lock against the limit', async () => {
-    const clock = new FakeClock();
-    const executor = new StuckExecutor();
-    const summary = await driveLoad(
-      { rate: 10, durationS: 2, connections: 3, mix: mix({ lock: 1 }) },
-      executor,
-      {},
-      clock,
-    );
+    const { executor, summary } = await driveStuck({
+      rate: 10,
+      durationS: 2,
+      connections: 3,
+      mix: mix({ lock: 1 }),
+    });
     expect(executor.maxBusy).toBe(2);
     expect(summary.statements.lock).toBe(1);
     expect(summary.skipped).toBe(19);
   });
 
   it('stops when the signal aborts, lets in-flight operations finish and reports what ran', async () => {
-    const clock = new FakeClock();
-    const executor = new StuckExecutor();
     const abort = new AbortController();
     const progress: LoadProgress[] = [];
-    const summary = await driveLoad(
+    const { executor, summary } = await driveStuck(
       { rate: 10, durationS: undefined, connections: 4, mix: mix({ point: 1 }) },
-      executor,
       {
         signal: abort.signal,
         onProgress: (p) => {
@@ -356,7 +346,6 @@ describe('driveLoad', () => {
           if (p.elapsedS >= 3) abort.abort();
         },
       },
-      clock,
     );
     expect(progress.map((p) => p.elapsedS)).toEqual([1, 2, 3]);
     expect(progress[0]).toMatchObject({ busyConnections: 4, skipped: 6, rate: 0 });
@@ -417,5 +406,156 @@ describe('driveLoad', () => {
       clock,
     );
     expect(Object.keys(summary.statements)).toEqual([...LOAD_KINDS]);
+  });
+});
+
+/** An engine that records what runLoadOn asks of it; `fail` makes that step reject. */
+function recordingEngine(fail?: 'connect' | 'prepareSchema'): {
+  engine: LoadEngine<string>;
+  calls: string[];
+} {
+  const calls: string[] = [];
+  const info: SchemaInfo = {
+    schema: 'sightline_loadgen',
+    identifier: 'sightline_loadgen',
+    created: true,
+    accounts: 10,
+    insertedAccounts: 10,
+  };
+  const engine: LoadEngine<string> = {
+    target: TARGET,
+    open: (options) => {
+      calls.push(`open ${options.connections}`);
+      return {
+        connect: async () => {
+          calls.push('connect');
+          if (fail === 'connect') throw new LoadgenError('SL_ERR_LOADGEN_CONNECT', 'refused');
+          return 'setup';
+        },
+        prepareSchema: async (connection, options) => {
+          calls.push(`prepare ${options.schema} on ${connection}`);
+          if (fail === 'prepareSchema') throw new LoadgenError('SL_ERR_LOADGEN_SCHEMA', 'no privilege');
+          return info;
+        },
+        release: (connection, failed) => calls.push(`release ${connection}${failed ? ' failed' : ''}`),
+        executor: (ready) => {
+          calls.push(`executor for ${ready.accounts} accounts`);
+          return {
+            server: 'TestDB',
+            connectionsFor: () => 1,
+            execute: async (kind) => {
+              if (!calls.includes(kind)) calls.push(kind);
+              return { status: 'ok' };
+            },
+          };
+        },
+        close: async () => {
+          calls.push('close');
+        },
+      };
+    },
+  };
+  return { engine, calls };
+}
+
+describe('runLoadOn', () => {
+  it('sets up on one connection, gives it back, runs the mix and closes the pool', async () => {
+    const { engine, calls } = recordingEngine();
+    const summary = await runLoadOn(
+      engine,
+      { url: URL, rate: 100, durationS: 0.05, connections: 2, mix: mix({ point: 1 }) },
+      { onReady: (info) => calls.push(`ready ${info.schema}`) },
+    );
+    expect(calls).toEqual([
+      'open 2',
+      'connect',
+      'prepare sightline_loadgen on setup',
+      'release setup',
+      'ready sightline_loadgen',
+      'executor for 10 accounts',
+      'point',
+      'close',
+    ]);
+    expect(summary.statements.point).toBe(5);
+  });
+
+  it('discards the setup connection and closes the pool when the setup fails', async () => {
+    const { engine, calls } = recordingEngine('prepareSchema');
+    await expect(runLoadOn(engine, { url: URL, durationS: 1 })).rejects.toMatchObject({
+      code: 'SL_ERR_LOADGEN_SCHEMA',
+    });
+    expect(calls).toEqual([
+      'open 4',
+      'connect',
+      'prepare sightline_loadgen on setup',
+      'release setup failed',
+      'close',
+    ]);
+  });
+
+  it('closes the pool when it cannot connect', async () => {
+    const { engine, calls } = recordingEngine('connect');
+    await expect(runLoadOn(engine, { url: URL, durationS: 1 })).rejects.toMatchObject({
+      code: 'SL_ERR_LOADGEN_CONNECT',
+    });
+    expect(calls).toEqual(['open 4', 'connect', 'close']);
+  });
+
+  it('checks the options before opening anything', async () => {
+    const { engine, calls } = recordingEngine();
+    await expect(runLoadOn(engine, { url: 'postgresql://h/db' })).rejects.toMatchObject({
+      code: 'SL_ERR_LOADGEN_OPTIONS',
+    });
+    expect(calls).toEqual([]);
+  });
+});
+
+describe('connectError', () => {
+  const attempt = { server: 'TestDB', where: 'db.test:5432', host: 'db.test' };
+  const explain = (code: unknown): string | undefined =>
+    code === 'EX42' ? 'the database said no' : undefined;
+  const failure = (code: string, message: string) => Object.assign(new Error(message), { code });
+
+  it.each([
+    ['ENOTFOUND', 'the host name db.test does not resolve; check the host in --url'],
+    ['EHOSTUNREACH', 'connect EHOSTUNREACH; check the host and port in --url and any firewall in between'],
+    ['EX42', 'the database said no'],
+    ['EOTHER', 'connect EOTHER; check the host, port, user, password and database in --url'],
+  ])('explains %s, naming the server and where', (code, what) => {
+    const error = failure(code, `connect ${code}`);
+    expect(connectError(error, attempt, explain)).toMatchObject({
+      code: 'SL_ERR_LOADGEN_CONNECT',
+      message: `cannot connect to TestDB at db.test:5432: ${what}`,
+      cause: error,
+    });
+  });
+});
+
+describe('setupSteps', () => {
+  it('turns a failed step into SL_ERR_LOADGEN_SCHEMA naming the step and where, with the hint for its code', async () => {
+    const step = setupSteps(
+      async (sql) => {
+        if (sql === 'CREATE') throw Object.assign(new Error('permission denied'), { code: 'DENIED' });
+        return `ran ${sql}`;
+      },
+      'schema lg',
+      (code) => (code === 'DENIED' ? 'grant the privilege' : undefined),
+    );
+    await expect(step('count', 'SELECT')).resolves.toBe('ran SELECT');
+    await expect(step('create the tables', 'CREATE')).rejects.toMatchObject({
+      code: 'SL_ERR_LOADGEN_SCHEMA',
+      message: 'could not create the tables in schema lg: permission denied; grant the privilege',
+    });
+  });
+
+  it('adds no hint when the code tells nothing', async () => {
+    const step = setupSteps(
+      () => Promise.reject(new Error('disk full')),
+      'database lg',
+      () => undefined,
+    );
+    await expect(step('insert accounts', 'INSERT')).rejects.toThrow(
+      'could not insert accounts in database lg: disk full',
+    );
   });
 });

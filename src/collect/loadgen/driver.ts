@@ -1,8 +1,9 @@
 /**
  * The database-independent half of `sightline loadgen`: the kinds of operation and their mix, the
- * options and their limits, and `driveLoad()`, the scheduling core that fires operations at a fixed
- * rate against a `LoadExecutor`. Each database supplies an executor and its schema setup:
- * `collect/postgres/loadgen.ts` and `collect/mysql/loadgen.ts`.
+ * options and their limits, `driveLoad()`, the scheduling core that fires operations at a fixed
+ * rate against a `LoadExecutor`, and `runLoadOn()`, a whole run: options, setup, load, clean-up.
+ * Each database supplies a `LoadEngine` (its connections and schema setup), with the mix's SQL
+ * run by `sql-executor.ts`: `collect/postgres/loadgen.ts` and `collect/mysql/loadgen.ts`.
  *
  * Nothing here opens a connection, so the rate control is tested without a server.
  */
@@ -557,12 +558,135 @@ export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+// ---------------------------------------------------------------------------------------------
+// A run
+
+/** One database's side of `runLoad()`: its rules for the options, and a pool for a run. */
+export interface LoadEngine<Connection> {
+  readonly target: LoadTarget;
+  /** Creates the run's connection pool without connecting; throws SL_ERR_LOADGEN_OPTIONS for a URL it cannot use. */
+  open(options: ResolvedLoadOptions): LoadPool<Connection>;
+}
+
+/** A run's connections, used in this order: one for the setup, then the executor's, then close. */
+export interface LoadPool<Connection> {
+  /** Checks out the connection the setup runs on; throws SL_ERR_LOADGEN_CONNECT saying why it cannot. */
+  connect(): Promise<Connection>;
+  /** Creates or reuses loadgen's schema; throws SL_ERR_LOADGEN_SCHEMA or SL_ERR_LOADGEN_SCHEMA_NOT_OURS. */
+  prepareSchema(connection: Connection, options: ResolvedLoadOptions): Promise<SchemaInfo>;
+  /** Gives the setup connection back, or closes it when the setup failed: it may be mid-transaction. */
+  release(connection: Connection, failed: boolean): void;
+  /** The executor of the mix against the schema the setup reported. */
+  executor(info: SchemaInfo): LoadExecutor;
+  /** Closes every connection, whether the run finished, stopped or failed. */
+  close(): Promise<void>;
+}
+
 /**
- * The one place a value is written into SQL text rather than passed as a parameter: point reads
- * inline their id so statement statistics show what a literal-per-call client looks like (many
- * texts, one normalized entry). Only safe integers get through.
+ * Runs the mix against `options.url` until `options.durationS` passes or `hooks.signal` aborts,
+ * then lets in-flight operations finish (cutting deliberate waits short) and returns the counts.
  */
-export function intLiteral(value: number): string {
-  if (!Number.isSafeInteger(value)) throw new Error(`not a safe integer: ${value}`);
-  return String(value);
+export async function runLoadOn<Connection>(
+  engine: LoadEngine<Connection>,
+  options: LoadOptions,
+  hooks: LoadHooks = {},
+): Promise<LoadSummary> {
+  const resolved = resolveLoadOptions(options, engine.target);
+  const pool = engine.open(resolved);
+  try {
+    const setup = await pool.connect();
+    let info: SchemaInfo;
+    try {
+      info = await pool.prepareSchema(setup, resolved);
+      pool.release(setup, false);
+    } catch (error) {
+      pool.release(setup, true);
+      throw error;
+    }
+    hooks.onReady?.(info);
+    return await driveLoad(resolved, pool.executor(info), hooks);
+  } finally {
+    await pool.close();
+  }
+}
+
+/** Where a connection attempt went, as its SL_ERR_LOADGEN_CONNECT message names it. */
+export interface ConnectAttempt {
+  /** The database: PostgreSQL, MariaDB. */
+  server: string;
+  /** host:port, or the socket. */
+  where: string;
+  host: string;
+}
+
+/**
+ * SL_ERR_LOADGEN_CONNECT for a failed first connection, saying what to check. `explain` knows the
+ * database's own error codes (undefined for the rest); network errors read the same for every database.
+ */
+export function connectError(
+  error: unknown,
+  attempt: ConnectAttempt,
+  explain: (code: unknown, message: string) => string | undefined,
+): LoadgenError {
+  const code = (error as { code?: unknown }).code;
+  const message = messageOf(error);
+  let what: string | undefined;
+  switch (code) {
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      what = `the host name ${attempt.host} does not resolve; check the host in --url`;
+      break;
+    case 'ETIMEDOUT':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      what = `${message}; check the host and port in --url and any firewall in between`;
+      break;
+    default:
+      what =
+        explain(code, message) ?? `${message}; check the host, port, user, password and database in --url`;
+  }
+  return new LoadgenError(
+    'SL_ERR_LOADGEN_CONNECT',
+    `cannot connect to ${attempt.server} at ${attempt.where}: ${what}`,
+    { cause: error },
+  );
+}
+
+/**
+ * Wraps `run` for the setup's statements: a failure becomes SL_ERR_LOADGEN_SCHEMA saying which step
+ * failed and where ("schema x", "database x"), and `hint` adds how to fix it when the code tells.
+ */
+export function setupSteps<Result>(
+  run: (sql: string, values?: unknown[]) => Promise<Result>,
+  where: string,
+  hint: (code: unknown) => string | undefined,
+): (what: string, sql: string, values?: unknown[]) => Promise<Result> {
+  return async (what, sql, values) => {
+    try {
+      return await run(sql, values);
+    } catch (error) {
+      const advice = hint((error as { code?: unknown }).code);
+      throw new LoadgenError(
+        'SL_ERR_LOADGEN_SCHEMA',
+        `could not ${what} in ${where}: ${messageOf(error)}${advice === undefined ? '' : `; ${advice}`}`,
+        { cause: error },
+      );
+    }
+  };
+}
+
+/** What a setup that found `had` accounts reports once the schema holds at least `options.scale`. */
+export function schemaInfo(
+  options: Pick<ResolvedLoadOptions, 'schema' | 'scale'>,
+  identifier: string,
+  created: boolean,
+  had: number,
+): SchemaInfo {
+  return {
+    schema: options.schema,
+    identifier,
+    created,
+    accounts: Math.max(had, options.scale),
+    insertedAccounts: Math.max(0, options.scale - had),
+  };
 }

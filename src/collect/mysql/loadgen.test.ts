@@ -1,24 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MIX, resolveLoadOptions } from '../loadgen/driver.js';
+import { checkLoadOptions } from '../../../test/helpers/loadgen-options.js';
 import { MYSQL_TARGET, parseMysqlUrl, runLoad } from './loadgen.js';
 
 const URL = 'mysql://u:p@127.0.0.1:3306/';
 
 describe('resolveLoadOptions for MySQL', () => {
-  it('fills the same defaults as for PostgreSQL, the database named sightline_loadgen', () => {
-    expect(resolveLoadOptions({ url: URL }, MYSQL_TARGET)).toEqual({
-      url: URL,
-      schema: 'sightline_loadgen',
-      scale: 10_000,
-      rate: 50,
-      durationS: undefined,
-      connections: 4,
-      mix: DEFAULT_MIX,
-      reset: false,
-    });
-  });
-
-  it.each([
+  checkLoadOptions(MYSQL_TARGET, URL, [
     [{ url: 'mariadb://u@db/app' }, null],
     [{ url: 'postgresql://u@db/app' }, 'url must be a mysql:// (or mariadb://) connection URL'],
     [{ url: 'mysqlx://u@db/app' }, /url must be a mysql:\/\//],
@@ -36,11 +23,7 @@ describe('resolveLoadOptions for MySQL', () => {
     // public and pg_ names mean nothing special in MySQL.
     [{ schema: 'public' }, null],
     [{ connections: 1 }, /lock kind needs two connections/],
-  ])('checks %j', (options, message) => {
-    const resolve = () => resolveLoadOptions({ url: URL, ...options }, MYSQL_TARGET);
-    if (message === null) expect(resolve).not.toThrow();
-    else expect(resolve).toThrow(message);
-  });
+  ]);
 });
 
 describe('parseMysqlUrl', () => {

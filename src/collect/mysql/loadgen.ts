@@ -4,9 +4,9 @@
  * fixed rate, so demos and tests have fast reads, slow scans, writes, lock waits, errors and
  * idle-in-transaction sessions to look at.
  *
- * The mix, the options and the scheduling core (`driveLoad()`) are shared in `../loadgen/driver.ts`;
- * this file is the MySQL executor and setup. `runLoad()` is driven by `sightline loadgen mysql` and
- * the integration tests. In MySQL a schema is a database, so `--schema` names the database.
+ * The mix, the options, the run and its scheduling core are shared in `../loadgen/`; this file is
+ * MySQL's connections, setup and SQL. `runLoad()` is driven by `sightline loadgen mysql` and the
+ * integration tests. In MySQL a schema is a database, so `--schema` names the database.
  */
 import { userInfo } from 'node:os';
 import mysql from 'mysql2/promise';
@@ -15,21 +15,29 @@ import {
   LoadgenError,
   SCHEMA_MARKER,
   UNUSED_INDEX,
-  driveLoad,
-  intLiteral,
+  connectError,
   messageOf,
-  pause,
-  resolveLoadOptions,
-  type LoadExecutor,
+  runLoadOn,
+  schemaInfo,
+  setupSteps,
+  type LoadEngine,
   type LoadHooks,
   type LoadKind,
   type LoadOptions,
+  type LoadPool,
   type LoadSummary,
   type LoadTarget,
-  type Outcome,
   type ResolvedLoadOptions,
   type SchemaInfo,
 } from '../loadgen/driver.js';
+import {
+  SqlExecutor,
+  duplicateAccount,
+  type MixSql,
+  type Query,
+  type SqlDatabase,
+} from '../loadgen/sql-executor.js';
+import type { MysqlTarget } from './target.js';
 
 export const KIND_DESCRIPTIONS: Record<LoadKind, string> = {
   point: 'fast read of one account by primary key, with the id inlined as a random literal',
@@ -62,23 +70,23 @@ export const MYSQL_TARGET: LoadTarget = {
 
 const DEFAULT_PORT = 3306;
 
-export interface MysqlTarget {
+/**
+ * A connection URL read: what a collector's target connects with (the database, if any, is only
+ * connected to: loadgen works in its own, --schema), and what the scheme calls the server.
+ */
+export interface MysqlUrl extends Pick<
+  MysqlTarget,
+  'host' | 'port' | 'user' | 'password' | 'database' | 'tls'
+> {
   /** MariaDB for mariadb:// URLs, otherwise MySQL: what connection errors call the server. */
   server: 'MySQL' | 'MariaDB';
-  host: string;
-  port: number;
-  user: string;
-  password: string | undefined;
-  /** The database to connect to; loadgen works in its own (--schema), so the URL may name none. */
-  database: string | undefined;
-  tls: boolean;
 }
 
 /** The TLS parameters the collector's MySQL URLs take too (collect/mysql/target.ts), so one URL serves both. */
 const TLS_PARAMETERS = ['ssl-mode', 'sslmode', 'ssl'];
 
 /** Reads mysql://user:password@host:port/database (or mariadb://…); the scheme is checked by resolveLoadOptions. */
-export function parseMysqlUrl(url: string): MysqlTarget {
+export function parseMysqlUrl(url: string): MysqlUrl {
   const invalid = (message: string, cause?: unknown): never => {
     throw new LoadgenError('SL_ERR_LOADGEN_OPTIONS', message, { cause });
   };
@@ -130,13 +138,18 @@ function loginName(): string {
   }
 }
 
+const MYSQL_ENGINE: LoadEngine<mysql.PoolConnection> = { target: MYSQL_TARGET, open: openPool };
+
 /**
  * Runs the mix against `options.url` until `options.durationS` passes or `hooks.signal` aborts,
  * then lets in-flight operations finish (cutting deliberate waits short) and returns the counts.
  */
-export async function runLoad(options: LoadOptions, hooks: LoadHooks = {}): Promise<LoadSummary> {
-  const resolved = resolveLoadOptions(options, MYSQL_TARGET);
-  const target = parseMysqlUrl(resolved.url);
+export function runLoad(options: LoadOptions, hooks: LoadHooks = {}): Promise<LoadSummary> {
+  return runLoadOn(MYSQL_ENGINE, options, hooks);
+}
+
+function openPool(options: ResolvedLoadOptions): LoadPool<mysql.PoolConnection> {
+  const target = parseMysqlUrl(options.url);
   const pool = mysql.createPool({
     host: target.host,
     port: target.port,
@@ -145,87 +158,67 @@ export async function runLoad(options: LoadOptions, hooks: LoadHooks = {}): Prom
     ...(target.database === undefined ? {} : { database: target.database }),
     // Verifies the server certificate against Node's CA store.
     ...(target.tls ? { ssl: {} } : {}),
-    connectionLimit: resolved.connections,
+    connectionLimit: options.connections,
     connectTimeout: 10_000,
     supportBigNumbers: true,
     bigNumberStrings: true,
     // Shown in performance_schema.session_connect_attrs, as application_name is in pg_stat_activity.
     connectAttributes: { program_name: APPLICATION_NAME },
   });
-  try {
-    let setup: mysql.PoolConnection;
-    let server: MysqlTarget['server'];
-    try {
-      setup = await pool.getConnection();
-      // The session settings differ (MysqlExecutor), and messages should name the server it is.
-      const [rows] = await setup.query<mysql.RowDataPacket[]>('SELECT VERSION() AS version');
-      server = /mariadb/i.test(String(rows[0]?.version)) ? 'MariaDB' : 'MySQL';
-    } catch (error) {
-      throw connectError(error, target);
-    }
-    let info: SchemaInfo;
-    try {
-      info = await prepareSchema(setup, resolved);
-      setup.release();
-    } catch (error) {
-      setup.destroy();
-      throw error;
-    }
-    hooks.onReady?.(info);
-    const executor = new MysqlExecutor(pool, server, info.identifier, info.accounts);
-    return await driveLoad(resolved, executor, hooks);
-  } finally {
-    await pool.end();
-  }
+  // What the server says it is, once connected: the session settings differ (MysqlDatabase), and
+  // messages should name the server it is.
+  let server = target.server;
+  return {
+    connect: async () => {
+      try {
+        const setup = await pool.getConnection();
+        const [rows] = await setup.query<mysql.RowDataPacket[]>('SELECT VERSION() AS version');
+        server = /mariadb/i.test(String(rows[0]?.version)) ? 'MariaDB' : 'MySQL';
+        return setup;
+      } catch (error) {
+        throw connectError(
+          error,
+          { server: target.server, where: `${hostForUrl(target.host)}:${target.port}`, host: target.host },
+          (code, message) => explainConnectError(code, message, target),
+        );
+      }
+    },
+    prepareSchema,
+    release: (connection, failed) => (failed ? connection.destroy() : connection.release()),
+    executor: (info) => new SqlExecutor(new MysqlDatabase(pool, server, info.identifier), info.accounts),
+    close: () => pool.end(),
+  };
 }
 
-function connectError(error: unknown, target: MysqlTarget): LoadgenError {
-  const where = `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
-  const code = (error as { code?: unknown }).code;
-  const message = messageOf(error);
-  let what: string;
+/** An IPv6 address in brackets, as a URL writes it. */
+function hostForUrl(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** What MySQL's own reasons for refusing a connection mean (connectError explains network errors). */
+function explainConnectError(code: unknown, message: string, target: MysqlUrl): string | undefined {
   switch (code) {
     case 'ECONNREFUSED':
-      what =
+      return (
         `connection refused, nothing listens there; check that ${target.server} is running and the host and port in --url ` +
-        '(bind-address and port in the server configuration)';
-      break;
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      what = `the host name ${target.host} does not resolve; check the host in --url`;
-      break;
-    case 'ETIMEDOUT':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      what = `${message}; check the host and port in --url and any firewall in between`;
-      break;
+        '(bind-address and port in the server configuration)'
+      );
     case 'ER_ACCESS_DENIED_ERROR':
-      what = `access denied for user "${target.user}" (${message}); check the user and password in --url`;
-      break;
+      return `access denied for user "${target.user}" (${message}); check the user and password in --url`;
     case 'ER_HOST_NOT_PRIVILEGED':
-      what = `${message}; the server has no account for this user connecting from this host`;
-      break;
+      return `${message}; the server has no account for this user connecting from this host`;
     case 'ER_BAD_DB_ERROR':
-      what =
+      return (
         `database "${target.database}" does not exist; check the database name in --url, or leave it out ` +
-        '(loadgen creates its own database)';
-      break;
+        '(loadgen creates its own database)'
+      );
     case 'ER_DBACCESS_DENIED_ERROR':
-      what = `${message}; check the database name in --url, or leave it out (loadgen creates its own database)`;
-      break;
+      return `${message}; check the database name in --url, or leave it out (loadgen creates its own database)`;
     case 'ER_CON_COUNT_ERROR':
-      what = `${message}; the server has no free connection slots (max_connections)`;
-      break;
+      return `${message}; the server has no free connection slots (max_connections)`;
     default:
-      what = `${message}; check the host, port, user, password and database in --url`;
+      return undefined;
   }
-  return new LoadgenError(
-    'SL_ERR_LOADGEN_CONNECT',
-    `cannot connect to ${target.server} at ${where}: ${what}`,
-    {
-      cause: error,
-    },
-  );
 }
 
 /** Names loadgen accepts (MYSQL_TARGET) hold no backquote, so quoting cannot be broken out of. */
@@ -237,6 +230,36 @@ function quoteIdentifier(name: string): string {
 function setupLockName(schema: string): string {
   return `sightline-loadgen:${schema}`.slice(0, 64);
 }
+
+/**
+ * loadgen's tables and their columns, created in this order. No foreign key from orders to accounts:
+ * InnoDB would add an index on account_id that nothing reads (a second "unused index"), and its
+ * shared lock on the account would make inserts wait behind the lock kind.
+ */
+const TABLES = {
+  accounts: `
+    id bigint NOT NULL PRIMARY KEY,
+    email varchar(255) NOT NULL,
+    name varchar(255) NOT NULL,
+    region varchar(16) NOT NULL,
+    balance decimal(14, 2) NOT NULL DEFAULT 0,
+    created_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    updated_at datetime(6) NULL,
+    UNIQUE KEY accounts_email_key (email),
+    KEY ${UNUSED_INDEX} (region, created_at)`,
+  orders: `
+    id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    account_id bigint NOT NULL,
+    amount decimal(12, 2) NOT NULL,
+    status varchar(16) NOT NULL,
+    created_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)`,
+  events: `
+    id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
+    account_id bigint NOT NULL,
+    kind varchar(64) NOT NULL,
+    payload json NOT NULL,
+    created_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)`,
+} as const;
 
 const SETUP_LOCK_WAIT_S = 600;
 /** Rows per INSERT when seeding: well under the 4 MB max_allowed_packet of MySQL 5.7. */
@@ -255,23 +278,14 @@ export async function prepareSchema(
   options: Pick<ResolvedLoadOptions, 'schema' | 'scale' | 'reset'>,
 ): Promise<SchemaInfo> {
   const s = quoteIdentifier(options.schema);
-  const step = async (what: string, sql: string, values?: unknown[]): Promise<mysql.RowDataPacket[]> => {
-    try {
-      const [result] = await connection.query<mysql.RowDataPacket[]>(sql, values);
-      return result;
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      const hint =
-        typeof code === 'string' && /ACCESS_DENIED/.test(code)
-          ? `; the user in --url needs all privileges on the database (GRANT ALL ON ${s}.* TO ...)`
-          : '';
-      throw new LoadgenError(
-        'SL_ERR_LOADGEN_SCHEMA',
-        `could not ${what} in database ${options.schema}: ${messageOf(error)}${hint}`,
-        { cause: error },
-      );
-    }
-  };
+  const step = setupSteps(
+    async (sql, values) => (await connection.query<mysql.RowDataPacket[]>(sql, values))[0],
+    `database ${options.schema}`,
+    (code) =>
+      typeof code === 'string' && /ACCESS_DENIED/.test(code)
+        ? `the user in --url needs all privileges on the database (GRANT ALL ON ${s}.* TO ...)`
+        : undefined,
+  );
 
   const lock = setupLockName(options.schema);
   const locked = await step('take the setup lock', 'SELECT GET_LOCK(?, ?) AS locked', [
@@ -325,47 +339,16 @@ export async function prepareSchema(
       if (created) await connection.query(`DROP DATABASE IF EXISTS ${s}`).catch(() => undefined);
       throw error;
     }
-    await step(
-      'create the accounts table',
-      `CREATE TABLE IF NOT EXISTS ${s}.accounts (
-         id bigint NOT NULL PRIMARY KEY,
-         email varchar(255) NOT NULL,
-         name varchar(255) NOT NULL,
-         region varchar(16) NOT NULL,
-         balance decimal(14, 2) NOT NULL DEFAULT 0,
-         created_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
-         updated_at datetime(6) NULL,
-         UNIQUE KEY accounts_email_key (email),
-         KEY ${UNUSED_INDEX} (region, created_at)
-       ) ENGINE=InnoDB`,
-    );
-    // No foreign key to accounts: InnoDB would add an index on account_id that nothing reads (a second
-    // "unused index"), and its shared lock on the account would make inserts wait behind the lock kind.
-    await step(
-      'create the orders table',
-      `CREATE TABLE IF NOT EXISTS ${s}.orders (
-         id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
-         account_id bigint NOT NULL,
-         amount decimal(12, 2) NOT NULL,
-         status varchar(16) NOT NULL,
-         created_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-       ) ENGINE=InnoDB`,
-    );
-    await step(
-      'create the events table',
-      `CREATE TABLE IF NOT EXISTS ${s}.events (
-         id bigint NOT NULL AUTO_INCREMENT PRIMARY KEY,
-         account_id bigint NOT NULL,
-         kind varchar(64) NOT NULL,
-         payload json NOT NULL,
-         created_at datetime(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6)
-       ) ENGINE=InnoDB`,
-    );
+    for (const [table, columns] of Object.entries(TABLES)) {
+      await step(
+        `create the ${table} table`,
+        `CREATE TABLE IF NOT EXISTS ${s}.${table} (${columns}) ENGINE=InnoDB`,
+      );
+    }
     // Ids are 1..n without gaps (the mix never inserts or deletes accounts, and each seed batch is
     // one transaction), so max(id) is the count.
     const max = await step('count the accounts', `SELECT COALESCE(MAX(id), 0) AS max FROM ${s}.accounts`);
     const have = Number(max[0]?.max ?? 0);
-    let insertedAccounts = 0;
     if (have < options.scale) {
       const now = Date.now();
       for (let first = have + 1; first <= options.scale; first += SEED_BATCH) {
@@ -406,15 +389,8 @@ export async function prepareSchema(
       // Fresh statistics at once rather than from InnoDB's background recalculation. It does not count
       // as a read of any index in performance_schema, so the unused index stays unused.
       await step('analyze the tables', `ANALYZE TABLE ${s}.accounts, ${s}.orders, ${s}.events`);
-      insertedAccounts = options.scale - have;
     }
-    return {
-      schema: options.schema,
-      identifier: s,
-      created,
-      accounts: Math.max(have, options.scale),
-      insertedAccounts,
-    };
+    return schemaInfo(options, s, created, have);
   } catch (error) {
     await connection.query('ROLLBACK').catch(() => undefined);
     throw error;
@@ -428,7 +404,7 @@ function cents(value: number): number {
 }
 
 /** The error kind's statements fail with these, by design. */
-const EXPECTED_ERROR_CODES = new Set(['ER_DUP_ENTRY', 'ER_NO_SUCH_TABLE']);
+const EXPECTED_ERROR_CODES: ReadonlySet<string> = new Set(['ER_DUP_ENTRY', 'ER_NO_SUCH_TABLE']);
 /** Server errors that mean the connection is gone or cannot be had. */
 const CONNECTION_ERROR_CODES = new Set([
   'ER_CON_COUNT_ERROR',
@@ -449,32 +425,48 @@ function isConnectionError(error: unknown): boolean {
   if (fatal === true || errno === ERRNO_CONNECTION_KILLED) return true;
   if (typeof code === 'string') {
     if (CONNECTION_ERROR_CODES.has(code) || code.startsWith('PROTOCOL_')) return true;
-    // Node's socket errors (ECONNREFUSED, ECONNRESET, …) and EROLLBACK below; server codes start with ER_.
+    // Node's socket errors (ECONNREFUSED, ECONNRESET, …) and the executor's EROLLBACK; server codes start with ER_.
     if (/^E[A-Z]+$/.test(code)) return true;
   }
   return /Pool is closed|closed state|Connection lost/i.test(messageOf(error));
 }
 
-class MysqlExecutor implements LoadExecutor {
-  private readonly t: { accounts: string; orders: string; events: string; missing: string };
-  /** The connections (mysql2's own objects, one per server session) that have had SESSION_SETTINGS. */
+/** The mix in MySQL's SQL against the tables in database `s` (quoted). */
+function mixSql(s: string): MixSql {
+  const t = { accounts: `${s}.accounts`, orders: `${s}.orders`, events: `${s}.events` };
+  return {
+    begin: 'START TRANSACTION',
+    point: (id) => `SELECT id, email, name, balance FROM ${t.accounts} WHERE id = ${id}`,
+    // The leading % rules out every index and SUM(balance) needs the rows, so this is a full table
+    // scan (EXPLAIN: type ALL); SLEEP, evaluated once for the one result row, makes it reliably slow.
+    scan: `SELECT COUNT(*) AS matches, SUM(balance) AS balance, SLEEP(?) AS slept FROM ${t.accounts} WHERE email LIKE ?`,
+    insertOrder: `INSERT INTO ${t.orders} (account_id, amount, status) VALUES (?, ?, 'new')`,
+    updateBalance: `UPDATE ${t.accounts} SET balance = balance + ?, updated_at = NOW(6) WHERE id = ?`,
+    insertEvent: `INSERT INTO ${t.events} (account_id, kind, payload) VALUES (?, ?, ?)`,
+    readAccount: `SELECT id, balance FROM ${t.accounts} WHERE id = ?`,
+    failing: [
+      {
+        sql: `INSERT INTO ${t.accounts} (id, email, name, region) VALUES (?, ?, ?, ?)`,
+        values: duplicateAccount,
+      },
+      { sql: `SELECT id, balance FROM ${s}.accounts_archive WHERE id = ?`, values: (id) => [id] },
+    ],
+  };
+}
+
+class MysqlDatabase implements SqlDatabase {
+  readonly sql: MixSql;
+  readonly expectedErrorCodes = EXPECTED_ERROR_CODES;
+  /** The connections (mysql2's own objects, one per server session) that have had the session settings. */
   private readonly prepared = new WeakSet<object>();
   private readonly sessionSettings: string;
-  private writes = 0;
-  private errorsRun = 0;
 
   constructor(
     private readonly pool: mysql.Pool,
-    readonly server: MysqlTarget['server'],
+    readonly server: MysqlUrl['server'],
     s: string,
-    private readonly accounts: number,
   ) {
-    this.t = {
-      accounts: `${s}.accounts`,
-      orders: `${s}.orders`,
-      events: `${s}.events`,
-      missing: `${s}.accounts_archive`,
-    };
+    this.sql = mixSql(s);
     // Safety nets: nothing in the mix waits or runs this long, and a stuck run must not hold locks for
     // long. MySQL has no idle-in-transaction timeout, and its max_execution_time covers SELECT only.
     this.sessionSettings =
@@ -483,46 +475,12 @@ class MysqlExecutor implements LoadExecutor {
         : 'SET SESSION innodb_lock_wait_timeout = 10, SESSION max_execution_time = 30000';
   }
 
-  connectionsFor(kind: LoadKind): number {
-    return kind === 'lock' ? 2 : 1;
-  }
-
-  async execute(kind: LoadKind, stopping: AbortSignal): Promise<Outcome> {
-    try {
-      switch (kind) {
-        case 'point':
-          await this.withConnection((c) => this.point(c));
-          break;
-        case 'scan':
-          await this.withConnection((c) => this.scan(c));
-          break;
-        case 'write':
-          await this.withConnection((c) => this.write(c));
-          break;
-        case 'lock':
-          await this.withConnection((holder) =>
-            this.withConnection((waiter) => this.lock(holder, waiter, stopping)),
-          );
-          break;
-        case 'error':
-          return await this.withConnection((c) => this.error(c));
-        case 'idle':
-          await this.withConnection((c) => this.idle(c, stopping));
-          break;
-      }
-      return { status: 'ok' };
-    } catch (error) {
-      return {
-        status: 'failed',
-        expected: false,
-        connection: isConnectionError(error),
-        message: messageOf(error),
-      };
-    }
+  isConnectionError(error: unknown): boolean {
+    return isConnectionError(error);
   }
 
   /** Checks out a connection, gives a new one the session settings, and discards one that broke. */
-  private async withConnection<T>(use: (connection: mysql.PoolConnection) => Promise<T>): Promise<T> {
+  async withConnection<T>(use: (query: Query) => Promise<T>): Promise<T> {
     const connection = await this.pool.getConnection();
     let broken = false;
     try {
@@ -530,7 +488,7 @@ class MysqlExecutor implements LoadExecutor {
         await connection.query(this.sessionSettings);
         this.prepared.add(connection.connection);
       }
-      return await use(connection);
+      return await use((sql, values) => connection.query(sql, values));
     } catch (error) {
       broken = isConnectionError(error);
       throw error;
@@ -538,136 +496,5 @@ class MysqlExecutor implements LoadExecutor {
       if (broken) connection.destroy();
       else connection.release();
     }
-  }
-
-  /** Runs `body` in a transaction; on failure rolls back, and discards the connection if that fails too. */
-  private async transaction(connection: mysql.PoolConnection, body: () => Promise<void>): Promise<void> {
-    await connection.beginTransaction();
-    try {
-      await body();
-      await connection.commit();
-    } catch (error) {
-      try {
-        await connection.rollback();
-      } catch (rollbackError) {
-        // A connection that cannot roll back may still be inside the transaction: it must not go back to the pool.
-        throw Object.assign(
-          new Error(`${messageOf(error)} (and the rollback failed: ${messageOf(rollbackError)})`, {
-            cause: error,
-          }),
-          { code: 'EROLLBACK' },
-        );
-      }
-      throw error;
-    }
-  }
-
-  private account(): number {
-    return 1 + Math.floor(Math.random() * this.accounts);
-  }
-
-  private async point(connection: mysql.PoolConnection): Promise<void> {
-    await connection.query(
-      `SELECT id, email, name, balance FROM ${this.t.accounts} WHERE id = ${intLiteral(this.account())}`,
-    );
-  }
-
-  private async scan(connection: mysql.PoolConnection): Promise<void> {
-    const seconds = Math.round((0.05 + Math.random() * 0.15) * 1000) / 1000;
-    const fragment = Math.floor(Math.random() * 256)
-      .toString(16)
-      .padStart(2, '0');
-    // The leading % rules out every index and SUM(balance) needs the rows, so this is a full table
-    // scan (EXPLAIN: type ALL); SLEEP, evaluated once for the one result row, makes it reliably slow.
-    await connection.query(
-      `SELECT COUNT(*) AS matches, SUM(balance) AS balance, SLEEP(?) AS slept FROM ${this.t.accounts} WHERE email LIKE ?`,
-      [seconds, `%${fragment}%`],
-    );
-  }
-
-  private async write(connection: mysql.PoolConnection): Promise<void> {
-    const amount = cents(Math.random() * 200 - 100);
-    switch (this.writes++ % 3) {
-      case 0:
-        await connection.query(
-          `INSERT INTO ${this.t.orders} (account_id, amount, status) VALUES (?, ?, 'new')`,
-          [this.account(), Math.abs(amount)],
-        );
-        break;
-      case 1:
-        await connection.query(
-          `UPDATE ${this.t.accounts} SET balance = balance + ?, updated_at = NOW(6) WHERE id = ?`,
-          [amount, this.account()],
-        );
-        break;
-      default:
-        await connection.query(`INSERT INTO ${this.t.events} (account_id, kind, payload) VALUES (?, ?, ?)`, [
-          this.account(),
-          'balance_checked',
-          JSON.stringify({ amount, source: APPLICATION_NAME }),
-        ]);
-    }
-  }
-
-  private async lock(
-    holder: mysql.PoolConnection,
-    waiter: mysql.PoolConnection,
-    stopping: AbortSignal,
-  ): Promise<void> {
-    const id = this.account();
-    const update = `UPDATE ${this.t.accounts} SET balance = balance + ?, updated_at = NOW(6) WHERE id = ?`;
-    let waited: Promise<Error | undefined> = Promise.resolve(undefined);
-    let failure: { error: unknown } | undefined;
-    try {
-      await this.transaction(holder, async () => {
-        await holder.query(update, [1, id]);
-        // Waits for the row lock until the holder commits: a real entry in INNODB_LOCK_WAITS (MariaDB)
-        // or performance_schema.data_lock_waits (MySQL 8).
-        waited = waiter.query(update, [-1, id]).then(
-          () => undefined,
-          (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
-        );
-        await pause(1000 + Math.random() * 1000, stopping);
-      });
-    } catch (error) {
-      failure = { error };
-    }
-    // The waiter's connection goes back to the pool only once its statement is over.
-    const waitError = await waited;
-    if (failure) throw failure.error;
-    if (waitError !== undefined) throw waitError;
-  }
-
-  private async error(connection: mysql.PoolConnection): Promise<Outcome> {
-    const id = this.account();
-    try {
-      if (this.errorsRun++ % 2 === 0) {
-        await connection.query(
-          `INSERT INTO ${this.t.accounts} (id, email, name, region) VALUES (?, ?, ?, ?)`,
-          [id, `duplicate-${id}-${Date.now()}@example.com`, 'Duplicate', 'eu'],
-        );
-      } else {
-        await connection.query(`SELECT id, balance FROM ${this.t.missing} WHERE id = ?`, [id]);
-      }
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === 'string' && EXPECTED_ERROR_CODES.has(code)) {
-        return { status: 'failed', expected: true, connection: false, message: messageOf(error) };
-      }
-      throw error;
-    }
-    return {
-      status: 'failed',
-      expected: false,
-      connection: false,
-      message: 'a statement meant to fail succeeded',
-    };
-  }
-
-  private async idle(connection: mysql.PoolConnection, stopping: AbortSignal): Promise<void> {
-    await this.transaction(connection, async () => {
-      await connection.query(`SELECT id, balance FROM ${this.t.accounts} WHERE id = ?`, [this.account()]);
-      await pause(1500 + Math.random() * 1000, stopping);
-    });
   }
 }

@@ -1,28 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_MIX, resolveLoadOptions, type LoadMix } from '../loadgen/driver.js';
+import { checkLoadOptions, mix } from '../../../test/helpers/loadgen-options.js';
 import { POSTGRES_TARGET, runLoad } from './loadgen.js';
 
 const URL = 'postgresql://u:p@127.0.0.1:5432/db';
 
-function mix(weights: Partial<LoadMix>): LoadMix {
-  return { point: 0, scan: 0, write: 0, lock: 0, error: 0, idle: 0, ...weights };
-}
-
 describe('resolveLoadOptions for PostgreSQL', () => {
-  it('fills the defaults', () => {
-    expect(resolveLoadOptions({ url: URL }, POSTGRES_TARGET)).toEqual({
-      url: URL,
-      schema: 'sightline_loadgen',
-      scale: 10_000,
-      rate: 50,
-      durationS: undefined,
-      connections: 4,
-      mix: DEFAULT_MIX,
-      reset: false,
-    });
-  });
-
-  it.each([
+  checkLoadOptions(POSTGRES_TARGET, URL, [
     [{ url: 'mysql://x' }, 'url must be a postgresql:// (or postgres://) connection URL'],
     [{ url: 'postgres://h/db' }, null],
     [{ schema: 'public' }, /schema "public" is not usable/],
@@ -34,11 +17,7 @@ describe('resolveLoadOptions for PostgreSQL', () => {
     [{ rate: 0 }, /rate is 0/],
     [{ connections: 1 }, /lock kind needs two connections/],
     [{ connections: 1, mix: mix({ point: 1 }) }, null],
-  ])('checks %j', (options, message) => {
-    const resolve = () => resolveLoadOptions({ url: URL, ...options }, POSTGRES_TARGET);
-    if (message === null) expect(resolve).not.toThrow();
-    else expect(resolve).toThrow(message);
-  });
+  ]);
 });
 
 describe('runLoad', () => {

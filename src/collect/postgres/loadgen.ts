@@ -4,8 +4,8 @@
  * blocked sessions, errors and idle-in-transaction sessions to look at.
  *
  * The engine has no CLI parsing: `runLoad()` is driven by `sightline loadgen postgres` and the
- * integration tests. The mix, the options and the scheduling core (`driveLoad()`) are shared with
- * the MySQL load simulator in `../loadgen/driver.ts`; this file is the PostgreSQL executor and setup.
+ * integration tests. The mix, the options, the run and its scheduling core are shared with the
+ * MySQL load simulator in `../loadgen/`; this file is PostgreSQL's connections, setup and SQL.
  */
 import pg from 'pg';
 import {
@@ -13,21 +13,29 @@ import {
   LoadgenError,
   SCHEMA_MARKER,
   UNUSED_INDEX,
-  driveLoad,
-  intLiteral,
+  connectError,
   messageOf,
-  pause,
-  resolveLoadOptions,
-  type LoadExecutor,
+  runLoadOn,
+  schemaInfo,
+  setupSteps,
+  type ConnectAttempt,
+  type LoadEngine,
   type LoadHooks,
   type LoadKind,
   type LoadOptions,
+  type LoadPool,
   type LoadSummary,
   type LoadTarget,
-  type Outcome,
   type ResolvedLoadOptions,
   type SchemaInfo,
 } from '../loadgen/driver.js';
+import {
+  SqlExecutor,
+  duplicateAccount,
+  type MixSql,
+  type Query,
+  type SqlDatabase,
+} from '../loadgen/sql-executor.js';
 
 export const KIND_DESCRIPTIONS: Record<LoadKind, string> = {
   point: 'fast read of one account by primary key, with the id inlined as a random literal',
@@ -49,17 +57,22 @@ export const POSTGRES_TARGET: LoadTarget = {
       : 'use lower-case letters, digits and _ (at most 63), not public, information_schema or a pg_ name',
 };
 
+const POSTGRES_ENGINE: LoadEngine<pg.PoolClient> = { target: POSTGRES_TARGET, open: openPool };
+
 /**
  * Runs the mix against `options.url` until `options.durationS` passes or `hooks.signal` aborts,
  * then lets in-flight operations finish (cutting deliberate waits short) and returns the counts.
  */
-export async function runLoad(options: LoadOptions, hooks: LoadHooks = {}): Promise<LoadSummary> {
-  const resolved = resolveLoadOptions(options, POSTGRES_TARGET);
-  const target = describeTarget(resolved.url);
+export function runLoad(options: LoadOptions, hooks: LoadHooks = {}): Promise<LoadSummary> {
+  return runLoadOn(POSTGRES_ENGINE, options, hooks);
+}
+
+function openPool(options: ResolvedLoadOptions): LoadPool<pg.PoolClient> {
+  const target = describeTarget(options.url);
   const pool = new pg.Pool({
-    connectionString: resolved.url,
+    connectionString: options.url,
     application_name: APPLICATION_NAME,
-    max: resolved.connections,
+    max: options.connections,
     connectionTimeoutMillis: 10_000,
     // Safety nets: nothing in the mix runs or waits this long, and a crashed run must not leave locks behind.
     statement_timeout: 30_000,
@@ -69,31 +82,23 @@ export async function runLoad(options: LoadOptions, hooks: LoadHooks = {}): Prom
   // An idle pooled connection the server closes is reported here, and without a listener it would crash
   // the process; the pool has already discarded it and the next checkout opens a new one.
   pool.on('error', () => undefined);
-  try {
-    let setupClient: pg.PoolClient;
-    try {
-      setupClient = await pool.connect();
-    } catch (error) {
-      throw connectError(error, target);
-    }
-    let info: SchemaInfo;
-    try {
-      info = await prepareSchema(setupClient, resolved);
-      setupClient.release();
-    } catch (error) {
-      setupClient.release(true);
-      throw error;
-    }
-    hooks.onReady?.(info);
-    const executor = new PostgresExecutor(pool, info.identifier, info.accounts);
-    return await driveLoad(resolved, executor, hooks);
-  } finally {
-    await pool.end();
-  }
+  return {
+    connect: async () => {
+      try {
+        return await pool.connect();
+      } catch (error) {
+        throw connectError(error, target, (code, message) => explainConnectError(code, message, target));
+      }
+    },
+    prepareSchema,
+    // A truthy argument makes the pool close the connection instead of reusing it.
+    release: (client, failed) => client.release(failed),
+    executor: (info) => new SqlExecutor(new PostgresDatabase(pool, info.identifier), info.accounts),
+    close: () => pool.end(),
+  };
 }
 
-interface Target {
-  host: string;
+interface Target extends ConnectAttempt {
   port: number;
   database: string;
   user: string;
@@ -114,6 +119,10 @@ function describeTarget(url: string): Target {
     );
   }
   return {
+    server: 'PostgreSQL',
+    where: probe.host.startsWith('/')
+      ? `the socket in ${probe.host} (port ${probe.port})`
+      : `${probe.host}:${probe.port}`,
     host: probe.host,
     port: probe.port,
     database: probe.database ?? '',
@@ -121,52 +130,29 @@ function describeTarget(url: string): Target {
   };
 }
 
-function connectError(error: unknown, target: Target): LoadgenError {
-  const where = target.host.startsWith('/')
-    ? `the socket in ${target.host} (port ${target.port})`
-    : `${target.host}:${target.port}`;
-  const code = (error as { code?: unknown }).code;
-  const message = messageOf(error);
-  let what: string;
+/** What PostgreSQL's own reasons for refusing a connection mean (connectError explains network errors). */
+function explainConnectError(code: unknown, message: string, target: Target): string | undefined {
   switch (code) {
     case 'ECONNREFUSED':
-      what =
+      return (
         'connection refused, nothing listens there; check that PostgreSQL is running and the host and port in --url ' +
-        '(listen_addresses and port in postgresql.conf)';
-      break;
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      what = `the host name ${target.host} does not resolve; check the host in --url`;
-      break;
+        '(listen_addresses and port in postgresql.conf)'
+      );
     case 'ENOENT':
-      what =
-        'there is no socket at that path; check that PostgreSQL is running and the host and port in --url';
-      break;
-    case 'ETIMEDOUT':
-    case 'EHOSTUNREACH':
-    case 'ENETUNREACH':
-      what = `${message}; check the host and port in --url and any firewall in between`;
-      break;
+      return 'there is no socket at that path; check that PostgreSQL is running and the host and port in --url';
     case '28P01':
-      what = `password authentication failed for user "${target.user}"; check the user and password in --url`;
-      break;
+      return `password authentication failed for user "${target.user}"; check the user and password in --url`;
     case '28000':
-      what = `${message}; check that pg_hba.conf admits this client, user and database`;
-      break;
+      return `${message}; check that pg_hba.conf admits this client, user and database`;
     case '3D000':
-      what = `database "${target.database}" does not exist; check the database name in --url`;
-      break;
+      return `database "${target.database}" does not exist; check the database name in --url`;
     case '53300':
-      what = `${message}; the server has no free connection slots (max_connections)`;
-      break;
+      return `${message}; the server has no free connection slots (max_connections)`;
     default:
-      what = /timeout/i.test(message)
+      return /timeout/i.test(message)
         ? 'no answer within 10 s; check the host and port in --url and any firewall in between'
-        : `${message}; check the host, port, user, password and database in --url`;
+        : undefined;
   }
-  return new LoadgenError('SL_ERR_LOADGEN_CONNECT', `cannot connect to PostgreSQL at ${where}: ${what}`, {
-    cause: error,
-  });
 }
 
 /**
@@ -178,22 +164,14 @@ export async function prepareSchema(
   options: Pick<ResolvedLoadOptions, 'schema' | 'scale' | 'reset'>,
 ): Promise<SchemaInfo> {
   let s = '';
-  const step = async (what: string, sql: string, values?: unknown[]): Promise<pg.QueryResult> => {
-    try {
-      return await client.query(sql, values);
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      const hint =
-        code === '42501'
-          ? `; the user in --url needs the CREATE privilege on the database (GRANT CREATE ON DATABASE ... TO ...)`
-          : '';
-      throw new LoadgenError(
-        'SL_ERR_LOADGEN_SCHEMA',
-        `could not ${what} in schema ${options.schema}: ${messageOf(error)}${hint}`,
-        { cause: error },
-      );
-    }
-  };
+  const step = setupSteps(
+    (sql, values) => client.query(sql, values),
+    `schema ${options.schema}`,
+    (code) =>
+      code === '42501'
+        ? 'the user in --url needs the CREATE privilege on the database (GRANT CREATE ON DATABASE ... TO ...)'
+        : undefined,
+  );
 
   // quote_ident() quotes only when it must (a keyword, say), so statements read naturally in pg_stat_statements.
   const quoted = await step('quote the schema name', 'SELECT quote_ident($1) AS ident', [options.schema]);
@@ -262,7 +240,6 @@ export async function prepareSchema(
       `SELECT coalesce(max(id), 0)::int AS max FROM ${s}.accounts`,
     );
     const have = (max.rows[0] as { max: number } | undefined)?.max ?? 0;
-    let insertedAccounts = 0;
     if (have < options.scale) {
       await step(
         'insert accounts',
@@ -283,23 +260,16 @@ export async function prepareSchema(
       );
       // Fresh statistics so the planner uses the primary key for point reads from the first second.
       await step('analyze the tables', `ANALYZE ${s}.accounts, ${s}.orders, ${s}.events`);
-      insertedAccounts = options.scale - have;
     }
     await step('commit the setup', 'COMMIT');
-    return {
-      schema: options.schema,
-      identifier: s,
-      created,
-      accounts: Math.max(have, options.scale),
-      insertedAccounts,
-    };
+    return schemaInfo(options, s, created, have);
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
 }
 
-const EXPECTED_ERROR_CODES = new Set(['22012', '23505']);
+const EXPECTED_ERROR_CODES: ReadonlySet<string> = new Set(['22012', '23505']);
 /** SQLSTATEs that mean the server or the connection went away (classes 08, 57P and 53300). */
 const CONNECTION_SQLSTATE = /^(08|57P0[1-3]|53300)/;
 
@@ -314,58 +284,46 @@ function isConnectionError(error: unknown): boolean {
   );
 }
 
-class PostgresExecutor implements LoadExecutor {
+/** The mix in PostgreSQL's SQL against the tables in schema `s` (quoted as needed). */
+function mixSql(s: string): MixSql {
+  const t = { accounts: `${s}.accounts`, orders: `${s}.orders`, events: `${s}.events` };
+  return {
+    begin: 'BEGIN',
+    point: (id) => `SELECT id, email, name, balance FROM ${t.accounts} WHERE id = ${id}`,
+    // The leading % rules out every index, so this is a sequential scan; pg_sleep makes it reliably slow.
+    scan: `SELECT count(*) AS matches, pg_sleep($1) FROM ${t.accounts} WHERE email LIKE $2`,
+    insertOrder: `INSERT INTO ${t.orders} (account_id, amount, status) VALUES ($1, $2, 'new')`,
+    updateBalance: `UPDATE ${t.accounts} SET balance = balance + $1, updated_at = now() WHERE id = $2`,
+    insertEvent: `INSERT INTO ${t.events} (account_id, kind, payload) VALUES ($1, $2, $3)`,
+    readAccount: `SELECT id, balance FROM ${t.accounts} WHERE id = $1`,
+    failing: [
+      { sql: `SELECT balance / $1 AS ratio FROM ${t.accounts} WHERE id = $2`, values: (id) => [0, id] },
+      {
+        sql: `INSERT INTO ${t.accounts} (id, email, name, region) VALUES ($1, $2, $3, $4)`,
+        values: duplicateAccount,
+      },
+    ],
+  };
+}
+
+class PostgresDatabase implements SqlDatabase {
   readonly server = 'PostgreSQL';
-  private readonly t: { accounts: string; orders: string; events: string };
-  private writes = 0;
-  private errorsRun = 0;
+  readonly sql: MixSql;
+  readonly expectedErrorCodes = EXPECTED_ERROR_CODES;
 
   constructor(
     private readonly pool: pg.Pool,
     s: string,
-    private readonly accounts: number,
   ) {
-    this.t = { accounts: `${s}.accounts`, orders: `${s}.orders`, events: `${s}.events` };
+    this.sql = mixSql(s);
   }
 
-  connectionsFor(kind: LoadKind): number {
-    return kind === 'lock' ? 2 : 1;
-  }
-
-  async execute(kind: LoadKind, stopping: AbortSignal): Promise<Outcome> {
-    try {
-      switch (kind) {
-        case 'point':
-          await this.withClient((c) => this.point(c));
-          break;
-        case 'scan':
-          await this.withClient((c) => this.scan(c));
-          break;
-        case 'write':
-          await this.withClient((c) => this.write(c));
-          break;
-        case 'lock':
-          await this.withClient((holder) => this.withClient((waiter) => this.lock(holder, waiter, stopping)));
-          break;
-        case 'error':
-          return await this.withClient((c) => this.error(c));
-        case 'idle':
-          await this.withClient((c) => this.idle(c, stopping));
-          break;
-      }
-      return { status: 'ok' };
-    } catch (error) {
-      return {
-        status: 'failed',
-        expected: false,
-        connection: isConnectionError(error),
-        message: messageOf(error),
-      };
-    }
+  isConnectionError(error: unknown): boolean {
+    return isConnectionError(error);
   }
 
   /** Checks out a connection and listens for its errors: pg-pool drops its own listener while a client is out. */
-  private async withClient<T>(use: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  async withConnection<T>(use: (query: Query) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     let broken: unknown;
     const onError = (error: Error): void => {
@@ -373,7 +331,7 @@ class PostgresExecutor implements LoadExecutor {
     };
     client.on('error', onError);
     try {
-      return await use(client);
+      return await use((sql, values) => client.query(sql, values));
     } catch (error) {
       if (isConnectionError(error)) broken ??= error;
       throw error;
@@ -382,130 +340,5 @@ class PostgresExecutor implements LoadExecutor {
       // A truthy argument makes the pool close the connection instead of reusing it.
       client.release(broken === undefined ? undefined : true);
     }
-  }
-
-  /** Runs `body` in a transaction; on failure rolls back, and closes the connection if that fails too. */
-  private async transaction(client: pg.PoolClient, body: () => Promise<void>): Promise<void> {
-    await client.query('BEGIN');
-    try {
-      await body();
-      await client.query('COMMIT');
-    } catch (error) {
-      try {
-        await client.query('ROLLBACK');
-      } catch (rollbackError) {
-        // A connection that cannot roll back may still be inside the transaction: it must not go back to the pool.
-        throw Object.assign(
-          new Error(`${messageOf(error)} (and the rollback failed: ${messageOf(rollbackError)})`, {
-            cause: error,
-          }),
-          { code: 'EROLLBACK' },
-        );
-      }
-      throw error;
-    }
-  }
-
-  private account(): number {
-    return 1 + Math.floor(Math.random() * this.accounts);
-  }
-
-  private async point(client: pg.PoolClient): Promise<void> {
-    await client.query(
-      `SELECT id, email, name, balance FROM ${this.t.accounts} WHERE id = ${intLiteral(this.account())}`,
-    );
-  }
-
-  private async scan(client: pg.PoolClient): Promise<void> {
-    const seconds = 0.05 + Math.random() * 0.15;
-    const fragment = Math.floor(Math.random() * 256)
-      .toString(16)
-      .padStart(2, '0');
-    // The leading % rules out every index, so this is a sequential scan; pg_sleep makes it reliably slow.
-    await client.query(
-      `SELECT count(*) AS matches, pg_sleep($1) FROM ${this.t.accounts} WHERE email LIKE $2`,
-      [seconds, `%${fragment}%`],
-    );
-  }
-
-  private async write(client: pg.PoolClient): Promise<void> {
-    const amount = Math.round((Math.random() * 200 - 100) * 100) / 100;
-    switch (this.writes++ % 3) {
-      case 0:
-        await client.query(
-          `INSERT INTO ${this.t.orders} (account_id, amount, status) VALUES ($1, $2, 'new')`,
-          [this.account(), Math.abs(amount)],
-        );
-        break;
-      case 1:
-        await client.query(
-          `UPDATE ${this.t.accounts} SET balance = balance + $1, updated_at = now() WHERE id = $2`,
-          [amount, this.account()],
-        );
-        break;
-      default:
-        await client.query(`INSERT INTO ${this.t.events} (account_id, kind, payload) VALUES ($1, $2, $3)`, [
-          this.account(),
-          'balance_checked',
-          JSON.stringify({ amount, source: APPLICATION_NAME }),
-        ]);
-    }
-  }
-
-  private async lock(holder: pg.PoolClient, waiter: pg.PoolClient, stopping: AbortSignal): Promise<void> {
-    const id = this.account();
-    const update = `UPDATE ${this.t.accounts} SET balance = balance + $1, updated_at = now() WHERE id = $2`;
-    let waited: Promise<Error | undefined> = Promise.resolve(undefined);
-    let failure: { error: unknown } | undefined;
-    try {
-      await this.transaction(holder, async () => {
-        await holder.query(update, [1, id]);
-        // Blocks on the row lock until the holder commits: a real entry in pg_blocking_pids().
-        waited = waiter.query(update, [-1, id]).then(
-          () => undefined,
-          (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
-        );
-        await pause(1000 + Math.random() * 1000, stopping);
-      });
-    } catch (error) {
-      failure = { error };
-    }
-    // The waiter's connection goes back to the pool only once its statement is over.
-    const waitError = await waited;
-    if (failure) throw failure.error;
-    if (waitError !== undefined) throw waitError;
-  }
-
-  private async error(client: pg.PoolClient): Promise<Outcome> {
-    const id = this.account();
-    try {
-      if (this.errorsRun++ % 2 === 0) {
-        await client.query(`SELECT balance / $1 AS ratio FROM ${this.t.accounts} WHERE id = $2`, [0, id]);
-      } else {
-        await client.query(
-          `INSERT INTO ${this.t.accounts} (id, email, name, region) VALUES ($1, $2, $3, $4)`,
-          [id, `duplicate-${id}-${Date.now()}@example.com`, 'Duplicate', 'eu'],
-        );
-      }
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === 'string' && EXPECTED_ERROR_CODES.has(code)) {
-        return { status: 'failed', expected: true, connection: false, message: messageOf(error) };
-      }
-      throw error;
-    }
-    return {
-      status: 'failed',
-      expected: false,
-      connection: false,
-      message: 'a statement meant to fail succeeded',
-    };
-  }
-
-  private async idle(client: pg.PoolClient, stopping: AbortSignal): Promise<void> {
-    await this.transaction(client, async () => {
-      await client.query(`SELECT id, balance FROM ${this.t.accounts} WHERE id = $1`, [this.account()]);
-      await pause(1500 + Math.random() * 1000, stopping);
-    });
   }
 }

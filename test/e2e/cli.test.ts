@@ -133,7 +133,7 @@ describe('the sightline CLI', () => {
     expect(random.stdout).toMatch(/CREATE ROLE "sightline" WITH LOGIN PASSWORD '[A-Za-z0-9]{24}'/);
     const unknown = await runCli(['setup-sql', 'oracle']);
     expect(unknown.code).not.toBe(0);
-    expect(unknown.stderr).toContain('Allowed choices are postgres');
+    expect(unknown.stderr).toContain('Allowed choices are postgres, mysql');
   });
 
   it('rejects a --postgres value that is not a connection string, naming the flag', async () => {

@@ -8,7 +8,7 @@ import { createMysqlLogSource } from './mysql/log-source.js';
 import { mysqlTargetsOf, type MysqlTarget } from './mysql/target.js';
 import { PostgresCollector } from './postgres/collector.js';
 import { createLogSource } from './postgres/log-source.js';
-import { loadSqlParser } from './postgres/sql-shape.js';
+import { loadSqlParser } from '../sql/postgres-shape.js';
 import { targetsOf, type PostgresTarget } from './postgres/target.js';
 import { CollectorPublisher } from './publisher.js';
 

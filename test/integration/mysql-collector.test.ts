@@ -5,7 +5,7 @@ import { entityRecord } from '../../src/bus/raw-records.js';
 import { TOPICS } from '../../src/bus/topics.js';
 import { MysqlCollector } from '../../src/collect/mysql/collector.js';
 import { mysqlSetupSql } from '../../src/collect/mysql/setup-sql.js';
-import { mysqlShape } from '../../src/collect/mysql/sql-shape.js';
+import { mysqlShape } from '../../src/sql/mysql-shape.js';
 import { resolveMysqlTarget } from '../../src/collect/mysql/target.js';
 import { CollectorPublisher } from '../../src/collect/publisher.js';
 import { mysqlTargetSchema, type MysqlTargetConfig } from '../../src/config/schema.js';

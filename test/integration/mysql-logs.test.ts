@@ -6,7 +6,7 @@ import {
   type MysqlLogSource,
   type SqlRunner,
 } from '../../src/collect/mysql/log-source.js';
-import { mysqlShape } from '../../src/collect/mysql/sql-shape.js';
+import { mysqlShape } from '../../src/sql/mysql-shape.js';
 import { silentLogger } from '../../src/core/logger.js';
 import {
   MARIADB_INSTALL_HINT,

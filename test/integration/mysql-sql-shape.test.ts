@@ -1,6 +1,6 @@
 import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mysqlShape } from '../../src/collect/mysql/sql-shape.js';
+import { mysqlShape } from '../../src/sql/mysql-shape.js';
 import {
   MARIADB_INSTALL_HINT,
   mariadbAvailable,

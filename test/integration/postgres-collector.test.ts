@@ -5,7 +5,7 @@ import { entityRecord } from '../../src/bus/raw-records.js';
 import { TOPICS } from '../../src/bus/topics.js';
 import { PostgresCollector } from '../../src/collect/postgres/collector.js';
 import { postgresSetupSql } from '../../src/collect/postgres/setup-sql.js';
-import { loadSqlParser, sqlShape } from '../../src/collect/postgres/sql-shape.js';
+import { loadSqlParser, sqlShape } from '../../src/sql/postgres-shape.js';
 import { resolveTarget } from '../../src/collect/postgres/target.js';
 import { CollectorPublisher } from '../../src/collect/publisher.js';
 import { silentLogger } from '../../src/core/logger.js';

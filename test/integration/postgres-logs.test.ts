@@ -7,7 +7,7 @@ import { TOPICS } from '../../src/bus/topics.js';
 import { PostgresCollector } from '../../src/collect/postgres/collector.js';
 import { createLogSource } from '../../src/collect/postgres/log-source.js';
 import { postgresSetupSql } from '../../src/collect/postgres/setup-sql.js';
-import { loadSqlParser } from '../../src/collect/postgres/sql-shape.js';
+import { loadSqlParser } from '../../src/sql/postgres-shape.js';
 import { resolveTarget } from '../../src/collect/postgres/target.js';
 import { CollectorPublisher } from '../../src/collect/publisher.js';
 import { silentLogger } from '../../src/core/logger.js';

@@ -1,6 +1,6 @@
 import type { ActivitySnapshot, SessionSample } from '../../bus/raw-records.js';
 import { num, text, type MysqlServerInfo, type MysqlSession } from './session.js';
-import { mysqlShape } from './sql-shape.js';
+import { mysqlShape } from '../../sql/mysql-shape.js';
 
 /** Sessions sampled per snapshot at most; the longest-running first. */
 const MAX_SESSIONS = 2000;

@@ -8,7 +8,7 @@ import {
   type DigestDelta,
 } from './digest-deltas.js';
 import { PROGRAM_NAME, big, text, type MysqlServerInfo, type MysqlSession } from './session.js';
-import { mysqlShape, type MysqlShape } from './sql-shape.js';
+import { mysqlShape, type MysqlShape } from '../../sql/mysql-shape.js';
 import type { MysqlTarget } from './target.js';
 
 const DIGESTS = 'performance_schema.events_statements_summary_by_digest';

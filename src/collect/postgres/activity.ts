@@ -1,5 +1,5 @@
 import type { ActivitySnapshot, SessionSample } from '../../bus/raw-records.js';
-import { sqlShape } from './sql-shape.js';
+import { sqlShape } from '../../sql/postgres-shape.js';
 import { asText, type PostgresSession } from './session.js';
 
 /** Sessions sampled per snapshot at most; the longest-running first. */

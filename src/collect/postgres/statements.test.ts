@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { PostgresSession, ServerInfo } from './session.js';
-import { loadSqlParser } from './sql-shape.js';
+import { loadSqlParser } from '../../sql/postgres-shape.js';
 import { StatementCollector } from './statements.js';
 
 interface Entry {

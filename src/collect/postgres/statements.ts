@@ -1,5 +1,5 @@
 import type { QueryStatsRecord } from '../../bus/raw-records.js';
-import { sqlShape } from './sql-shape.js';
+import { sqlShape } from '../../sql/postgres-shape.js';
 import { StatementDeltaTracker, type StatementCounters } from './statement-deltas.js';
 import { asText, type PostgresSession, type ServerInfo } from './session.js';
 

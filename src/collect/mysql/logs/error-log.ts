@@ -1,6 +1,6 @@
 import type { ServerLogRecord } from '../../../bus/raw-records.js';
 import { RecordSplitter } from '../../postgres/logs/record-splitter.js';
-import { mysqlShape } from '../sql-shape.js';
+import { mysqlShape } from '../../../sql/mysql-shape.js';
 import { classifyErrorLog, type AttributeValue } from './classify.js';
 import { parseMysqlTime, type LocalTimeOptions } from './log-time.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { serverLogRecord } from '../../../bus/raw-records.js';
-import { mysqlShape } from '../sql-shape.js';
+import { mysqlShape } from '../../../sql/mysql-shape.js';
 import {
   SLOW_LOGS,
   fixtureBytes,

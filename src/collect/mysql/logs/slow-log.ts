@@ -1,5 +1,5 @@
 import { RecordSplitter } from '../../postgres/logs/record-splitter.js';
-import { mysqlShape } from '../sql-shape.js';
+import { mysqlShape } from '../../../sql/mysql-shape.js';
 import type { AttributeValue } from './classify.js';
 import { DEFAULT_MAX_ENTRY_BYTES, type MysqlLogFields } from './error-log.js';
 import { parseMysqlTime, type LocalTimeOptions } from './log-time.js';

@@ -1,4 +1,4 @@
-import { removeLiterals } from '../sql-shape.js';
+import { removeLiterals } from '../../../sql/postgres-shape.js';
 import { cutToBytes } from './record-splitter.js';
 import { redactStatement } from './redact.js';
 

@@ -7,7 +7,7 @@ import {
   type Fixture,
 } from '../../../../test/fixtures/postgres-logs/fixtures.js';
 import { feed } from '../../../../test/helpers/chunked-feed.js';
-import { loadSqlParser } from '../sql-shape.js';
+import { loadSqlParser } from '../../../sql/postgres-shape.js';
 import { createLogParser, type LogFormat, type ServerLogFields } from './index.js';
 import { emptyEntry } from './log-parser.js';
 import { toServerLogFields } from './record.js';

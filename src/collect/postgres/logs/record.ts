@@ -23,7 +23,7 @@ const MAX_TEXT_CHARS = 1_000_000;
 /**
  * Turns a parsed entry into record fields: ts from the log time (ns since the epoch), level is the
  * server's severity, category/duration/statement/sample from the message (classify.ts), literals
- * removed unless keepLiterals. Requires `await loadSqlParser()` (sql-shape.ts) before the first call.
+ * removed unless keepLiterals. Requires `await loadSqlParser()` (src/sql/postgres-shape.ts) before the first call.
  */
 export function toServerLogFields(entry: ParsedLogEntry, options: ServerLogOptions = {}): ServerLogFields {
   const keepLiterals = options.keepLiterals ?? false;

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { loadSqlParser } from '../sql-shape.js';
+import { loadSqlParser } from '../../../sql/postgres-shape.js';
 import { redactContext, redactDetail, redactStatement } from './redact.js';
 
 beforeAll(async () => {

@@ -1,4 +1,4 @@
-import { removeLiterals, sqlShape } from '../sql-shape.js';
+import { removeLiterals, sqlShape } from '../../../sql/postgres-shape.js';
 
 /**
  * Literal removal for what a server log carries besides the statement itself: bind parameters,

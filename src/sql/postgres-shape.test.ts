@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadSqlParser, removeLiterals, sqlShape } from './sql-shape.js';
+import { loadSqlParser, removeLiterals, sqlShape } from './postgres-shape.js';
 
 describe('sqlShape', () => {
   it('refuses to run before the parser is loaded, naming the fix', () => {

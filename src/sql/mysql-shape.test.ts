@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mysqlShape } from './sql-shape.js';
+import { mysqlShape } from './mysql-shape.js';
 
 describe('mysqlShape query', () => {
   it.each([

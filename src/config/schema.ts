@@ -1,5 +1,12 @@
 import { z } from 'zod';
 import { LOG_LEVELS } from '../core/logger.js';
+import { ingestLimitsSchema } from './ingest-limits.js';
+import { retentionSchema } from './retention.js';
+import { dedupeStageSchema } from './stages/dedupe.js';
+import { enrichStageSchema } from './stages/enrich.js';
+import { limitStageSchema } from './stages/limit.js';
+import { redactStageSchema } from './stages/redact.js';
+import { sampleStageSchema } from './stages/sample.js';
 
 const port = z.int().min(0).max(65535);
 const positiveInt = z.int().positive();
@@ -144,6 +151,19 @@ const cycleProtection = {
     .prefault({}),
 };
 
+/** One stage of `processor.stages`. */
+export const stageConfigSchema = z.discriminatedUnion('type', [
+  enrichStageSchema,
+  redactStageSchema,
+  dedupeStageSchema,
+  sampleStageSchema,
+  limitStageSchema,
+]);
+export type StageConfig = z.infer<typeof stageConfigSchema>;
+
+/** The pipeline when the config names none: every stage, each with its defaults. */
+const DEFAULT_STAGES = ['enrich', 'redact', 'dedupe', 'sample', 'limit'] as const;
+
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data'),
   host: z.string().min(1).default('127.0.0.1'),
@@ -163,6 +183,7 @@ export const configSchema = z.strictObject({
       retryAfterSeconds: positiveInt.default(2),
       /** How long a request may wait for its records to be stored before it is answered 503. */
       ackTimeoutSeconds: positiveInt.default(30),
+      limits: ingestLimitsSchema.prefault({}),
     })
     .prefault({}),
   api: z
@@ -211,6 +232,7 @@ export const configSchema = z.strictObject({
           threads: positiveInt.optional(),
         })
         .prefault({}),
+      retention: retentionSchema.prefault({}),
     })
     .prefault({}),
   collect: z
@@ -246,6 +268,10 @@ export const configSchema = z.strictObject({
           maxWaitMs: z.int().min(0).max(60_000).default(20),
         })
         .prefault({}),
+      /** The stages every record passes between the bus and the store, in this order. */
+      stages: z
+        .array(stageConfigSchema)
+        .default(() => DEFAULT_STAGES.map((type) => stageConfigSchema.parse({ type }))),
     })
     .prefault({}),
 });

@@ -1,5 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SightlineError } from '../../core/errors.js';
+import { ROLLUP_MIGRATION } from './rollup-schema.js';
+import { USAGE_MIGRATION } from './usage-schema.js';
 
 export interface Migration {
   version: number;
@@ -219,6 +221,8 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE query_stats ADD COLUMN tmp_disk_tables BIGINT DEFAULT 0',
     ],
   },
+  ROLLUP_MIGRATION,
+  USAGE_MIGRATION,
 ];
 
 export async function runMigrations(

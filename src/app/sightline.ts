@@ -10,7 +10,8 @@ import type { Logger } from '../core/logger.js';
 import { SelfMetrics } from '../core/telemetry.js';
 import { buildGatewayApp } from '../ingest/gateway-app.js';
 import { buildCollectors, planCollectors } from '../collect/collectors.js';
-import { Processor } from '../process/processor.js';
+import { ProcessorRole } from '../process/processor.js';
+import { createStageChain } from '../process/stages/registry.js';
 import type { Org } from '../store/control-store.js';
 import { DuckDBControlStore } from '../store/duckdb/control-store.js';
 import { DuckDBDatabase } from '../store/duckdb/database.js';
@@ -76,12 +77,15 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
     metrics.observeQueues(() => bus.stats());
     const store = new DuckDBStore(database);
     await store.start();
-    const processor = new Processor({
+    const processor = new ProcessorRole({
       bus,
       store,
       metrics,
       logger: logger.child({ component: 'processor' }),
       batch: config.processor.batch,
+      stages: createStageChain(config.processor.stages, {
+        observe: (stage, seconds) => metrics.stageDuration.observe({ stage }, seconds),
+      }),
     });
     await processor.start();
     // Stopped in reverse: processor and bus drain into the store before the database closes.

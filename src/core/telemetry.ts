@@ -44,6 +44,21 @@ export class SelfMetrics {
     registers: [this.registry],
   });
 
+  readonly stageRecords = new Counter({
+    name: 'sightline_stage_records_total',
+    help: 'Records a pipeline stage dropped or changed, by org, outcome, kind of row and reason (duplicate, sampled, email, series_limit, …).',
+    labelNames: ['org', 'outcome', 'kind', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly stageDuration = new Histogram({
+    name: 'sightline_stage_duration_seconds',
+    help: 'Time a pipeline stage took for one message, by stage.',
+    labelNames: ['stage'] as const,
+    buckets: [0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1],
+    registers: [this.registry],
+  });
+
   readonly batchLatency = new Histogram({
     name: 'sightline_store_batch_duration_seconds',
     help: 'Time to commit one batch to the store, by table.',

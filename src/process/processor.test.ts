@@ -6,7 +6,9 @@ import { silentLogger } from '../core/logger.js';
 import { SelfMetrics } from '../core/telemetry.js';
 import type { DeadLetterRow, LogRow } from '../store/rows.js';
 import type { Store, WriteResult } from '../store/store.js';
-import { Processor } from './processor.js';
+import { ProcessorRole } from './processor.js';
+import { createStageChain } from './stages/registry.js';
+import { configSchema } from '../config/schema.js';
 
 /** Only the writes matter here; the store's reads are not part of the processor. */
 class ScriptedStore {
@@ -34,7 +36,8 @@ async function processorWith(store: ScriptedStore) {
     { maxQueueBytes: 1 << 24, maxQueueMessages: 100, retryAfterSeconds: 1, drainTimeoutMs: 300 },
     logger,
   );
-  const processor = new Processor({
+  const processor = new ProcessorRole({
+    stages: createStageChain(configSchema.parse({}).processor.stages),
     bus,
     store: store as unknown as Store,
     metrics: new SelfMetrics({ processMetrics: false }),

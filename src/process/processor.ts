@@ -14,26 +14,14 @@ import {
   type ActivitySnapshotRow,
   type DeadLetterRow,
   type EntityRow,
-  type LogRow,
-  type MetricPointRow,
   type OrgId,
-  type QuerySampleRow,
-  type QueryStatRow,
   type SessionRow,
-  type SpanRow,
 } from '../store/rows.js';
 import type { Store, WriteResult } from '../store/store.js';
 import { logsToRows, metricsToRows, spansToRows, type RowContext } from './otlp-rows.js';
-import {
-  activityToRows,
-  entityToRow,
-  parseRawRecord,
-  rawQueryToRow,
-  type RawQueryRow,
-  serverLogToRows,
-  type ActivityRows,
-  type ServerLogRows,
-} from './raw-rows.js';
+import { activityToRows, entityToRow, parseRawRecord, rawQueryToRow, serverLogToRows } from './raw-rows.js';
+import type { StageChain } from './stages/chain.js';
+import { emptyBatch, type RowBatch } from './stages/processor.js';
 
 export interface BatchOptions {
   maxMessages: number;
@@ -47,10 +35,23 @@ export interface ProcessorDeps {
   metrics: SelfMetrics;
   logger: Logger;
   batch: BatchOptions;
+  /** The pipeline stages every message's rows pass before the store. */
+  stages: StageChain;
 }
 
 /** The consumer group of the store writers. */
 const PROCESSOR_GROUP = 'sightline-processor';
+
+/** Every table a message can have rows for: the stages' tables and the collectors' own. */
+interface TableRows extends RowBatch {
+  sessions: SessionRow[];
+  snapshots: ActivitySnapshotRow[];
+  entities: EntityRow[];
+}
+
+function tableRows(rows: Partial<TableRows> = {}): TableRows {
+  return { ...emptyBatch(), sessions: [], snapshots: [], entities: [], ...rows };
+}
 
 /** What one write did to one table, for the self-metrics. */
 interface TableWrite {
@@ -59,52 +60,46 @@ interface TableWrite {
   result: WriteResult;
 }
 
-/** How the messages of one topic become rows and reach the store. */
-interface Pipeline<Row> {
+/** How the messages of one topic become rows. */
+interface Pipeline {
   /** The `signal` label of the rejected-records counter. */
   signal: string;
   /** The `table` label of the batch latency: the table the pipeline mainly writes. */
   table: string;
   /** Throws when the message cannot be read; the message then goes to the dead-letter topic. */
-  toRows: (message: IncomingMessage, context: RowContext) => Row[];
-  /** Writes the rows of one or more messages in one go; every write is idempotent. */
-  write: (rows: Row[]) => Promise<TableWrite[]>;
+  toRows: (message: IncomingMessage, context: RowContext) => Partial<TableRows>;
+}
+
+/** A message read and through the stages, waiting for the store. */
+interface Prepared {
+  message: IncomingMessage;
+  rows: TableRows;
+  /** What the stages asked to run once these rows are stored. */
+  onStored: Array<() => void>;
 }
 
 /**
  * The processor role: consumes the OTLP topics and the collectors' `raw-*` topics, turns each
- * message into rows and writes them in one batch per delivery. A batch is committed on the bus
- * only after the store has committed it; a message that cannot be read goes to the dead-letter
- * topic with the reason.
+ * message into rows, runs them through the configured stages (per org) and writes them in one
+ * batch per delivery. A batch is committed on the bus only after the store has committed it; a
+ * message that cannot be read goes to the dead-letter topic with the reason.
  */
-export class Processor implements Component {
+export class ProcessorRole implements Component {
   private readonly consumers: Consumer[] = [];
 
   constructor(private readonly deps: ProcessorDeps) {}
 
   async start(): Promise<void> {
     const { store, metrics } = this.deps;
-    const writeLogs = into('logs', (rows: readonly LogRow[]) => store.writeLogs(rows));
-    const writeSamples = into('query_samples', (rows: readonly QuerySampleRow[]) =>
-      store.writeQuerySamples(rows),
-    );
-    const writeSessions = into('activity_samples', (rows: readonly SessionRow[]) =>
-      store.writeSessions(rows),
-    );
-    const writeSnapshots = into('activity_snapshots', (rows: readonly ActivitySnapshotRow[]) =>
-      store.writeActivitySnapshots(rows),
-    );
     await this.consumeTopic(TOPICS.otelLogs, {
       signal: 'logs',
       table: 'logs',
-      toRows: (message, context) => logsToRows(decode('logs', message), context),
-      write: writeLogs,
+      toRows: (message, context) => ({ logs: logsToRows(decode('logs', message), context) }),
     });
     await this.consumeTopic(TOPICS.otelTraces, {
       signal: 'traces',
       table: 'spans',
-      toRows: (message, context) => spansToRows(decode('traces', message), context),
-      write: into('spans', (rows: readonly SpanRow[]) => store.writeSpans(rows)),
+      toRows: (message, context) => ({ spans: spansToRows(decode('traces', message), context) }),
     });
     await this.consumeTopic(TOPICS.otelMetrics, {
       signal: 'metrics',
@@ -113,54 +108,45 @@ export class Processor implements Component {
         const { rows, unsupported } = metricsToRows(decode('metrics', message), context);
         if (unsupported > 0)
           metrics.recordsRejected.inc({ signal: 'metrics', reason: 'unsupported_metric_type' }, unsupported);
-        return rows;
+        return { metricPoints: rows };
       },
-      write: into('metric_points', (rows: readonly MetricPointRow[]) => store.writeMetricPoints(rows)),
     });
-    const writeQueryStats = into('query_stats', (rows: readonly QueryStatRow[]) =>
-      store.writeQueryStats(rows),
-    );
-    await this.consumeTopic<RawQueryRow>(TOPICS.rawQueries, {
+    await this.consumeTopic(TOPICS.rawQueries, {
       signal: 'query_stats',
       table: 'query_stats',
-      toRows: (message, context) => [
-        rawQueryToRow(parseRawRecord(rawQueryRecord, 'raw-queries', message.value), context),
-      ],
-      write: async (rows) => [
-        ...(await writeQueryStats(rows.flatMap((r) => (r.stat === undefined ? [] : [r.stat])))),
-        ...(await writeSamples(rows.flatMap((r) => (r.sample === undefined ? [] : [r.sample])))),
-      ],
+      toRows: (message, context) => {
+        const row = rawQueryToRow(parseRawRecord(rawQueryRecord, 'raw-queries', message.value), context);
+        return row.stat === undefined ? { querySamples: [row.sample] } : { queryStats: [row.stat] };
+      },
     });
-    await this.consumeTopic<ServerLogRows>(TOPICS.rawLogs, {
+    await this.consumeTopic(TOPICS.rawLogs, {
       signal: 'server_logs',
       table: 'logs',
-      toRows: (message, context) => [
-        serverLogToRows(parseRawRecord(serverLogRecord, 'server_log', message.value), context),
-      ],
-      write: async (rows) => [
-        ...(await writeLogs(rows.map((r) => r.log))),
-        ...(await writeSamples(rows.flatMap((r) => (r.sample === null ? [] : [r.sample])))),
-      ],
+      toRows: (message, context) => {
+        const { log, sample } = serverLogToRows(
+          parseRawRecord(serverLogRecord, 'server_log', message.value),
+          context,
+        );
+        return { logs: [log], querySamples: sample === null ? [] : [sample] };
+      },
     });
-    await this.consumeTopic<ActivityRows>(TOPICS.rawActivity, {
+    await this.consumeTopic(TOPICS.rawActivity, {
       signal: 'activity',
       table: 'activity_samples',
-      toRows: (message, context) => [
-        activityToRows(parseRawRecord(activitySnapshot, 'activity', message.value), context),
-      ],
-      // Sessions before their snapshot: a snapshot the store shows has all its sessions.
-      write: async (rows) => [
-        ...(await writeSessions(rows.flatMap((r) => r.sessions))),
-        ...(await writeSnapshots(rows.map((r) => r.snapshot))),
-      ],
+      toRows: (message, context) => {
+        const { snapshot, sessions } = activityToRows(
+          parseRawRecord(activitySnapshot, 'activity', message.value),
+          context,
+        );
+        return { sessions, snapshots: [snapshot] };
+      },
     });
     await this.consumeTopic(TOPICS.rawEntities, {
       signal: 'entities',
       table: 'entities',
-      toRows: (message, context) => [
-        entityToRow(parseRawRecord(entityRecord, 'entity', message.value), context),
-      ],
-      write: into('entities', (rows: readonly EntityRow[]) => store.upsertEntities(rows)),
+      toRows: (message, context) => ({
+        entities: [entityToRow(parseRawRecord(entityRecord, 'entity', message.value), context)],
+      }),
     });
     this.consumers.push(
       await this.deps.bus.consume(this.consumerOptions(TOPICS.deadLetter), async (messages) => {
@@ -185,19 +171,19 @@ export class Processor implements Component {
     };
   }
 
-  private async consumeTopic<Row>(topic: Topic, pipeline: Pipeline<Row>): Promise<void> {
+  private async consumeTopic(topic: Topic, pipeline: Pipeline): Promise<void> {
     const consumer = await this.deps.bus.consume(this.consumerOptions(topic), (messages) =>
       this.processBatch(topic, pipeline, messages),
     );
     this.consumers.push(consumer);
   }
 
-  private async processBatch<Row>(
+  private async processBatch(
     topic: Topic,
-    pipeline: Pipeline<Row>,
+    pipeline: Pipeline,
     messages: readonly IncomingMessage[],
   ): Promise<void> {
-    const prepared: Array<{ message: IncomingMessage; rows: Row[] }> = [];
+    const prepared: Prepared[] = [];
     const deadLetters: OutgoingMessage[] = [];
     const setAside = (message: IncomingMessage, reason: string): void => {
       this.deps.logger.warn(
@@ -209,26 +195,25 @@ export class Processor implements Component {
     };
     for (const message of messages) {
       try {
-        prepared.push({ message, rows: pipeline.toRows(message, rowContext(message)) });
+        prepared.push(this.prepare(message, pipeline));
       } catch (error) {
         setAside(message, errorMessage(error));
       }
     }
     try {
-      await this.write(
-        pipeline,
-        prepared.flatMap((p) => p.rows),
-      );
+      await this.write(pipeline, merged(prepared));
+      for (const p of prepared) for (const callback of p.onStored) callback();
     } catch (error) {
       // One message the store refuses must not hold up the others forever: write each alone.
       // If none goes through, the store itself is failing and the whole batch is retried.
       if (prepared.length < 2) throw error;
       const refused: Array<{ message: IncomingMessage; error: unknown }> = [];
-      for (const { message, rows } of prepared) {
+      for (const p of prepared) {
         try {
-          await this.write(pipeline, rows);
+          await this.write(pipeline, p.rows);
+          for (const callback of p.onStored) callback();
         } catch (alone) {
-          refused.push({ message, error: alone });
+          refused.push({ message: p.message, error: alone });
         }
       }
       if (refused.length === prepared.length) throw error;
@@ -238,11 +223,47 @@ export class Processor implements Component {
     if (deadLetters.length > 0) await this.deps.bus.publish(TOPICS.deadLetter, deadLetters);
   }
 
-  private async write<Row>(pipeline: Pipeline<Row>, rows: Row[]): Promise<void> {
-    if (rows.length === 0) return;
+  /** Reads one message into rows and runs them through its org's stages. */
+  private prepare(message: IncomingMessage, pipeline: Pipeline): Prepared {
+    const context = rowContext(message);
+    const rows = tableRows(pipeline.toRows(message, context));
+    const onStored: Array<() => void> = [];
     const { metrics } = this.deps;
+    const staged = this.deps.stages.run(
+      {
+        logs: rows.logs,
+        spans: rows.spans,
+        metricPoints: rows.metricPoints,
+        queryStats: rows.queryStats,
+        querySamples: rows.querySamples,
+      },
+      {
+        orgId: context.orgId,
+        nowNs: nowNs(),
+        count: (outcome, kind, reason, n = 1) => {
+          if (n > 0) metrics.stageRecords.inc({ org: context.orgId, outcome, kind, reason }, n);
+        },
+        onStored: (callback) => onStored.push(callback),
+      },
+    );
+    return { message, rows: { ...rows, ...staged }, onStored };
+  }
+
+  /** Writes every table that has rows; sessions before their snapshots, so a snapshot shown is whole. */
+  private async write(pipeline: Pipeline, rows: TableRows): Promise<void> {
+    const { store, metrics } = this.deps;
     const stopTimer = metrics.batchLatency.startTimer({ table: pipeline.table });
-    const writes = await pipeline.write(rows);
+    const writes: TableWrite[] = [
+      ...(await into('logs', rows.logs, (r) => store.writeLogs(r))),
+      ...(await into('spans', rows.spans, (r) => store.writeSpans(r))),
+      ...(await into('metric_points', rows.metricPoints, (r) => store.writeMetricPoints(r))),
+      ...(await into('query_stats', rows.queryStats, (r) => store.writeQueryStats(r))),
+      ...(await into('query_samples', rows.querySamples, (r) => store.writeQuerySamples(r))),
+      ...(await into('activity_samples', rows.sessions, (r) => store.writeSessions(r))),
+      ...(await into('activity_snapshots', rows.snapshots, (r) => store.writeActivitySnapshots(r))),
+      ...(await into('entities', rows.entities, (r) => store.upsertEntities(r))),
+    ];
+    if (writes.length === 0) return;
     stopTimer();
     for (const { table, rows: count, result } of writes) {
       metrics.batchRows.observe({ table }, count);
@@ -252,12 +273,25 @@ export class Processor implements Component {
   }
 }
 
+/** The rows of several messages, table by table, for one write. */
+function merged(prepared: readonly Prepared[]): TableRows {
+  const all = tableRows();
+  for (const { rows } of prepared) {
+    for (const table of Object.keys(all) as Array<keyof TableRows>) {
+      const target = all[table] as unknown[];
+      for (const row of rows[table]) target.push(row);
+    }
+  }
+  return all;
+}
+
 /** A write of rows into one table, skipped when there are none. */
-function into<Row>(
+async function into<Row>(
   table: string,
+  rows: readonly Row[],
   write: (rows: readonly Row[]) => Promise<WriteResult>,
-): (rows: Row[]) => Promise<TableWrite[]> {
-  return async (rows) => (rows.length === 0 ? [] : [{ table, rows: rows.length, result: await write(rows) }]);
+): Promise<TableWrite[]> {
+  return rows.length === 0 ? [] : [{ table, rows: rows.length, result: await write(rows) }];
 }
 
 function rowContext(message: IncomingMessage): RowContext {

@@ -10,7 +10,9 @@ import { MemoryBus } from '../../src/bus/memory.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SelfMetrics } from '../../src/core/telemetry.js';
 import { buildGatewayApp } from '../../src/ingest/gateway-app.js';
-import { Processor } from '../../src/process/processor.js';
+import { ProcessorRole } from '../../src/process/processor.js';
+import { createStageChain } from '../../src/process/stages/registry.js';
+import { configSchema } from '../../src/config/schema.js';
 import { DuckDBControlStore } from '../../src/store/duckdb/control-store.js';
 import { DuckDBDatabase } from '../../src/store/duckdb/database.js';
 import { DuckDBStore } from '../../src/store/duckdb/telemetry-store.js';
@@ -24,7 +26,7 @@ describe('query API over the real pipeline', () => {
   let dir: string;
   let database: DuckDBDatabase;
   let bus: MemoryBus;
-  let processor: Processor;
+  let processor: ProcessorRole;
   let gateway: FastifyInstance;
   let api: FastifyInstance;
   let ready = true;
@@ -57,7 +59,8 @@ describe('query API over the real pipeline', () => {
       { maxQueueBytes: 64 * 1024 * 1024, maxQueueMessages: 1000, retryAfterSeconds: 1 },
       logger,
     );
-    processor = new Processor({
+    processor = new ProcessorRole({
+      stages: createStageChain(configSchema.parse({}).processor.stages),
       bus,
       store,
       metrics,

@@ -13,7 +13,9 @@ import { CONTENT_TYPES, HEADERS, SCHEMA_VERSION, TOPICS, type Topic } from '../.
 import { silentLogger } from '../../src/core/logger.js';
 import { SelfMetrics } from '../../src/core/telemetry.js';
 import { opentelemetry } from '../../src/otlp/generated/otlp.js';
-import { Processor } from '../../src/process/processor.js';
+import { ProcessorRole } from '../../src/process/processor.js';
+import { createStageChain } from '../../src/process/stages/registry.js';
+import { configSchema } from '../../src/config/schema.js';
 import type { OrgId } from '../../src/store/rows.js';
 import { DuckDBControlStore } from '../../src/store/duckdb/control-store.js';
 import { DuckDBDatabase } from '../../src/store/duckdb/database.js';
@@ -42,7 +44,7 @@ describe('database views over the collector pipeline', () => {
   let dir: string;
   let database: DuckDBDatabase;
   let bus: MemoryBus;
-  let processor: Processor;
+  let processor: ProcessorRole;
   let api: FastifyInstance;
   let store: DuckDBStore;
   const orgs: Record<'a' | 'b', OrgId> = { a: '' as OrgId, b: '' as OrgId };
@@ -112,7 +114,8 @@ describe('database views over the collector pipeline', () => {
     await store.start();
     const metrics = new SelfMetrics({ processMetrics: false });
     bus = new MemoryBus({ maxQueueBytes: 1 << 26, maxQueueMessages: 1000, retryAfterSeconds: 1 }, logger);
-    processor = new Processor({
+    processor = new ProcessorRole({
+      stages: createStageChain(configSchema.parse({}).processor.stages),
       bus,
       store,
       metrics,

@@ -8,7 +8,9 @@ import { HEADERS, TOPICS } from '../../src/bus/topics.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { SelfMetrics } from '../../src/core/telemetry.js';
 import { opentelemetry } from '../../src/otlp/generated/otlp.js';
-import { Processor } from '../../src/process/processor.js';
+import { ProcessorRole } from '../../src/process/processor.js';
+import { createStageChain } from '../../src/process/stages/registry.js';
+import { configSchema } from '../../src/config/schema.js';
 import { DuckDBDatabase } from '../../src/store/duckdb/database.js';
 import { DuckDBStore } from '../../src/store/duckdb/telemetry-store.js';
 import { orgId } from '../../src/store/rows.js';
@@ -26,7 +28,7 @@ describe('processor on the in-memory bus and DuckDB', () => {
   let database: DuckDBDatabase;
   let store: DuckDBStore;
   let bus: MemoryBus;
-  let processor: Processor;
+  let processor: ProcessorRole;
   const metrics = new SelfMetrics({ processMetrics: false });
 
   beforeAll(async () => {
@@ -40,7 +42,8 @@ describe('processor on the in-memory bus and DuckDB', () => {
     store = new DuckDBStore(database);
     await store.start();
     bus = new MemoryBus({ maxQueueBytes: 1 << 26, maxQueueMessages: 1000, retryAfterSeconds: 1 }, logger);
-    processor = new Processor({
+    processor = new ProcessorRole({
+      stages: createStageChain(configSchema.parse({}).processor.stages),
       bus,
       store,
       metrics,

@@ -21,6 +21,8 @@ export interface RowBatch {
 
 export type RowKind = keyof RowBatch;
 
+export const ROW_KINDS: readonly RowKind[] = ['logs', 'spans', 'metricPoints', 'queryStats', 'querySamples'];
+
 export function emptyBatch(): RowBatch {
   return { logs: [], spans: [], metricPoints: [], queryStats: [], querySamples: [] };
 }
@@ -35,6 +37,12 @@ export interface StageContext {
    * duplicates) and `changed` ones (redacted), with a bounded reason code (`sampled`, `email`…).
    */
   count(outcome: 'dropped' | 'changed', kind: RowKind, reason: string, n?: number): void;
+  /**
+   * Runs `callback` once the rows of this message are committed to the store, and never if they
+   * are not (the message is then delivered again): what a stage remembers about records it
+   * let through (a dedupe window, usage) must only count stored ones.
+   */
+  onStored(callback: () => void): void;
 }
 
 /**

@@ -14,7 +14,17 @@ import { configSchema } from '../../src/config/schema.js';
 import { DuckDBDatabase } from '../../src/store/duckdb/database.js';
 import { DuckDBStore } from '../../src/store/duckdb/telemetry-store.js';
 import { orgId } from '../../src/store/rows.js';
+import {
+  activitySnapshotRecord,
+  entityRecord,
+  queryStatsRecord,
+  serverLogRecord,
+  sessionSample,
+} from '../fixtures/raw-records.js';
 import { logsRequestBody } from '../harness/otlp-requests.js';
+
+/** Now in nanoseconds as the raw records carry it. */
+const nowNs = () => String(BigInt(Date.now()) * 1_000_000n);
 
 const ORG = orgId('org_processor');
 const headers = {
@@ -88,6 +98,45 @@ describe('processor on the in-memory bus and DuckDB', () => {
     expect(text).toContain('sightline_records_rejected_total{signal="logs",reason="dead_letter"} 2');
   });
 
+  it.each([
+    {
+      topic: TOPICS.rawQueries,
+      table: 'queryStats',
+      valid: () => queryStatsRecord({ intervalEnd: nowNs() }),
+    },
+    { topic: TOPICS.rawLogs, table: 'logs', valid: () => serverLogRecord({ ts: nowNs() }) },
+    {
+      topic: TOPICS.rawActivity,
+      table: 'sessions',
+      valid: () => activitySnapshotRecord('pg:main', nowNs(), [sessionSample({ pid: 7 })]),
+    },
+    {
+      topic: TOPICS.rawEntities,
+      table: 'entities',
+      valid: () => entityRecord({ entityId: 'pg:after-poison', ts: nowNs() }),
+    },
+  ] as const)(
+    'sends undecodable bytes on $topic to the dead-letter topic, and the next message there is stored',
+    async ({ topic, table, valid }) => {
+      const json = { ...headers, [HEADERS.contentType]: 'application/json' };
+      const before = (await store.countRecords(ORG))[table];
+      await bus.publish(topic, [
+        { key: 'poison', value: Buffer.from([0xc3, 0x28, 0xff, 0x00, 0x7b]), headers: json },
+      ]);
+      // Nothing loops on the poison message: the next one on the same topic goes through.
+      await bus.publish(topic, [{ key: 'next', value: Buffer.from(JSON.stringify(valid())), headers: json }]);
+      expect((await store.countRecords(ORG))[table]).toBe(before + 1);
+      const reasons = await database.withConnection(async (connection) =>
+        (
+          await connection.runAndReadAll('SELECT reason FROM dead_letters WHERE source_topic = $topic', {
+            topic,
+          })
+        ).getRowObjectsJS(),
+      );
+      expect(reasons).toEqual([{ reason: expect.stringMatching(/not UTF-8 JSON/) as unknown }]);
+    },
+  );
+
   it('sets aside a message with a time the store cannot hold, and keeps processing', async () => {
     const late = Buffer.from(
       opentelemetry.proto.collector.v1.ExportLogsServiceRequest.encode({
@@ -107,6 +156,7 @@ describe('processor on the in-memory bus and DuckDB', () => {
         ],
       }).finish(),
     );
+    const before = (await store.countRecords(ORG)).logs;
     await bus.publish(TOPICS.otelLogs, [{ key: 'late', value: late, headers }]);
     await bus.publish(TOPICS.otelLogs, [
       { key: 'next', value: logsRequestBody(['after the late one'], 'late'), headers },
@@ -117,7 +167,7 @@ describe('processor on the in-memory bus and DuckDB', () => {
       ).getRowsJS(),
     );
     expect(reasons).toHaveLength(1);
-    expect((await store.countRecords(ORG)).logs).toBe(3);
+    expect((await store.countRecords(ORG)).logs).toBe(before + 1);
   });
 
   it('stores two identical records of one request as two rows', async () => {

@@ -112,6 +112,7 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
       limits: {
         maxBodyBytes: config.ingest.maxBodyBytes,
         maxAttributeDepth: config.ingest.maxAttributeDepth,
+        ...config.ingest.limits,
       },
       ackTimeoutMs: config.ingest.ackTimeoutSeconds * 1000,
       retryAfterSeconds: config.ingest.retryAfterSeconds,

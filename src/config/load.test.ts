@@ -44,6 +44,14 @@ describe('loadConfig defaults', () => {
       maxAttributeDepth: 16,
       retryAfterSeconds: 2,
       ackTimeoutSeconds: 30,
+      limits: {
+        maxAttributes: 128,
+        maxAttributeValueBytes: 32 * 1024,
+        maxLogBodyBytes: 256 * 1024,
+        maxNameBytes: 255,
+        maxFutureSeconds: 3600,
+        maxPastSeconds: 7 * 24 * 3600,
+      },
     });
     expect(config.api.port).toBe(3000);
     expect(config.auth.bootstrapKey).toBeUndefined();

@@ -4,7 +4,7 @@ export type Signal = 'logs' | 'metrics' | 'traces';
 
 /**
  * The process's own metrics, exposed on `/metrics`. Labels are bounded: signals, tables,
- * topics and reason codes, never an error message.
+ * topics, reason codes and org ids (orgs are created by an admin), never an error message.
  */
 export class SelfMetrics {
   readonly registry = new Registry();
@@ -27,6 +27,20 @@ export class SelfMetrics {
     name: 'sightline_records_rejected_total',
     help: 'Records rejected, by signal and reason (partial success or dead letter).',
     labelNames: ['signal', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ingestRejected = new Counter({
+    name: 'sightline_ingest_rejected_total',
+    help: 'Records the ingest gateway rejected in validation (reported as OTLP partial success), by org id, signal and reason.',
+    labelNames: ['org', 'signal', 'reason'] as const,
+    registers: [this.registry],
+  });
+
+  readonly ingestTruncated = new Counter({
+    name: 'sightline_ingest_truncated_total',
+    help: 'Records the ingest gateway accepted with attribute values cut to the limit, by org id, signal and reason.',
+    labelNames: ['org', 'signal', 'reason'] as const,
     registers: [this.registry],
   });
 

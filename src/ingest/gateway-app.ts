@@ -8,18 +8,28 @@ import { SightlineError } from '../core/errors.js';
 import { newHttpApp, prepareErrorReply } from '../core/http.js';
 import type { Logger } from '../core/logger.js';
 import type { SelfMetrics } from '../core/telemetry.js';
+import { nowNs } from '../core/time.js';
 import { decodeRequest, encodeExportResponse, encodeRequest, encodeStatus } from '../otlp/codec.js';
 import type { OtlpFormat, OtlpRequest, OtlpSignal } from '../otlp/types.js';
 import { bytesToHex, stringAttribute } from '../otlp/values.js';
 import { readBody } from './body.js';
-import { describeRejections, validateRequest, type ValidationLimits } from './validate.js';
+import {
+  DEFAULT_RECORD_LIMITS,
+  describeRejections,
+  validateRequest,
+  type ValidationLimits,
+} from './validate.js';
+
+/** Body and record limits; each `ingest.limits` value left out takes its default. */
+export type GatewayLimits = { maxBodyBytes: number } & Pick<ValidationLimits, 'maxAttributeDepth'> &
+  Partial<typeof DEFAULT_RECORD_LIMITS>;
 
 export interface GatewayDeps {
   authenticator: ApiKeyAuthenticator;
   bus: Bus;
   metrics: SelfMetrics;
   logger: Logger;
-  limits: ValidationLimits & { maxBodyBytes: number };
+  limits: GatewayLimits;
   /** Longest wait for the bus to make a batch durable before answering 503. */
   ackTimeoutMs: number;
   retryAfterSeconds: number;
@@ -38,6 +48,7 @@ const SIGNALS: Record<OtlpSignal, { topic: Topic; unit: string }> = {
  */
 export function buildGatewayApp(deps: GatewayDeps): FastifyInstance {
   const app = newHttpApp(deps.logger);
+  const limits = { ...DEFAULT_RECORD_LIMITS, ...definedOnly(deps.limits) };
 
   // Bodies stay streams here: readBody applies the size limit during decompression.
   app.removeAllContentTypeParsers();
@@ -61,13 +72,19 @@ export function buildGatewayApp(deps: GatewayDeps): FastifyInstance {
   );
 
   for (const signal of Object.keys(SIGNALS) as OtlpSignal[]) {
-    app.post(`/v1/${signal}`, (request, reply) => handleExport(deps, signal, request, reply));
+    app.post(`/v1/${signal}`, (request, reply) => handleExport(deps, limits, signal, request, reply));
   }
   return app;
 }
 
+/** The values that are set: an explicit undefined must not replace a default. */
+function definedOnly<T extends object>(values: T): T {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as T;
+}
+
 async function handleExport(
   deps: GatewayDeps,
+  limits: ValidationLimits & { maxBodyBytes: number },
   signal: OtlpSignal,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -83,17 +100,24 @@ async function handleExport(
   const body = await readBody(
     request.body as Readable,
     request.headers['content-encoding'],
-    deps.limits.maxBodyBytes,
+    limits.maxBodyBytes,
   );
   const decoded = decodeRequest(signal, format, body);
-  const validated = validateRequest(decoded, deps.limits);
+  const validated = validateRequest(decoded, limits, nowNs());
   const { metrics } = deps;
   metrics.recordsReceived.inc({ signal }, validated.received);
-  for (const [reason, { count }] of validated.reasons) metrics.recordsRejected.inc({ signal, reason }, count);
+  for (const [reason, { count }] of validated.reasons) {
+    metrics.recordsRejected.inc({ signal, reason }, count);
+    metrics.ingestRejected.inc({ org: orgId, signal, reason }, count);
+  }
+  for (const [reason, { count }] of validated.truncations)
+    metrics.ingestTruncated.inc({ org: orgId, signal, reason }, count);
 
   const accepted = validated.received - validated.rejected;
   if (accepted > 0) {
-    const value = format === 'protobuf' && validated.rejected === 0 ? body : encodeRequest(validated.request);
+    // Re-encoded only when validation left records out or cut values (or the body was JSON).
+    const value =
+      format === 'protobuf' && validated.request === decoded ? body : encodeRequest(validated.request);
     const published = deps.bus.publish(SIGNALS[signal].topic, [
       {
         key: messageKey(validated.request),
@@ -109,8 +133,9 @@ async function handleExport(
     await withinAckTimeout(published, deps);
     metrics.recordsAccepted.inc({ signal }, accepted);
   }
+  // OTLP spec, "Partial Success": rejected 0 with a message is a warning (here: values cut short).
   const partial =
-    validated.rejected === 0
+    validated.rejected === 0 && validated.truncated === 0
       ? undefined
       : { rejected: validated.rejected, errorMessage: describeRejections(validated, SIGNALS[signal].unit) };
   return reply

@@ -8,14 +8,23 @@ import type { Config } from '../config/schema.js';
 import { SightlineError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { SelfMetrics } from '../core/telemetry.js';
+import { nowNs } from '../core/time.js';
 import { buildGatewayApp } from '../ingest/gateway-app.js';
 import { buildCollectors, planCollectors } from '../collect/collectors.js';
 import { ProcessorRole } from '../process/processor.js';
+import { loadLimitBaseline } from '../process/stages/limit.js';
 import { createStageChain } from '../process/stages/registry.js';
+import { UsageRecorder } from '../process/stages/usage.js';
+import { DuckDBUsageStore } from '../store/duckdb/usage-store.js';
 import type { Org } from '../store/control-store.js';
 import { DuckDBControlStore } from '../store/duckdb/control-store.js';
 import { DuckDBDatabase } from '../store/duckdb/database.js';
+import { RetentionJob } from '../store/duckdb/retention.js';
+import { RollupJob } from '../store/duckdb/rollups.js';
 import { DuckDBStore } from '../store/duckdb/telemetry-store.js';
+
+/** How often usage per org, day and signal is added to usage_daily. */
+const USAGE_FLUSH_MS = 10_000;
 
 export interface RunningSightline {
   dataDir: string;
@@ -77,20 +86,56 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
     metrics.observeQueues(() => bus.stats());
     const store = new DuckDBStore(database);
     await store.start();
+    // Stopped after the processor has drained into the store (cleanup runs in reverse), so the
+    // rollups' last pass summarises everything stored; both before the database closes.
+    const rollups = new RollupJob(config.store.retention.rollups, {
+      database,
+      logger: logger.child({ component: 'rollups' }),
+      onReport: (report) => metrics.observeRollups(report),
+      onError: () => metrics.maintenanceErrors.inc({ job: 'rollups' }),
+    });
+    const retention = new RetentionJob(config.store.retention, {
+      database,
+      logger: logger.child({ component: 'retention' }),
+      onReport: (report) => metrics.observeRetention(report),
+      onError: () => metrics.maintenanceErrors.inc({ job: 'retention' }),
+    });
+    cleanup.push(
+      () => retention.shutdown(),
+      () => rollups.shutdown(),
+    );
+    await rollups.start();
+    await retention.start();
+    const usageStore = new DuckDBUsageStore(database);
+    const usage = new UsageRecorder(
+      usageStore,
+      { flushIntervalMs: USAGE_FLUSH_MS },
+      logger.child({ component: 'usage' }),
+    );
+    // Today's bytes and recent series per org: a restart must not reset the limits.
+    const limitBaseline = await loadLimitBaseline(usageStore, config.processor.stages, nowNs());
     const processor = new ProcessorRole({
       bus,
       store,
       metrics,
       logger: logger.child({ component: 'processor' }),
       batch: config.processor.batch,
-      stages: createStageChain(config.processor.stages, {
-        observe: (stage, seconds) => metrics.stageDuration.observe({ stage }, seconds),
-      }),
+      stages: createStageChain(
+        config.processor.stages,
+        { observe: (stage, seconds) => metrics.stageDuration.observe({ stage }, seconds) },
+        {
+          sample: { metrics },
+          limit: { baseline: limitBaseline, metrics, logger: logger.child({ component: 'limit' }) },
+        },
+      ),
+      usage,
     });
+    await usage.start();
     await processor.start();
-    // Stopped in reverse: processor and bus drain into the store before the database closes.
+    // Stopped in reverse: processor and bus drain into the store, usage is flushed, then the database closes.
     cleanup.push(
       () => store.shutdown(),
+      () => usage.shutdown(),
       () => processor.shutdown(),
       () => bus.shutdown(),
     );

@@ -284,3 +284,39 @@ describe('where an unknown section came from', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('store.retention', () => {
+  it('keeps raw rows a week and rollups 30, 90 and 400 days, and rolls up every minute', () => {
+    expect(loadConfig({}).store.retention).toEqual({
+      days: {
+        logs: 7,
+        spans: 7,
+        metricPoints: 7,
+        deadLetters: 7,
+        queryStats: 14,
+        querySamples: 14,
+        activitySamples: 7,
+        activitySnapshots: 7,
+        metricRollups1m: 30,
+        metricRollups5m: 90,
+        metricRollups1h: 400,
+        logCounts1m: 30,
+        spanLatency1m: 30,
+      },
+      intervalSeconds: 300,
+      batchRows: 50_000,
+      rollups: { intervalSeconds: 60, latenessSeconds: 600 },
+    });
+  });
+
+  it('refuses an age shorter than the rollups re-read, naming the key; 0 keeps rows forever', () => {
+    const error = configError({ env: { SIGHTLINE_STORE__RETENTION__DAYS__METRIC_POINTS: '0.01' } });
+    expect(error.message).toContain(
+      '"store.retention.days.metricPoints" (from SIGHTLINE_STORE__RETENTION__DAYS__METRIC_POINTS): must be 0 (keep forever) or at least 0.049 days',
+    );
+    expect(
+      loadConfig({ env: { SIGHTLINE_STORE__RETENTION__DAYS__METRIC_POINTS: '0' } }).store.retention.days
+        .metricPoints,
+    ).toBe(0);
+  });
+});

@@ -65,6 +65,27 @@ export class SelfMetrics {
     registers: [this.registry],
   });
 
+  readonly orgSeries = new Gauge({
+    name: 'sightline_org_series',
+    help: 'Distinct metric series an org has active, as the limit stage counts them against its maxSeries.',
+    labelNames: ['org'] as const,
+    registers: [this.registry],
+  });
+
+  readonly orgBytesToday = new Gauge({
+    name: 'sightline_org_bytes_today',
+    help: 'Estimated bytes an org stored today (UTC), as the limit stage counts them against its maxBytesPerDay.',
+    labelNames: ['org'] as const,
+    registers: [this.registry],
+  });
+
+  readonly sampleProbability = new Gauge({
+    name: 'sightline_sample_probability',
+    help: 'Probability the sample stage keeps a record it samples, by org and signal (1: nothing is sampled out).',
+    labelNames: ['org', 'signal'] as const,
+    registers: [this.registry],
+  });
+
   readonly stageDuration = new Histogram({
     name: 'sightline_stage_duration_seconds',
     help: 'Time a pipeline stage took for one message, by stage.',
@@ -88,6 +109,47 @@ export class SelfMetrics {
     buckets: [1, 10, 100, 500, 1000, 5000, 10_000, 50_000],
     registers: [this.registry],
   });
+
+  readonly rollupRowsWritten = new Counter({
+    name: 'sightline_rollup_rows_written_total',
+    help: 'Rollup rows written (replacing the rows of the same buckets), by table.',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+
+  readonly retentionRowsDeleted = new Counter({
+    name: 'sightline_retention_rows_deleted_total',
+    help: 'Rows deleted because they were older than their table keeps them, by table.',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+
+  readonly maintenanceDuration = new Histogram({
+    name: 'sightline_maintenance_pass_duration_seconds',
+    help: 'Time one pass of a maintenance job took, by job (rollups, retention).',
+    labelNames: ['job'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300],
+    registers: [this.registry],
+  });
+
+  readonly maintenanceErrors = new Counter({
+    name: 'sightline_maintenance_errors_total',
+    help: 'Maintenance passes (or, for retention, tables of a pass) that failed, by job.',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
+
+  observeRollups(report: { rows: Record<string, number>; durationMs: number }): void {
+    for (const [table, rows] of Object.entries(report.rows)) this.rollupRowsWritten.inc({ table }, rows);
+    this.maintenanceDuration.observe({ job: 'rollups' }, report.durationMs / 1000);
+  }
+
+  observeRetention(report: { deleted: Record<string, number>; failed: string[]; durationMs: number }): void {
+    for (const [table, rows] of Object.entries(report.deleted))
+      this.retentionRowsDeleted.inc({ table }, rows);
+    if (report.failed.length > 0) this.maintenanceErrors.inc({ job: 'retention' }, report.failed.length);
+    this.maintenanceDuration.observe({ job: 'retention' }, report.durationMs / 1000);
+  }
 
   readonly httpErrors = new Counter({
     name: 'sightline_http_errors_total',

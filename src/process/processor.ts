@@ -37,6 +37,8 @@ export interface ProcessorDeps {
   batch: BatchOptions;
   /** The pipeline stages every message's rows pass before the store. */
   stages: StageChain;
+  /** Counts what was stored per org, day and signal (usage_daily). */
+  usage?: { record(org: OrgId, batch: RowBatch, nowNs: bigint): void };
 }
 
 /** The consumer group of the store writers. */
@@ -228,7 +230,8 @@ export class ProcessorRole implements Component {
     const context = rowContext(message);
     const rows = tableRows(pipeline.toRows(message, context));
     const onStored: Array<() => void> = [];
-    const { metrics } = this.deps;
+    const { metrics, usage } = this.deps;
+    const now = nowNs();
     const staged = this.deps.stages.run(
       {
         logs: rows.logs,
@@ -239,13 +242,15 @@ export class ProcessorRole implements Component {
       },
       {
         orgId: context.orgId,
-        nowNs: nowNs(),
+        nowNs: now,
         count: (outcome, kind, reason, n = 1) => {
           if (n > 0) metrics.stageRecords.inc({ org: context.orgId, outcome, kind, reason }, n);
         },
         onStored: (callback) => onStored.push(callback),
       },
     );
+    // Usage counts what the store holds: what the stages let through, once it is stored.
+    if (usage !== undefined) onStored.push(() => usage.record(context.orgId, staged, now));
     return { message, rows: { ...rows, ...staged }, onStored };
   }
 

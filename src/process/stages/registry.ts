@@ -1,22 +1,37 @@
 import type { StageConfig } from '../../config/schema.js';
-import { StageChain, type StageFactories, type StageTimer } from './chain.js';
+import { StageChain, type StageTimer } from './chain.js';
 import { createDedupeStage } from './dedupe.js';
+import { createEnrichStage } from './enrich.js';
+import { createLimitStage, type LimitDeps } from './limit.js';
 import type { Processor, RowBatch } from './processor.js';
+import { createSampleStage, type SampleDeps } from './sample.js';
 
 /** TEMPORARY until the stage lands in this change: lets its rows through. */
 function notYet(name: string): () => Processor {
   return () => ({ name, process: (batch: RowBatch) => batch });
 }
 
-const FACTORIES: StageFactories = {
-  enrich: notYet('enrich'),
-  redact: notYet('redact'),
-  dedupe: createDedupeStage,
-  sample: notYet('sample'),
-  limit: notYet('limit'),
-};
+/** What stages need from the process around them: self-metrics, the limits' state at start. */
+export interface StageDeps {
+  sample?: SampleDeps;
+  limit?: LimitDeps;
+}
 
 /** The processor's stage chain as configured (`processor.stages`). */
-export function createStageChain(stages: readonly StageConfig[], timer?: StageTimer): StageChain {
-  return new StageChain(stages, FACTORIES, timer);
+export function createStageChain(
+  stages: readonly StageConfig[],
+  timer?: StageTimer,
+  deps: StageDeps = {},
+): StageChain {
+  return new StageChain(
+    stages,
+    {
+      enrich: (options) => createEnrichStage(options),
+      redact: notYet('redact'),
+      dedupe: createDedupeStage,
+      sample: (options) => createSampleStage(options, deps.sample),
+      limit: (options) => createLimitStage(options, deps.limit),
+    },
+    timer,
+  );
 }

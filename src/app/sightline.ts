@@ -13,6 +13,7 @@ import { buildGatewayApp } from '../ingest/gateway-app.js';
 import { buildCollectors, planCollectors } from '../collect/collectors.js';
 import { ProcessorRole } from '../process/processor.js';
 import { loadLimitBaseline } from '../process/stages/limit.js';
+import { redactStageReady } from '../process/stages/redact.js';
 import { createStageChain } from '../process/stages/registry.js';
 import { UsageRecorder } from '../process/stages/usage.js';
 import { DuckDBUsageStore } from '../store/duckdb/usage-store.js';
@@ -131,6 +132,9 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
       usage,
     });
     await usage.start();
+    // PostgreSQL's parser, so statements in the first messages lose their literals exactly.
+    if (config.processor.stages.some((stage) => stage.type === 'redact' && stage.enabled))
+      await redactStageReady();
     await processor.start();
     // Stopped in reverse: processor and bus drain into the store, usage is flushed, then the database closes.
     cleanup.push(

@@ -161,8 +161,17 @@ export const stageConfigSchema = z.discriminatedUnion('type', [
 ]);
 export type StageConfig = z.infer<typeof stageConfigSchema>;
 
-/** The pipeline when the config names none: every stage, each with its defaults. */
-const DEFAULT_STAGES = ['enrich', 'redact', 'dedupe', 'sample', 'limit'] as const;
+/**
+ * The pipeline when the config names none: every stage with its defaults, sampling off (it
+ * drops records, which a user must ask for).
+ */
+const DEFAULT_STAGES = [
+  { type: 'enrich' },
+  { type: 'redact' },
+  { type: 'dedupe' },
+  { type: 'sample', enabled: false },
+  { type: 'limit' },
+] as const;
 
 export const configSchema = z.strictObject({
   dataDir: z.string().min(1).default('./data'),
@@ -271,7 +280,7 @@ export const configSchema = z.strictObject({
       /** The stages every record passes between the bus and the store, in this order. */
       stages: z
         .array(stageConfigSchema)
-        .default(() => DEFAULT_STAGES.map((type) => stageConfigSchema.parse({ type }))),
+        .default(() => DEFAULT_STAGES.map((stage) => stageConfigSchema.parse(stage))),
     })
     .prefault({}),
 });

@@ -3,13 +3,8 @@ import { StageChain, type StageTimer } from './chain.js';
 import { createDedupeStage } from './dedupe.js';
 import { createEnrichStage } from './enrich.js';
 import { createLimitStage, type LimitDeps } from './limit.js';
-import type { Processor, RowBatch } from './processor.js';
+import { createRedactStage } from './redact.js';
 import { createSampleStage, type SampleDeps } from './sample.js';
-
-/** TEMPORARY until the stage lands in this change: lets its rows through. */
-function notYet(name: string): () => Processor {
-  return () => ({ name, process: (batch: RowBatch) => batch });
-}
 
 /** What stages need from the process around them: self-metrics, the limits' state at start. */
 export interface StageDeps {
@@ -27,7 +22,7 @@ export function createStageChain(
     stages,
     {
       enrich: (options) => createEnrichStage(options),
-      redact: notYet('redact'),
+      redact: createRedactStage,
       dedupe: createDedupeStage,
       sample: (options) => createSampleStage(options, deps.sample),
       limit: (options) => createLimitStage(options, deps.limit),

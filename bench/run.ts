@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import type { Metric } from './metric.js';
 import { otlpLogsIngest, type IngestBenchOptions } from './otlp-logs-ingest.js';
 import { mysqlCollection, type MysqlBenchOptions } from './mysql-collection.js';
+import { pipelineThroughput } from './pipeline.js';
 import { postgresCollection, type PostgresBenchOptions } from './postgres-collection.js';
 
 /**
@@ -10,7 +11,7 @@ import { postgresCollection, type PostgresBenchOptions } from './postgres-collec
  * progress and diagnostics go to stderr. Exits 1 when a benchmark's result cannot be trusted.
  *
  * Options, as flags (`npm run bench -- --duration 10`) or environment variables:
- *   --only          BENCH_ONLY          comma-separated benchmarks to run: ingest, postgres, mysql (all of them)
+ *   --only          BENCH_ONLY          comma-separated benchmarks to run: ingest, pipeline, postgres, mysql (all of them)
  *
  * ingest (otlp-logs-ingest.ts):
  *   --duration      BENCH_DURATION      measured seconds (20), after
@@ -37,6 +38,11 @@ import { postgresCollection, type PostgresBenchOptions } from './postgres-collec
  *   --pg-statements-interval BENCH_PG_STATEMENTS_INTERVAL  collector query-stats interval in seconds (60, the default)
  *                   BENCH_PG_BIN, BENCH_PG_EXPORTER    PostgreSQL bin directory, exporter binary
  *
+ * pipeline (pipeline.ts): the ingest benchmark's requests (--batch-size, --record-bytes) with personal data,
+ * decoded, normalized and passed through every stage on one core, compared with the ingest benchmark's
+ * end-to-end time per record (its figure from this run; without `ingest` in --only, a 10 s ingest run first):
+ *   --pipeline-duration    BENCH_PIPELINE_DURATION    measured seconds (10)
+ *
  * mysql (mysql-collection.ts, MariaDB from the test harness):
  *   --mysql-tables         BENCH_MYSQL_TABLES         small InnoDB tables with an index each (1000)
  *   --mysql-digests        BENCH_MYSQL_DIGESTS        distinct statement digests made over them (5000)
@@ -49,7 +55,7 @@ import { postgresCollection, type PostgresBenchOptions } from './postgres-collec
  *                   SIGHTLINE_TEST_MARIADB_BIN         directory of mariadb-install-db and mariadb, as for the tests
  */
 
-const BENCHMARKS = ['ingest', 'postgres', 'mysql'] as const;
+const BENCHMARKS = ['ingest', 'pipeline', 'postgres', 'mysql'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 type Values = ReturnType<typeof parse>['values'];
@@ -73,6 +79,7 @@ function parse() {
       'pg-pgbench-mode': { type: 'string' },
       'pg-metrics-interval': { type: 'string' },
       'pg-statements-interval': { type: 'string' },
+      'pipeline-duration': { type: 'string' },
       'mysql-tables': { type: 'string' },
       'mysql-digests': { type: 'string' },
       'mysql-load-seconds': { type: 'string' },
@@ -87,11 +94,35 @@ async function main(): Promise<void> {
   const { values } = parse();
   const selected = selectedBenchmarks(values.only ?? process.env.BENCH_ONLY);
   // Options are checked before anything runs, so a typo does not surface after minutes of another benchmark.
+  const ingest = ingestOptions(values);
+  const pipelineDurationS = numberOption(
+    'pipeline-duration',
+    values['pipeline-duration'] ?? process.env.BENCH_PIPELINE_DURATION,
+    10,
+    1,
+  );
+  /** The ingest figure of this run, which the pipeline benchmark compares itself with. */
+  let ingestRecordsPerSecond: number | undefined;
   const runs: Record<Benchmark, () => Promise<Metric[]>> = {
-    ingest: (
-      (options: IngestBenchOptions) => () =>
-        otlpLogsIngest(options)
-    )(ingestOptions(values)),
+    ingest: async () => {
+      const metrics = await otlpLogsIngest(ingest);
+      ingestRecordsPerSecond = metrics.find((m) => m.name === 'otlp_logs_ingest_throughput')?.value;
+      return metrics;
+    },
+    pipeline: async () => {
+      if (ingestRecordsPerSecond === undefined) {
+        process.stderr.write('pipeline: no ingest figure from this run; measuring ingest for 10 s first\n');
+        const reference = await otlpLogsIngest({ ...ingest, durationS: 10 });
+        ingestRecordsPerSecond = reference.find((m) => m.name === 'otlp_logs_ingest_throughput')?.value;
+      }
+      if (ingestRecordsPerSecond === undefined) throw new Error('the ingest benchmark gave no throughput');
+      return pipelineThroughput({
+        durationS: pipelineDurationS,
+        batchSize: ingest.batchSize,
+        recordBytes: ingest.recordBytes,
+        ingestRecordsPerSecond,
+      });
+    },
     postgres: (
       (options: PostgresBenchOptions) => () =>
         postgresCollection(options)

@@ -1,31 +1,19 @@
 import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '../harness/api-client.js';
+import { describe, expect, it } from 'vitest';
+import { sightlineForSuite } from '../harness/sightline-suite.js';
 import { logsPipeline, metricsPipeline, tracesPipeline, type Encoding } from '../harness/otel-sdk.js';
-import { startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
 
 const ENCODINGS: Encoding[] = ['proto', 'json'];
 
 describe('the OpenTelemetry JS SDK sending to `sightline start`', () => {
-  let server: SightlineProcess;
-  let api: ApiClient;
-
-  beforeAll(async () => {
-    server = await startSightlineProcess();
-    api = new ApiClient(server.apiUrl, server.key);
-  });
-
-  afterAll(async () => {
-    expect(await server.stop()).toBe(0);
-    server.cleanup();
-  });
+  const sightline = sightlineForSuite();
 
   for (const encoding of ENCODINGS) {
     it(`stores logs sent as ${encoding} and returns them with their fields`, async () => {
       const service = `logs-${encoding}`;
       const { provider, logger, tally, SeverityNumber } = logsPipeline(
-        server.ingestUrl,
-        server.key,
+        sightline.server.ingestUrl,
+        sightline.server.key,
         encoding,
         service,
       );
@@ -45,7 +33,7 @@ describe('the OpenTelemetry JS SDK sending to `sightline start`', () => {
       await provider.forceFlush();
       expect(tally).toMatchObject({ succeeded: 50, failed: 0 });
 
-      const logs = await api.logs({ q: `service:${service}`, limit: '1000' });
+      const logs = await sightline.api.logs({ q: `service:${service}`, limit: '1000' });
       expect(logs).toHaveLength(50);
       const first = logs.find((l) => l.body === `${encoding} order 0 placed`);
       expect(first).toMatchObject({
@@ -61,18 +49,23 @@ describe('the OpenTelemetry JS SDK sending to `sightline start`', () => {
         resource: { 'service.name': service, 'host.name': 'e2e-host' },
       });
       expect(first?.timestamp).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/);
-      const errors = await api.logs({ q: `service:${service} level:error`, limit: '1000' });
+      const errors = await sightline.api.logs({ q: `service:${service} level:error`, limit: '1000' });
       expect(errors.map((l) => l.body).sort()).toEqual(
         [0, 10, 20, 30, 40].map((i) => `${encoding} order ${i} placed`).sort(),
       );
-      const text = await api.logs({ q: `service:${service} "order 7 placed"` });
+      const text = await sightline.api.logs({ q: `service:${service} "order 7 placed"` });
       expect(text.map((l) => l.body)).toEqual([`${encoding} order 7 placed`]);
       await provider.shutdown();
     });
 
     it(`stores a trace sent as ${encoding} and returns it as a tree with timing`, async () => {
       const service = `traces-${encoding}`;
-      const { provider, tracer, tally } = tracesPipeline(server.ingestUrl, server.key, encoding, service);
+      const { provider, tracer, tally } = tracesPipeline(
+        sightline.server.ingestUrl,
+        sightline.server.key,
+        encoding,
+        service,
+      );
       // No global context manager is registered in a test, so the parent is passed explicitly.
       const root = tracer.startSpan('GET /checkout', {
         kind: SpanKind.SERVER,
@@ -91,7 +84,7 @@ describe('the OpenTelemetry JS SDK sending to `sightline start`', () => {
       await provider.forceFlush();
       expect(tally).toMatchObject({ succeeded: 2, failed: 0 });
 
-      const { status, body } = await api.get<{
+      const { status, body } = await sightline.api.get<{
         traceId: string;
         spanCount: number;
         services: string[];
@@ -125,7 +118,12 @@ describe('the OpenTelemetry JS SDK sending to `sightline start`', () => {
 
     it(`stores metrics sent as ${encoding}: sums, gauges and histograms`, async () => {
       const service = `metrics-${encoding}`;
-      const { provider, meter, tally } = metricsPipeline(server.ingestUrl, server.key, encoding, service);
+      const { provider, meter, tally } = metricsPipeline(
+        sightline.server.ingestUrl,
+        sightline.server.key,
+        encoding,
+        service,
+      );
       const requests = meter.createCounter(`e2e.${encoding}.requests`, { unit: '{request}' });
       const latency = meter.createHistogram(`e2e.${encoding}.latency`, { unit: 'ms' });
       const temperature = meter.createGauge(`e2e.${encoding}.temperature`, { unit: 'Cel' });
@@ -137,7 +135,7 @@ describe('the OpenTelemetry JS SDK sending to `sightline start`', () => {
       await provider.forceFlush();
       expect(tally).toMatchObject({ succeeded: 1, failed: 0 });
 
-      const counters = await api.get<{
+      const counters = await sightline.api.get<{
         series: Array<{ kind: string; labels: Record<string, string>; points: number[][] }>;
       }>(`/api/v1/metrics?name=e2e.${encoding}.requests`);
       expect(counters.status).toBe(200);
@@ -146,14 +144,14 @@ describe('the OpenTelemetry JS SDK sending to `sightline start`', () => {
       expect(byRoute.get('/a')?.points.map((p) => p[1])).toEqual([4]);
       expect(byRoute.get('/b')?.points.map((p) => p[1])).toEqual([4]);
 
-      const histogram = await api.get<{ series: Array<{ kind: string; unit: string; points: number[][] }> }>(
-        `/api/v1/metrics?name=e2e.${encoding}.latency&step=1m`,
-      );
+      const histogram = await sightline.api.get<{
+        series: Array<{ kind: string; unit: string; points: number[][] }>;
+      }>(`/api/v1/metrics?name=e2e.${encoding}.latency&step=1m`);
       expect(histogram.body.series).toHaveLength(1);
       expect(histogram.body.series[0]).toMatchObject({ kind: 'histogram', unit: 'ms' });
       expect(histogram.body.series[0]?.points[0]?.[1]).toBeCloseTo((5 + 15 + 25 + 2000) / 4);
 
-      const gauge = await api.get<{
+      const gauge = await sightline.api.get<{
         series: Array<{ kind: string; labels: Record<string, string>; points: number[][] }>;
       }>(`/api/v1/metrics?name=e2e.${encoding}.temperature`);
       expect(gauge.body.series[0]).toMatchObject({ kind: 'gauge', labels: { room: 'lab' } });
@@ -163,11 +161,13 @@ describe('the OpenTelemetry JS SDK sending to `sightline start`', () => {
   }
 
   it('counts every stored record per signal on /api/v1/stats and serves the placeholder page', async () => {
-    const stats = await api.get<{ logs: number; spans: number; metricPoints: number }>('/api/v1/stats');
+    const stats = await sightline.api.get<{ logs: number; spans: number; metricPoints: number }>(
+      '/api/v1/stats',
+    );
     expect(stats.body.logs).toBe(100);
     expect(stats.body.spans).toBe(4);
     expect(stats.body.metricPoints).toBeGreaterThanOrEqual(8);
-    const page = await fetch(`${server.apiUrl}/`);
+    const page = await fetch(`${sightline.server.apiUrl}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toContain('/api/v1/stats');
   });

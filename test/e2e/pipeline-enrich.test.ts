@@ -1,30 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '../harness/api-client.js';
+import { describe, expect, it } from 'vitest';
+import { sightlineForSuite } from '../harness/sightline-suite.js';
 import { logsPipeline } from '../harness/otel-sdk.js';
-import { startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
 
 const SAFARI_IPHONE =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 14_7_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/14.1.2 Mobile/15E148 Safari/604.1';
 
 describe('the enrich stage of `sightline start` (default pipeline)', () => {
-  let server: SightlineProcess;
-  let api: ApiClient;
-
-  beforeAll(async () => {
-    server = await startSightlineProcess();
-    api = new ApiClient(server.apiUrl, server.key);
-  });
-
-  afterAll(async () => {
-    expect(await server.stop()).toBe(0);
-    server.cleanup();
-  });
+  const sightline = sightlineForSuite();
 
   it('returns logs with the client location, the parsed user agent and the database they talk to', async () => {
     const service = 'enrich-e2e';
     const { provider, logger, tally, SeverityNumber } = logsPipeline(
-      server.ingestUrl,
-      server.key,
+      sightline.server.ingestUrl,
+      sightline.server.key,
       'proto',
       service,
     );
@@ -41,7 +29,7 @@ describe('the enrich stage of `sightline start` (default pipeline)', () => {
     await provider.forceFlush();
     expect(tally).toMatchObject({ succeeded: 3, failed: 0 });
 
-    const logs = await api.logs({ q: `service:${service}`, limit: '100' });
+    const logs = await sightline.api.logs({ q: `service:${service}`, limit: '100' });
     const byBody = new Map(logs.map((log) => [log.body, log]));
     expect(byBody.get('public client')?.attributes).toEqual({
       'client.address': '8.8.8.8',

@@ -1,9 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient } from '../harness/api-client.js';
+import { describe, expect, it } from 'vitest';
+import { sightlineForSuite } from '../harness/sightline-suite.js';
 import { logsPipeline } from '../harness/otel-sdk.js';
-import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
+import { newDataDir, runCli } from '../harness/sightline.js';
 
 const SERVICE = 'redact-e2e';
 
@@ -13,23 +13,12 @@ const SERVICE = 'redact-e2e';
  * keeps a number that fails the Luhn check, and /metrics counts the redactions per rule.
  */
 describe('the redact stage in `sightline start`', () => {
-  let server: SightlineProcess;
-  let api: ApiClient;
-
-  beforeAll(async () => {
-    server = await startSightlineProcess();
-    api = new ApiClient(server.apiUrl, server.key);
-  });
-
-  afterAll(async () => {
-    expect(await server.stop()).toBe(0);
-    server.cleanup();
-  });
+  const sightline = sightlineForSuite();
 
   it('stores log bodies and attributes with emails and Luhn-valid card numbers redacted', async () => {
     const { provider, logger, tally, SeverityNumber } = logsPipeline(
-      server.ingestUrl,
-      server.key,
+      sightline.server.ingestUrl,
+      sightline.server.key,
       'proto',
       SERVICE,
     );
@@ -48,7 +37,7 @@ describe('the redact stage in `sightline start`', () => {
     await provider.forceFlush();
     expect(tally).toMatchObject({ succeeded: 3, failed: 0 });
 
-    const logs = await api.logs({ q: `service:${SERVICE}`, limit: '100' });
+    const logs = await sightline.api.logs({ q: `service:${SERVICE}`, limit: '100' });
     const byOrder = new Map(logs.map((l) => [l.attributes['order.id'], l]));
     expect(byOrder.get(1)?.body).toBe('order 1 paid by [REDACTED:email] with [REDACTED:credit_card]');
     expect(byOrder.get(2)?.body).toBe('order 2 reference 4111111111111112 is not a card');
@@ -63,14 +52,14 @@ describe('the redact stage in `sightline start`', () => {
     expect(byOrder.get(3)?.body).toBe('order 3 from José — [REDACTED:email] 🙂');
 
     // Nothing of the originals can be found by searching either.
-    expect(await api.logs({ q: `service:${SERVICE} "alice@example.com"` })).toEqual([]);
-    expect(await api.logs({ q: `service:${SERVICE} "4111 1111 1111 1111"` })).toEqual([]);
+    expect(await sightline.api.logs({ q: `service:${SERVICE} "alice@example.com"` })).toEqual([]);
+    expect(await sightline.api.logs({ q: `service:${SERVICE} "4111 1111 1111 1111"` })).toEqual([]);
     await provider.shutdown();
   });
 
   it('counts the redactions per rule on /metrics', async () => {
-    const response = await fetch(`${server.apiUrl}/metrics`, {
-      headers: { authorization: `Bearer ${server.key}` },
+    const response = await fetch(`${sightline.server.apiUrl}/metrics`, {
+      headers: { authorization: `Bearer ${sightline.server.key}` },
     });
     const text = await response.text();
     const count = (reason: string): number =>

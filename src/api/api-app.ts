@@ -11,6 +11,7 @@ import { parseMetricQuery, type MetricQueryParams } from '../query/metric-query.
 import type { Store } from '../store/store.js';
 import { PLACEHOLDER_PAGE } from '../ui/placeholder-page.js';
 import { registerDatabaseRoutes } from './database-routes.js';
+import { registerLogSearchRoutes } from './log-search-routes.js';
 import { querySchema } from './query-schema.js';
 import { logView, metricsView, traceView } from './views.js';
 
@@ -95,6 +96,7 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
 
   app.get('/api/v1/stats', (request) => deps.store.countRecords(authOf(request).orgId));
   registerDatabaseRoutes(app, deps.store, now);
+  registerLogSearchRoutes(app, deps.store, now);
   return app;
 }
 

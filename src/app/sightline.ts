@@ -165,6 +165,7 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
       },
       ackTimeoutMs: config.ingest.ackTimeoutSeconds * 1000,
       retryAfterSeconds: config.ingest.retryAfterSeconds,
+      rum: config.ingest.rum,
     });
     cleanup.push(() => api.close());
     const apiUrl = await listen(api, config.host, config.api.port, '--port');

@@ -150,3 +150,60 @@ export const entityRecord = z.strictObject({
   attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
 });
 export type EntityRecord = z.infer<typeof entityRecord>;
+
+/** What a browser event is (bounded: it selects the columns that matter and labels counts). */
+export const RUM_EVENT_TYPES = [
+  'page_view',
+  'web_vital',
+  'error',
+  'resource',
+  'action',
+  'session_start',
+  'custom',
+] as const;
+export type RumEventType = (typeof RUM_EVENT_TYPES)[number];
+
+/** The web vitals a `web_vital` event names, as Google's `web-vitals` library reports them. */
+export const WEB_VITAL_NAMES = ['LCP', 'CLS', 'INP', 'FCP', 'TTFB'] as const;
+
+const rumId = z.string().min(1).max(128);
+
+/**
+ * raw-rum: one browser event, as the ingest gateway normalized it from a `POST /v1/rum` request
+ * (src/ingest/rum.ts, where the browser-facing shape is). Fields an event type has no use for
+ * are empty (or null for numbers).
+ */
+export const rumEventRecord = z.strictObject({
+  type: z.enum(RUM_EVENT_TYPES),
+  /** The browser session: the message key, so one session's events stay in order. */
+  sessionId: rumId,
+  /** One page view (a soft navigation starts a new one); empty when the SDK has none. */
+  viewId: rumId.or(z.literal('')).default(''),
+  ts: nsTime,
+  /** The page the event happened on (for `resource`: the resource fetched). */
+  url: text,
+  referrer: text.default(''),
+  title: text.default(''),
+  /** web_vital: one of WEB_VITAL_NAMES; action, custom, resource: what the event is about. */
+  name: text.default(''),
+  /** web_vital: milliseconds (CLS: a unitless score); custom: any number. */
+  value: z.number().nullable().default(null),
+  /** error: the message, stack and class (`TypeError`). */
+  message: text.default(''),
+  stack: text.default(''),
+  errorType: text.default(''),
+  durationMs: millis.nullable().default(null),
+  /** The event's own user agent, else the request's User-Agent header. */
+  userAgent: text.default(''),
+  /**
+   * The address the request came from (the socket's, or the first X-Forwarded-For entry when
+   * `ingest.rum.trustProxy` is on). Personal data: the processor only derives country and city
+   * from it and never stores it.
+   */
+  clientAddress: z.string().max(200).default(''),
+  /** The web app (`app` of the request) and its release. */
+  service: text.default(''),
+  release: text.default(''),
+  attributes: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+});
+export type RumEventRecord = z.infer<typeof rumEventRecord>;

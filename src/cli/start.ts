@@ -172,7 +172,7 @@ function printBanner(running: RunningSightline): void {
   const lines = [
     `Sightline ${VERSION} is running (embedded: DuckDB file and in-memory bus).`,
     `  Data          ${running.databasePath}`,
-    `  OTLP ingest   ${running.ingestUrl}   (POST /v1/logs, /v1/metrics, /v1/traces)`,
+    `  OTLP ingest   ${running.ingestUrl}   (POST /v1/logs, /v1/metrics, /v1/traces; browsers: /v1/rum)`,
     `  UI and API    ${running.apiUrl}`,
   ];
   if (running.collectors.length > 0) lines.push(`  Watching      ${running.collectors.join(', ')}`);

@@ -52,6 +52,7 @@ describe('loadConfig defaults', () => {
         maxFutureSeconds: 3600,
         maxPastSeconds: 7 * 24 * 3600,
       },
+      rum: { trustProxy: false },
     });
     expect(config.api.port).toBe(3000);
     expect(config.auth.bootstrapKey).toBeUndefined();
@@ -297,6 +298,7 @@ describe('store.retention', () => {
         querySamples: 14,
         activitySamples: 7,
         activitySnapshots: 7,
+        rumEvents: 30,
         metricRollups1m: 30,
         metricRollups5m: 90,
         metricRollups1h: 400,

@@ -23,6 +23,8 @@ export const retentionSchema = z
         querySamples: days.default(14),
         activitySamples: days.default(7),
         activitySnapshots: days.default(7),
+        /** Browser events: a month of web vitals and errors to compare releases with. */
+        rumEvents: days.default(30),
         metricRollups1m: days.default(30),
         metricRollups5m: days.default(90),
         metricRollups1h: days.default(400),

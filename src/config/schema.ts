@@ -193,6 +193,17 @@ export const configSchema = z.strictObject({
       /** How long a request may wait for its records to be stored before it is answered 503. */
       ackTimeoutSeconds: positiveInt.default(30),
       limits: ingestLimitsSchema.prefault({}),
+      /** Browser events (`POST /v1/rum`). */
+      rum: z
+        .strictObject({
+          /**
+           * Take a browser's address (for its country and city; the address itself is never
+           * stored) from the first X-Forwarded-For entry instead of the socket. Only behind a
+           * reverse proxy that sets the header: otherwise any client can claim any address.
+           */
+          trustProxy: z.boolean().default(false),
+        })
+        .prefault({}),
     })
     .prefault({}),
   api: z

@@ -13,6 +13,7 @@ import { decodeRequest, encodeExportResponse, encodeRequest, encodeStatus } from
 import type { OtlpFormat, OtlpRequest, OtlpSignal } from '../otlp/types.js';
 import { bytesToHex, stringAttribute } from '../otlp/values.js';
 import { readBody } from './body.js';
+import { validateRumRequest } from './rum.js';
 import {
   DEFAULT_RECORD_LIMITS,
   describeRejections,
@@ -33,7 +34,34 @@ export interface GatewayDeps {
   /** Longest wait for the bus to make a batch durable before answering 503. */
   ackTimeoutMs: number;
   retryAfterSeconds: number;
+  /** `ingest.rum`; left out, the client address is the socket's. */
+  rum?: RumOptions;
 }
+
+export interface RumOptions {
+  /** The client address is the first X-Forwarded-For entry (Sightline behind a reverse proxy). */
+  trustProxy: boolean;
+}
+
+/** Browsers' events (README.md "Real User Monitoring"). */
+const RUM_PATH = '/v1/rum';
+
+/**
+ * Browsers post from the pages' own origins, so `/v1/rum` answers CORS (Fetch standard, "CORS
+ * protocol"): any origin, since the key travels in a header and not in a cookie. A preflight
+ * carries no credentials, so it is answered before authentication.
+ */
+const RUM_CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  // Browsers hide other response headers from scripts; an SDK backs off on Retry-After.
+  'access-control-expose-headers': 'retry-after',
+};
+const RUM_PREFLIGHT_HEADERS = {
+  ...RUM_CORS_HEADERS,
+  'access-control-allow-methods': 'POST, OPTIONS',
+  'access-control-allow-headers': 'authorization, x-api-key, content-type, content-encoding',
+  'access-control-max-age': '86400',
+};
 
 const SIGNALS: Record<OtlpSignal, { topic: Topic; unit: string }> = {
   logs: { topic: TOPICS.otelLogs, unit: 'log records' },
@@ -56,6 +84,13 @@ export function buildGatewayApp(deps: GatewayDeps): FastifyInstance {
     done(null, payload),
   );
 
+  // Before authentication: a preflight has no key, and a 401 needs the CORS header to be readable.
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.routeOptions.url !== RUM_PATH) return undefined;
+    if (request.method === 'OPTIONS') return reply.code(204).headers(RUM_PREFLIGHT_HEADERS).send();
+    reply.headers(RUM_CORS_HEADERS);
+    return undefined;
+  });
   requireApiKey(app, deps.authenticator);
 
   app.setErrorHandler((error, request, reply) => sendError(deps, request, reply, error));
@@ -66,7 +101,7 @@ export function buildGatewayApp(deps: GatewayDeps): FastifyInstance {
       reply,
       new SightlineError(
         'SL_ERR_NOT_FOUND',
-        `no OTLP endpoint at ${request.method} ${request.url}: POST to /v1/logs, /v1/metrics or /v1/traces`,
+        `no OTLP endpoint at ${request.method} ${request.url}: POST to /v1/logs, /v1/metrics, /v1/traces or /v1/rum`,
       ),
     ),
   );
@@ -74,6 +109,9 @@ export function buildGatewayApp(deps: GatewayDeps): FastifyInstance {
   for (const signal of Object.keys(SIGNALS) as OtlpSignal[]) {
     app.post(`/v1/${signal}`, (request, reply) => handleExport(deps, limits, signal, request, reply));
   }
+  app.post(RUM_PATH, (request, reply) => handleRum(deps, limits, request, reply));
+  // Answered by the hook above; the route makes OPTIONS a known method on the path.
+  app.options(RUM_PATH, (_request, reply) => reply.code(204).headers(RUM_PREFLIGHT_HEADERS).send());
   return app;
 }
 
@@ -145,6 +183,81 @@ async function handleExport(
 }
 
 /**
+ * Browser events: each is checked on its own, the accepted ones are published to `raw-rum` (one
+ * message per event, keyed by its session) and the answer lists the rejected ones by index, once
+ * the accepted ones are durable.
+ */
+async function handleRum(
+  deps: GatewayDeps,
+  limits: ValidationLimits & { maxBodyBytes: number },
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<FastifyReply> {
+  const { orgId } = authOf(request);
+  if (request.body === undefined || formatOf(request) !== 'json') {
+    throw new SightlineError(
+      'SL_ERR_UNSUPPORTED_MEDIA_TYPE',
+      'RUM events are JSON: send Content-Type: application/json',
+    );
+  }
+  const body = await readBody(
+    request.body as Readable,
+    request.headers['content-encoding'],
+    limits.maxBodyBytes,
+  );
+  const validated = validateRumRequest(body, limits, {
+    userAgent: request.headers['user-agent'] ?? '',
+    clientAddress: clientAddressOf(request, deps.rum?.trustProxy ?? false),
+    nowNs: nowNs(),
+  });
+  const { metrics } = deps;
+  const signal = 'rum';
+  metrics.recordsReceived.inc({ signal }, validated.received);
+  for (const { reason } of validated.rejections) {
+    metrics.recordsRejected.inc({ signal, reason });
+    metrics.ingestRejected.inc({ org: orgId, signal, reason });
+  }
+  const { records } = validated;
+  if (records.length > 0) {
+    const headers = {
+      [HEADERS.orgId]: orgId,
+      [HEADERS.contentType]: CONTENT_TYPES.json,
+      [HEADERS.schemaVersion]: SCHEMA_VERSION,
+      [HEADERS.receivedAt]: String(Date.now()),
+    };
+    const published = deps.bus.publish(
+      TOPICS.rawRum,
+      records.map((record) => ({
+        key: record.sessionId,
+        value: Buffer.from(JSON.stringify(record)),
+        headers,
+      })),
+    );
+    await withinAckTimeout(published, deps);
+    metrics.recordsAccepted.inc({ signal }, records.length);
+  }
+  return reply.code(200).header('content-type', CONTENT_TYPES.json).send({
+    accepted: records.length,
+    rejected: validated.rejections.length,
+    errors: validated.rejections,
+  });
+}
+
+/**
+ * Where a browser event came from, for GeoIP only (it is not stored). Behind a reverse proxy the
+ * socket is the proxy's; with `trustProxy` the first X-Forwarded-For entry is taken, which the
+ * client itself may have written unless the proxy replaces the header: only a location is at stake.
+ */
+function clientAddressOf(request: FastifyRequest, trustProxy: boolean): string {
+  if (trustProxy) {
+    const header = request.headers['x-forwarded-for'];
+    const first = (Array.isArray(header) ? header[0] : header)?.split(',', 1)[0]?.trim();
+    if (first) return first;
+  }
+  return request.socket.remoteAddress ?? '';
+}
+
+/**
  * Waits for the batch to be durable, but not forever: a stuck store must not hold clients and
  * their connections without end. The batch stays queued and may still be stored; a retry of
  * it is then stored once.
@@ -213,7 +326,8 @@ function sendError(
   thrown: unknown,
 ): FastifyReply {
   const error = prepareErrorReply('ingest', thrown, { ...deps, request, reply });
-  const format = formatOf(request);
+  // Browsers read JSON whatever they sent.
+  const format = request.routeOptions.url === RUM_PATH ? 'json' : formatOf(request);
   // The rest of an oversized body is drained and dropped, and the connection is not reused.
   if (error.status === 413) reply.header('connection', 'close');
   return reply

@@ -77,11 +77,18 @@ function attributesJson(attributes: readonly KeyValue[] | null | undefined): str
 
 export function logsToRows(message: LogsRequest, context: RowContext): LogRow[] {
   const rows: LogRow[] = [];
-  for (const [r, rl] of (message.resourceLogs ?? []).entries()) {
+  // Indexed loops: `entries()` made an iterator and a pair per record.
+  const resourceLogs = message.resourceLogs ?? [];
+  for (let r = 0; r < resourceLogs.length; r++) {
+    const rl = resourceLogs[r]!;
     const resource = resourceInfo(rl.resource);
-    for (const [s, sl] of (rl.scopeLogs ?? []).entries()) {
+    const scopeLogs = rl.scopeLogs ?? [];
+    for (let s = 0; s < scopeLogs.length; s++) {
+      const sl = scopeLogs[s]!;
       const scopeName = sl.scope?.name ?? '';
-      for (const [k, record] of (sl.logRecords ?? []).entries()) {
+      const logRecords = sl.logRecords ?? [];
+      for (let k = 0; k < logRecords.length; k++) {
+        const record = logRecords[k]!;
         const time = nanos(record.timeUnixNano, 'time_unix_nano');
         const observed = nanos(record.observedTimeUnixNano, 'observed_time_unix_nano');
         const severityText = record.severityText ?? '';

@@ -1,5 +1,11 @@
 import type { Bus, Consumer, IncomingMessage, OutgoingMessage } from '../bus/bus.js';
-import { activitySnapshot, entityRecord, rawQueryRecord, serverLogRecord } from '../bus/raw-records.js';
+import {
+  activitySnapshot,
+  entityRecord,
+  rawQueryRecord,
+  rumEventRecord,
+  serverLogRecord,
+} from '../bus/raw-records.js';
 import { HEADERS, TOPICS, type Topic } from '../bus/topics.js';
 import type { Component } from '../core/component.js';
 import { errorMessage } from '../core/errors.js';
@@ -19,7 +25,14 @@ import {
 } from '../store/rows.js';
 import type { Store, WriteResult } from '../store/store.js';
 import { logsToRows, metricsToRows, spansToRows, type RowContext } from './otlp-rows.js';
-import { activityToRows, entityToRow, parseRawRecord, rawQueryToRow, serverLogToRows } from './raw-rows.js';
+import {
+  activityToRows,
+  entityToRow,
+  parseRawRecord,
+  rawQueryToRow,
+  rumEventToRow,
+  serverLogToRows,
+} from './raw-rows.js';
 import type { StageChain } from './stages/chain.js';
 import { emptyBatch, type RowBatch } from './stages/processor.js';
 
@@ -81,9 +94,9 @@ interface Prepared {
 }
 
 /**
- * The processor role: consumes the OTLP topics and the collectors' `raw-*` topics, turns each
- * message into rows, runs them through the configured stages (per org) and writes them in one
- * batch per delivery. A batch is committed on the bus only after the store has committed it; a
+ * The processor role: consumes the OTLP topics and the collectors' and browsers' `raw-*` topics,
+ * turns each message into rows, runs them through the configured stages (per org) and writes them
+ * in one batch per delivery. A batch is committed on the bus only after the store has committed it; a
  * message that cannot be read goes to the dead-letter topic with the reason.
  */
 export class ProcessorRole implements Component {
@@ -131,6 +144,13 @@ export class ProcessorRole implements Component {
         );
         return { logs: [log], querySamples: sample === null ? [] : [sample] };
       },
+    });
+    await this.consumeTopic(TOPICS.rawRum, {
+      signal: 'rum',
+      table: 'rum_events',
+      toRows: (message, context) => ({
+        rumEvents: [rumEventToRow(parseRawRecord(rumEventRecord, 'raw-rum', message.value), context)],
+      }),
     });
     await this.consumeTopic(TOPICS.rawActivity, {
       signal: 'activity',
@@ -239,6 +259,7 @@ export class ProcessorRole implements Component {
         metricPoints: rows.metricPoints,
         queryStats: rows.queryStats,
         querySamples: rows.querySamples,
+        rumEvents: rows.rumEvents,
       },
       {
         orgId: context.orgId,
@@ -264,6 +285,7 @@ export class ProcessorRole implements Component {
       ...(await into('metric_points', rows.metricPoints, (r) => store.writeMetricPoints(r))),
       ...(await into('query_stats', rows.queryStats, (r) => store.writeQueryStats(r))),
       ...(await into('query_samples', rows.querySamples, (r) => store.writeQuerySamples(r))),
+      ...(await into('rum_events', rows.rumEvents, (r) => store.writeRumEvents(r))),
       ...(await into('activity_samples', rows.sessions, (r) => store.writeSessions(r))),
       ...(await into('activity_snapshots', rows.snapshots, (r) => store.writeActivitySnapshots(r))),
       ...(await into('entities', rows.entities, (r) => store.upsertEntities(r))),

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   activitySnapshot,
   queryStatsRecord,
+  rumEventRecord,
   serverLogRecord,
   type ActivitySnapshot,
   type EntityRecord,
@@ -16,6 +17,7 @@ import {
   parseRawRecord,
   queryStatsToRow,
   rawQueryToRow,
+  rumEventToRow,
   serverLogSeverity,
   serverLogToRows,
   serviceOfEntity,
@@ -394,5 +396,76 @@ describe('entityToRow', () => {
       firstSeen: 1_700_000_000_123_456_789n,
       lastSeen: 1_700_000_000_123_456_789n,
     });
+  });
+});
+
+describe('rumEventToRow', () => {
+  const record = (overrides: Record<string, unknown> = {}) =>
+    rumEventRecord.parse({
+      type: 'error',
+      sessionId: 's-1',
+      viewId: 'v-1',
+      ts: TS,
+      url: 'https://shop.example/cart/pay?step=2#card',
+      message: 'boom',
+      stack: 'Error: boom',
+      errorType: 'TypeError',
+      userAgent: 'Mozilla/5.0',
+      clientAddress: '8.8.8.8',
+      service: 'shop-web',
+      release: '1.2.3',
+      attributes: { component: 'checkout' },
+      ...overrides,
+    });
+
+  it('maps a browser event, with the URL path, and leaves the derived columns to the enrich stage', () => {
+    const row = rumEventToRow(record(), context);
+    expect(row).toMatchObject({
+      ts: 1_700_000_000_123_456_789n,
+      orgId: 'org_1',
+      sessionId: 's-1',
+      viewId: 'v-1',
+      type: 'error',
+      name: '',
+      value: null,
+      url: 'https://shop.example/cart/pay?step=2#card',
+      urlPath: '/cart/pay',
+      referrer: '',
+      title: '',
+      message: 'boom',
+      stack: 'Error: boom',
+      errorType: 'TypeError',
+      durationMs: null,
+      service: 'shop-web',
+      release: '1.2.3',
+      userAgent: 'Mozilla/5.0',
+      browserName: '',
+      country: '',
+      city: '',
+      clientAddress: '8.8.8.8',
+      attributes: '{"component":"checkout"}',
+    });
+    expect(row.id).toMatch(/^[\w-]{22}$/);
+  });
+
+  it('gives the same event the same id wherever it came from, and another event another id', () => {
+    const id = rumEventToRow(record(), context).id;
+    expect(rumEventToRow(record({ clientAddress: '1.1.1.1', userAgent: 'other' }), context).id).toBe(id);
+    expect(rumEventToRow(record({ ts: '1700000000123456790' }), context).id).not.toBe(id);
+    expect(rumEventToRow(record({ attributes: { component: 'cart' } }), context).id).not.toBe(id);
+    expect(rumEventToRow(record({ type: 'web_vital', name: 'LCP', value: 1 }), context).id).not.toBe(
+      rumEventToRow(record({ type: 'web_vital', name: 'LCP', value: 2 }), context).id,
+    );
+  });
+
+  it('has an empty path for a URL it cannot parse', () => {
+    expect(rumEventToRow(record({ url: 'not a url' }), context).urlPath).toBe('');
+  });
+
+  it('reads only records that fit the raw-rum schema', () => {
+    const bytes = Buffer.from(JSON.stringify({ ...record(), ts: 1700000000123 }));
+    expect(() => parseRawRecord(rumEventRecord, 'raw-rum', bytes)).toThrow(
+      /not a valid raw-rum record: ts: /,
+    );
   });
 });

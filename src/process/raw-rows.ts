@@ -5,6 +5,7 @@ import type {
   QuerySampleRecord,
   QueryStatsRecord,
   RawQueryRecord,
+  RumEventRecord,
   ServerLogRecord,
 } from '../bus/raw-records.js';
 import { recordId } from '../core/ids.js';
@@ -16,6 +17,7 @@ import type {
   LogRow,
   QuerySampleRow,
   QueryStatRow,
+  RumEventRow,
   SessionRow,
 } from '../store/rows.js';
 import type { RowContext } from './otlp-rows.js';
@@ -314,4 +316,67 @@ export function entityToRow(record: EntityRecord, context: RowContext): EntityRo
     firstSeen: ts,
     lastSeen: ts,
   };
+}
+
+/**
+ * A browser event → a `rum_events` row. The browser, OS, device, country and city columns are
+ * left empty for the enrich stage, which fills them from the user agent and the client address;
+ * the address itself is carried for that stage only and never stored.
+ */
+export function rumEventToRow(record: RumEventRecord, context: RowContext): RumEventRow {
+  const ts = nanos(record.ts, 'ts');
+  return {
+    // Everything the browser said about the event; not the address or user agent, which come
+    // from the request and do not make it another event.
+    id: recordId([
+      'rum',
+      record.sessionId,
+      record.viewId,
+      record.ts,
+      record.type,
+      record.name,
+      String(record.value),
+      record.url,
+      record.message,
+      record.errorType,
+      String(record.durationMs),
+      JSON.stringify(record.attributes),
+    ]),
+    ts,
+    orgId: context.orgId,
+    sessionId: record.sessionId,
+    viewId: record.viewId,
+    type: record.type,
+    name: record.name,
+    value: record.value,
+    url: record.url,
+    urlPath: urlPath(record.url),
+    referrer: record.referrer,
+    title: record.title,
+    message: record.message,
+    stack: record.stack,
+    errorType: record.errorType,
+    durationMs: record.durationMs,
+    service: record.service,
+    release: record.release,
+    userAgent: record.userAgent,
+    browserName: '',
+    browserVersion: '',
+    osName: '',
+    osVersion: '',
+    deviceType: '',
+    country: '',
+    city: '',
+    clientAddress: record.clientAddress,
+    attributes: JSON.stringify(record.attributes),
+  };
+}
+
+/** The path of a URL (`/cart` of `https://shop.example/cart?step=2#pay`); empty when it is no URL. */
+function urlPath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return '';
+  }
 }

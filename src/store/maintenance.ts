@@ -39,6 +39,7 @@ export type RetainedTable =
   | 'querySamples'
   | 'activitySamples'
   | 'activitySnapshots'
+  | 'rumEvents'
   | 'metricRollups1m'
   | 'metricRollups5m'
   | 'metricRollups1h'

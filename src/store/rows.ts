@@ -197,3 +197,50 @@ export interface EntityRow {
   firstSeen: bigint;
   lastSeen: bigint;
 }
+
+/** What a browser event is (raw-rum's `type`). */
+export type RumEventType =
+  'page_view' | 'web_vital' | 'error' | 'resource' | 'action' | 'session_start' | 'custom';
+
+/** One browser event (Real User Monitoring): a page view, a web vital, an error, … */
+export interface RumEventRow {
+  id: string;
+  ts: bigint;
+  orgId: OrgId;
+  sessionId: string;
+  viewId: string;
+  type: RumEventType;
+  /** web_vital: LCP, CLS, INP, FCP, TTFB; action, custom, resource: what it names. */
+  name: string;
+  /** web_vital: milliseconds (CLS: a score); custom: any number. */
+  value: number | null;
+  url: string;
+  /** The URL's path, for grouping pages without their query strings. */
+  urlPath: string;
+  referrer: string;
+  title: string;
+  message: string;
+  stack: string;
+  errorType: string;
+  durationMs: number | null;
+  /** The web app (`app` of the request). */
+  service: string;
+  release: string;
+  userAgent: string;
+  /** Filled by the enrich stage from `userAgent`. */
+  browserName: string;
+  browserVersion: string;
+  osName: string;
+  osVersion: string;
+  /** ua-parser's device type (mobile, tablet, …); empty for a desktop browser. */
+  deviceType: string;
+  /** Filled by the enrich stage from `clientAddress`: ISO 3166-1 alpha-2, and the city. */
+  country: string;
+  city: string;
+  /**
+   * Where the event came from, for the enrich stage's GeoIP only. Never stored: an IP address is
+   * personal data (GDPR; CJEU C-582/14 Breyer), and `rum_events` has no column for it.
+   */
+  clientAddress: string;
+  attributes: string;
+}

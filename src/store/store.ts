@@ -1,4 +1,5 @@
 import type { Component } from '../core/component.js';
+import type { LogQuery, LogQueryResult } from './log-query.js';
 import type { BlockingNode } from './blocking-tree.js';
 import type {
   ActivitySnapshotRow,
@@ -10,6 +11,7 @@ import type {
   OrgId,
   QuerySampleRow,
   QueryStatRow,
+  RumEventRow,
   SessionRow,
   Severity,
   SpanRow,
@@ -216,6 +218,7 @@ export interface RecordCounts {
   querySamples: number;
   sessions: number;
   entities: number;
+  rumEvents: number;
 }
 
 /**
@@ -238,8 +241,11 @@ export interface Store extends Component {
    * new entities, `duplicates` every other row of the batch (merged into a known or new entity).
    */
   upsertEntities(rows: readonly EntityRow[]): Promise<WriteResult>;
+  writeRumEvents(rows: readonly RumEventRow[]): Promise<WriteResult>;
 
   searchLogs(org: OrgId, search: LogSearch): Promise<StoredLog[]>;
+  /** The log search language (`POST /api/v1/logs/search`): a page of rows newest first, or counts. */
+  queryLogs(org: OrgId, query: LogQuery): Promise<LogQueryResult<StoredLog>>;
   getTrace(org: OrgId, traceId: string): Promise<{ spans: StoredSpan[]; truncated: boolean }>;
   queryMetrics(org: OrgId, query: MetricQuery): Promise<{ series: MetricSeries[]; truncated: boolean }>;
   countRecords(org: OrgId): Promise<RecordCounts>;

@@ -18,6 +18,7 @@ import {
   activitySnapshotRecord,
   entityRecord,
   queryStatsRecord,
+  rumEventRecord,
   serverLogRecord,
   sessionSample,
 } from '../fixtures/raw-records.js';
@@ -115,6 +116,7 @@ describe('processor on the in-memory bus and DuckDB', () => {
       table: 'entities',
       valid: () => entityRecord({ entityId: 'pg:after-poison', ts: nowNs() }),
     },
+    { topic: TOPICS.rawRum, table: 'rumEvents', valid: () => rumEventRecord({ ts: nowNs() }) },
   ] as const)(
     'sends undecodable bytes on $topic to the dead-letter topic, and the next message there is stored',
     async ({ topic, table, valid }) => {
@@ -218,5 +220,71 @@ describe('processor on the in-memory bus and DuckDB', () => {
       limit: 10,
     });
     expect(logs).toHaveLength(1);
+  });
+
+  it('stores browser events with their browser, OS and location, redacted, and without the address', async () => {
+    const json = { ...headers, [HEADERS.contentType]: 'application/json' };
+    const ts = nowNs();
+    const chrome =
+      'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36';
+    const from = { sessionId: 'rum-integration', userAgent: chrome, clientAddress: '8.8.8.8', ts };
+    const records = [
+      rumEventRecord({ ...from, type: 'page_view', url: 'https://shop.example/cart?step=2' }),
+      rumEventRecord({ ...from, type: 'web_vital', name: 'LCP', value: 1830.5 }),
+      rumEventRecord({
+        ...from,
+        type: 'error',
+        message: 'no account for alice@example.com',
+        errorType: 'TypeError',
+        attributes: { component: 'checkout' },
+      }),
+    ];
+    const messages = records.map((record) => ({
+      key: record.sessionId,
+      value: Buffer.from(JSON.stringify(record)),
+      headers: json,
+    }));
+    await bus.publish(TOPICS.rawRum, messages);
+    // A replay (the bus delivering again) is stored once.
+    await bus.publish(TOPICS.rawRum, messages);
+    const rows = await database.withConnection(async (connection) =>
+      (
+        await connection.runAndReadAll(
+          `SELECT * EXCLUDE (id, ts) FROM rum_events WHERE session_id = 'rum-integration' ORDER BY type`,
+        )
+      ).getRowObjectsJS(),
+    );
+    const common = {
+      org_id: ORG,
+      session_id: 'rum-integration',
+      view_id: 'view-1',
+      service: 'shop-web',
+      release: '1.0.0',
+      user_agent: chrome,
+      browser_name: 'Chrome',
+      browser_version: '126.0.0.0',
+      os_name: 'Windows',
+      os_version: '10',
+      device_type: '',
+      country: 'US',
+      city: 'Mountain View',
+    };
+    expect(rows).toEqual([
+      expect.objectContaining({
+        ...common,
+        type: 'error',
+        message: 'no account for [REDACTED:email]',
+        error_type: 'TypeError',
+        attributes: '{"component":"checkout"}',
+        value: null,
+      }),
+      expect.objectContaining({ ...common, type: 'page_view', url_path: '/cart', title: 'Cart' }),
+      expect.objectContaining({ ...common, type: 'web_vital', name: 'LCP', value: 1830.5 }),
+    ]);
+    expect(JSON.stringify(rows)).not.toContain('8.8.8.8');
+    const columns = await database.withConnection(async (connection) =>
+      (await connection.runAndReadAll('DESCRIBE rum_events')).getRowObjectsJS().map((r) => r.column_name),
+    );
+    expect(columns).not.toContain('client_address');
   });
 });

@@ -123,6 +123,7 @@ const KEEP_FOREVER: RetentionDays = {
   querySamples: 0,
   activitySamples: 0,
   activitySnapshots: 0,
+  rumEvents: 0,
   metricRollups1m: 0,
   metricRollups5m: 0,
   metricRollups1h: 0,

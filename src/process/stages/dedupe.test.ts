@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logRow, metricRow } from '../../../test/fixtures/rows.js';
+import { logRow, metricRow, rumEventRow } from '../../../test/fixtures/rows.js';
 import { RecordingContext, batchOf } from '../../../test/helpers/stage-context.js';
 import { DedupeStage } from './dedupe.js';
 
@@ -18,6 +18,28 @@ describe('DedupeStage', () => {
     const again = stage.process(batchOf({ logs: [logRow({ id: 'a' }), logRow({ id: 'c' })] }), context);
     expect(again.logs.map((r) => r.id)).toEqual(['c']);
     expect(context.counts).toEqual([{ outcome: 'dropped', kind: 'logs', reason: 'duplicate', n: 1 }]);
+  });
+
+  it('drops a browser event sent again, and one repeated within its request', () => {
+    const stage = new DedupeStage({ windowSeconds: 60, maxIds: 100 });
+    const context = new RecordingContext();
+    const first = stage.process(
+      batchOf({
+        rumEvents: [rumEventRow({ id: 'r1' }), rumEventRow({ id: 'r1' }), rumEventRow({ id: 'r2' })],
+      }),
+      context,
+    );
+    expect(first.rumEvents.map((r) => r.id)).toEqual(['r1', 'r2']);
+    context.store();
+    const again = stage.process(
+      batchOf({ rumEvents: [rumEventRow({ id: 'r2' }), rumEventRow({ id: 'r3' })] }),
+      context,
+    );
+    expect(again.rumEvents.map((r) => r.id)).toEqual(['r3']);
+    expect(context.counts).toEqual([
+      { outcome: 'dropped', kind: 'rumEvents', reason: 'duplicate', n: 1 },
+      { outcome: 'dropped', kind: 'rumEvents', reason: 'duplicate', n: 1 },
+    ]);
   });
 
   it('lets a message through again when its rows were not stored (the store refused them)', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logRow, metricRow, spanRow } from '../../../test/fixtures/rows.js';
+import { logRow, metricRow, rumEventRow, spanRow } from '../../../test/fixtures/rows.js';
 import { RecordingContext, batchOf } from '../../../test/helpers/stage-context.js';
 import { resolveMysqlTarget } from '../../collect/mysql/target.js';
 import { resolveTarget } from '../../collect/postgres/target.js';
@@ -127,6 +127,15 @@ describe('GeoIP from the packaged DB-IP database', () => {
     expect(located).toBeGreaterThan(addresses.length * 0.8);
     // About 2 µs on this machine; a generous bound so a busy CI host does not fail it.
     expect(microseconds).toBeLessThan(50);
+  });
+
+  it('answers an address seen before as it did the first time, with a location no caller can change', () => {
+    for (const address of ['8.8.8.8', '[2a00:1450:4001:81c::200e]:443', '10.0.0.1', 'unknown']) {
+      const first = geo.locate(address);
+      const again = geo.locate(address);
+      expect(again).toEqual(first);
+      if (again !== undefined) expect(Object.isFrozen(again)).toBe(true);
+    }
   });
 });
 
@@ -482,5 +491,95 @@ describe('EnrichStage: service, host and static tags', () => {
     expect(out.spans[0]).toBe(batch.spans[0]);
     expect(out.metricPoints[0]).toBe(batch.metricPoints[0]);
     expect(context.counts).toEqual([]);
+  });
+});
+
+describe('EnrichStage: browser events (RUM) in their own columns', () => {
+  it('fills browser, OS, device, country and city from the user agent and the client address', () => {
+    const context = new RecordingContext();
+    const rows = [
+      rumEventRow({ userAgent: SAFARI_IPHONE, clientAddress: '203.0.113.9' }),
+      rumEventRow({ id: 'rum-2', userAgent: CHROME_WINDOWS, clientAddress: '10.0.0.1' }),
+    ];
+    const out = stage({}, { geo: fakeGeo }).process(batchOf({ rumEvents: rows }), context);
+    expect(out.rumEvents[0]).toMatchObject({
+      browserName: 'Mobile Safari',
+      browserVersion: '14.1.2',
+      osName: 'iOS',
+      osVersion: '14.7.1',
+      deviceType: 'mobile',
+      country: 'NZ',
+      city: 'Wellington',
+    });
+    // A private address has no place on a map; a desktop browser no device type.
+    expect(out.rumEvents[1]).toMatchObject({
+      browserName: 'Chrome',
+      browserVersion: '120.0.0.0',
+      osName: 'Windows',
+      osVersion: '10',
+      deviceType: '',
+      country: '',
+      city: '',
+    });
+    // The attributes are not where a browser event's user agent or location go.
+    expect(out.rumEvents[0]!.attributes).toBe('{}');
+    expect(context.counts).toEqual([
+      { outcome: 'changed', kind: 'rumEvents', reason: 'user_agent', n: 2 },
+      { outcome: 'changed', kind: 'rumEvents', reason: 'geo', n: 1 },
+    ]);
+  });
+
+  it('locates a public address with the packaged database', () => {
+    const out = createEnrichStage(optionsOf()).process(
+      batchOf({ rumEvents: [rumEventRow({ clientAddress: '8.8.8.8' })] }),
+      new RecordingContext(),
+    );
+    expect(out.rumEvents[0]).toMatchObject({ country: 'US', city: 'Mountain View' });
+  });
+
+  it('fills an empty service with the default, and keeps what is there unless overwrite is set', () => {
+    const filled = rumEventRow({
+      userAgent: CHROME_WINDOWS,
+      browserName: 'Given',
+      clientAddress: '203.0.113.9',
+      country: 'FR',
+    });
+    const kept = stage({}, { geo: fakeGeo }).process(
+      batchOf({ rumEvents: [filled, rumEventRow({ id: 'rum-2', service: '' })] }),
+      new RecordingContext(),
+    );
+    expect(kept.rumEvents[0]).toMatchObject({
+      browserName: 'Given',
+      browserVersion: '120.0.0.0',
+      country: 'FR',
+      city: '',
+    });
+    expect(kept.rumEvents[1]?.service).toBe('unknown_service');
+    const replaced = stage({ overwrite: true }, { geo: fakeGeo }).process(
+      batchOf({ rumEvents: [filled] }),
+      new RecordingContext(),
+    );
+    expect(replaced.rumEvents[0]).toMatchObject({ browserName: 'Chrome', country: 'NZ', city: 'Wellington' });
+  });
+
+  it('switches off per feature, returns rows it has nothing to add to as they are, and never throws', () => {
+    const row = rumEventRow({ userAgent: CHROME_WINDOWS, clientAddress: '203.0.113.9' });
+    const off = stage({ geoip: { enabled: false }, userAgent: { enabled: false } }, { geo: fakeGeo });
+    expect(off.process(batchOf({ rumEvents: [row] }), new RecordingContext()).rumEvents[0]).toBe(row);
+    const plain = rumEventRow();
+    const context = new RecordingContext();
+    expect(stage({}, { geo: fakeGeo }).process(batchOf({ rumEvents: [plain] }), context).rumEvents[0]).toBe(
+      plain,
+    );
+    expect(context.counts).toEqual([]);
+    const throwing: GeoLookup = {
+      locate: () => {
+        throw new Error('damaged database');
+      },
+    };
+    expect(
+      stage({}, { geo: throwing }).process(batchOf({ rumEvents: [row] }), new RecordingContext())
+        .rumEvents[0],
+    ).toBe(row);
   });
 });

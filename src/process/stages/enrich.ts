@@ -1,10 +1,10 @@
 import type { z } from 'zod';
 import type { enrichStageSchema } from '../../config/stages/enrich.js';
-import type { LogRow, MetricPointRow, SpanRow } from '../../store/rows.js';
+import type { LogRow, MetricPointRow, RumEventRow, SpanRow } from '../../store/rows.js';
 import { databaseEntityId, SYSTEM_KEYS } from './enrich/database-entity.js';
 import { packagedGeoLookup, type GeoLookup } from './enrich/geoip.js';
 import { LruCache } from './enrich/lru.js';
-import { UserAgentParser } from './enrich/user-agent.js';
+import { UserAgentParser, type UserAgentInfo } from './enrich/user-agent.js';
 import type { Processor, RowBatch, RowKind, StageContext } from './processor.js';
 
 export type EnrichOptions = Pick<
@@ -34,6 +34,17 @@ interface ResourceInfo {
 
 /** Distinct resources remembered per org: a message usually has one, a fleet a few hundred. */
 const RESOURCE_CACHE_SIZE = 512;
+
+/** A browser event's columns and the user-agent field each takes. */
+const RUM_USER_AGENT_COLUMNS: ReadonlyArray<
+  readonly ['browserName' | 'browserVersion' | 'osName' | 'osVersion' | 'deviceType', keyof UserAgentInfo]
+> = [
+  ['browserName', 'user_agent.name'],
+  ['browserVersion', 'user_agent.version'],
+  ['osName', 'user_agent.os.name'],
+  ['osVersion', 'user_agent.os.version'],
+  ['deviceType', 'user_agent.device.type'],
+];
 
 const GEO_COUNTRY = 'geo.country.iso_code';
 const GEO_LOCALITY = 'geo.locality.name';
@@ -79,7 +90,10 @@ function firstString(object: JsonObject, keys: readonly string[]): string {
  * - `geo.country.iso_code` and `geo.locality.name` of a public client address (record attributes);
  * - `user_agent.*` from the User-Agent string (record attributes, and the resource, where the
  *   OpenTelemetry browser SDK puts it);
- * - static tags on every resource.
+ * - static tags on every resource;
+ * - browser events (RUM) get these in their own columns: service, browser, OS and device from the
+ *   user agent, country and city from the client address (which the store then drops). They
+ *   have no resource for tags, and no attributes are looked at.
  *
  * Attribute JSON is parsed only when its text contains one of the keys looked for. Bad JSON or a
  * value that is not an address leaves the record as it came; nothing here throws.
@@ -134,6 +148,10 @@ export class EnrichStage implements Processor {
         batch.metricPoints.length === 0
           ? batch.metricPoints
           : batch.metricPoints.map((row) => this.metricPoint(row, tally)),
+      rumEvents:
+        batch.rumEvents.length === 0
+          ? batch.rumEvents
+          : batch.rumEvents.map((row) => this.rumEvent(row, tally)),
     };
     for (const [key, n] of counts) {
       const [kind, reason] = key.split('\u0000') as [RowKind, Reason];
@@ -183,6 +201,49 @@ export class EnrichStage implements Processor {
     }
     if (reasons.length === 0) return row;
     tally('metricPoints', reasons);
+    return { ...row, ...patch };
+  }
+
+  private rumEvent(row: RumEventRow, tally: (kind: RowKind, reasons: Iterable<Reason>) => void): RumEventRow {
+    const reasons: Reason[] = [];
+    const patch: Partial<RumEventRow> = {};
+    const { overwrite } = this.options;
+    try {
+      if (row.service === '') {
+        patch.service = this.options.defaultService;
+        reasons.push('service');
+      }
+      if (this.userAgents !== undefined && row.userAgent !== '') {
+        const info = this.userAgents.parse(row.userAgent);
+        let changed = false;
+        for (const [column, key] of RUM_USER_AGENT_COLUMNS) {
+          const value = info[key];
+          if (value === undefined || value === row[column] || (!overwrite && row[column] !== '')) continue;
+          patch[column] = value;
+          changed = true;
+        }
+        if (changed) reasons.push('user_agent');
+      }
+      if (
+        this.geo !== undefined &&
+        row.clientAddress !== '' &&
+        (overwrite || (row.country === '' && row.city === ''))
+      ) {
+        const location = this.geo.locate(row.clientAddress);
+        if (
+          location !== undefined &&
+          (location.countryIsoCode !== row.country || location.localityName !== row.city)
+        ) {
+          patch.country = location.countryIsoCode;
+          patch.city = location.localityName;
+          reasons.push('geo');
+        }
+      }
+    } catch {
+      return row;
+    }
+    if (reasons.length === 0) return row;
+    tally('rumEvents', reasons);
     return { ...row, ...patch };
   }
 
@@ -284,11 +345,17 @@ export class EnrichStage implements Processor {
   }
 
   private addUserAgent(object: JsonObject, json: string): boolean {
-    if (this.userAgents === undefined || this.userAgentFilter?.test(json) !== true) return false;
+    if (this.userAgents === undefined) return false;
     const userAgent = firstString(object, this.options.userAgent.keys);
     if (userAgent === '') return false;
+    // A key written with escapes (`"user\u005fagent.original"`) is not looked at, as the filter
+    // says; text without a `\` holds each key of its object as the filter looks for it.
+    if (json.includes('\\') && this.userAgentFilter?.test(json) !== true) return false;
+    const info = this.userAgents.parse(userAgent);
     let changed = false;
-    for (const [key, value] of Object.entries(this.userAgents.parse(userAgent))) {
+    // for…in over the parser's plain object: the entries of Object.entries, without the arrays.
+    for (const key in info) {
+      const value = info[key as keyof UserAgentInfo];
       if (!this.options.overwrite && key in object) continue;
       if (object[key] === value) continue;
       object[key] = value;

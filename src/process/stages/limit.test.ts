@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logRow, metricRow, spanRow } from '../../../test/fixtures/rows.js';
+import { logRow, metricRow, rumEventRow, spanRow } from '../../../test/fixtures/rows.js';
 import { RecordingContext, batchOf } from '../../../test/helpers/stage-context.js';
 import { limitStageSchema } from '../../config/stages/limit.js';
 import type { StageConfig } from '../../config/schema.js';
@@ -12,7 +12,7 @@ import {
   type LimitOptions,
   type UsageSource,
 } from './limit.js';
-import { logBytes, metricPointBytes } from './usage.js';
+import { logBytes, metricPointBytes, rumEventBytes } from './usage.js';
 
 const SECOND = 1_000_000_000n;
 /** 2027-01-15T12:00:00Z. */
@@ -125,6 +125,26 @@ describe('LimitStage', () => {
       expect(out.logs.map((l) => l.id)).toEqual(['big']);
       expect(out.spans).toEqual([small]);
       expect(context.total('bytes_limit')).toBe(1);
+    });
+
+    it('counts browser events against the budget, and drops them beyond it', () => {
+      const event = rumEventRow();
+      const stage = new LimitStage(
+        options({ maxBytesPerDay: logBytes(logRow()) + 2 * rumEventBytes(event) }),
+      );
+      const context = new RecordingContext(NOON);
+      const out = stage.process(
+        batchOf({
+          logs: [logRow()],
+          rumEvents: [event, rumEventRow({ id: 'rum-2' }), rumEventRow({ id: 'rum-3' })],
+        }),
+        context,
+      );
+      expect(out.logs).toHaveLength(1);
+      expect(out.rumEvents.map((r) => r.id)).toEqual(['rum-1', 'rum-2']);
+      expect(context.counts).toEqual([
+        { outcome: 'dropped', kind: 'rumEvents', reason: 'bytes_limit', n: 1 },
+      ]);
     });
 
     it('does not let a point dropped for bytes take a place among the series', () => {

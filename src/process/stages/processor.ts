@@ -4,6 +4,7 @@ import type {
   OrgId,
   QuerySampleRow,
   QueryStatRow,
+  RumEventRow,
   SpanRow,
 } from '../../store/rows.js';
 
@@ -17,14 +18,22 @@ export interface RowBatch {
   metricPoints: MetricPointRow[];
   queryStats: QueryStatRow[];
   querySamples: QuerySampleRow[];
+  rumEvents: RumEventRow[];
 }
 
 export type RowKind = keyof RowBatch;
 
-export const ROW_KINDS: readonly RowKind[] = ['logs', 'spans', 'metricPoints', 'queryStats', 'querySamples'];
+export const ROW_KINDS: readonly RowKind[] = [
+  'logs',
+  'spans',
+  'metricPoints',
+  'queryStats',
+  'querySamples',
+  'rumEvents',
+];
 
 export function emptyBatch(): RowBatch {
-  return { logs: [], spans: [], metricPoints: [], queryStats: [], querySamples: [] };
+  return { logs: [], spans: [], metricPoints: [], queryStats: [], querySamples: [], rumEvents: [] };
 }
 
 /** What a stage may know and report about the message it processes. */

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { querySampleRow, queryStatRow } from '../../../test/fixtures/collector-rows.js';
-import { logRow, metricRow, spanRow } from '../../../test/fixtures/rows.js';
+import { logRow, metricRow, rumEventRow, spanRow } from '../../../test/fixtures/rows.js';
 import { RecordingContext, batchOf } from '../../../test/helpers/stage-context.js';
 import { redactStageSchema } from '../../config/stages/redact.js';
 import { orgId } from '../../store/rows.js';
@@ -411,6 +411,51 @@ describe('spans', () => {
     expect(out.metricPoints[0]).toBe(point);
     expect(context.total('email')).toBe(2);
     expect(context.total('credit_card')).toBe(1);
+  });
+});
+
+describe('browser events (RUM)', () => {
+  it('redacts the URL and its path, referrer, title, error message, stack and attributes', () => {
+    const row = rumEventRow({
+      type: 'error',
+      url: 'https://shop.example/users/alice@example.com/orders?token=abc123def456',
+      urlPath: '/users/alice@example.com/orders',
+      referrer: 'https://shop.example/login?email=bob%40example.com',
+      title: 'Orders of alice@example.com',
+      message: 'payment failed for card 4111111111111111 (carol@example.com)',
+      stack: 'Error: no user dave@example.com\n    at pay (app.js:1:2)',
+      errorType: 'Error',
+      attributes: '{"user.email":"erin@example.com","step":2}',
+      clientAddress: '8.8.8.8',
+    });
+    const { out, context } = run({ rumEvents: [row] });
+    expect(out.rumEvents[0]).toEqual({
+      ...row,
+      url: 'https://shop.example/users/[REDACTED:email]/orders?token=[REDACTED:secret]',
+      urlPath: '/users/[REDACTED:email]/orders',
+      // Scanned decoded, since forms percent-encode the @; stored decoded once redacted.
+      referrer: 'https://shop.example/login?email=[REDACTED:email]',
+      title: 'Orders of [REDACTED:email]',
+      message: 'payment failed for card [REDACTED:credit_card] ([REDACTED:email])',
+      stack: 'Error: no user [REDACTED:email]\n    at pay (app.js:1:2)',
+      attributes: '{"user.email":"[REDACTED:email]","step":2}',
+    });
+    expect(context.counts.filter((c) => c.kind === 'rumEvents')).toContainEqual({
+      outcome: 'changed',
+      kind: 'rumEvents',
+      reason: 'email',
+      n: 7,
+    });
+  });
+
+  it('keeps a clean event as the same object, an encoded URL as it came', () => {
+    const row = rumEventRow({
+      url: 'https://shop.example/search?q=red%20shoes',
+      referrer: 'https://x/%E0%A4%A',
+    });
+    const { out, context } = run({ rumEvents: [row] });
+    expect(out.rumEvents[0]).toBe(row);
+    expect(context.counts).toEqual([]);
   });
 });
 

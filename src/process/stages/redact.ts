@@ -1,5 +1,5 @@
 import type { RedactStageOptions } from '../../config/stages/redact.js';
-import type { LogRow, QuerySampleRow, QueryStatRow, SpanRow } from '../../store/rows.js';
+import type { LogRow, QuerySampleRow, QueryStatRow, RumEventRow, SpanRow } from '../../store/rows.js';
 import type { Processor, RowBatch, RowKind, StageContext } from './processor.js';
 import { Redactor, type WalkContext } from './redact/redactor.js';
 import { addTo, marker, type Tally } from './redact/rules.js';
@@ -39,6 +39,9 @@ const FAILED_MAP = '{}';
  * - Statements in `db.statement`, `db.query.text` and a log's `statement` lose their literals
  *   (PostgreSQL's parser when `db.system` says postgresql, else the MySQL tokenizer); query_stats
  *   and query_samples rows come from the collectors already shaped and only meet the detectors.
+ * - Browser events (RUM): the page URL and its path, the referrer (each scanned percent-decoded:
+ *   a form puts `john%40example.com` in a query string), the title, an error's message and stack,
+ *   and the attributes.
  * - Metric points pass untouched (labels are bounded attribute sets, not free text).
  *
  * Counts: `context.count('changed', kind, rule, n)` once per rule and row kind per batch, `n` the
@@ -87,6 +90,9 @@ export function createRedactStage(options: RedactOptions): Processor {
         ),
         querySamples: redactRows(batch.querySamples, 'querySamples', context, (row, walk) =>
           redactQuerySample(redactor, row, walk),
+        ),
+        rumEvents: redactRows(batch.rumEvents, 'rumEvents', context, (row, walk) =>
+          redactRumEvent(redactor, row, walk),
         ),
       };
     },
@@ -198,4 +204,46 @@ function redactQuerySample(redactor: Redactor, row: QuerySampleRow, walk: RowWal
   const plan = walk.field(row.plan, () => redactor.jsonOrText(row.plan, walk), FAILED_TEXT);
   if (query === row.query && plan === row.plan) return row;
   return { ...row, query, plan };
+}
+
+function redactRumEvent(redactor: Redactor, row: RumEventRow, walk: RowWalk): RumEventRow {
+  walk.reset();
+  const text = (value: string): string =>
+    walk.field(value, () => redactor.text(value, walk.tally), FAILED_TEXT);
+  // A URL is scanned decoded: forms put `john%40example.com` in query strings. It stays encoded
+  // unless something is found in it.
+  const link = (value: string): string => {
+    const decoded = decodedUrl(value);
+    if (decoded === value) return text(value);
+    const redacted = text(decoded);
+    return redacted === decoded ? value : redacted;
+  };
+  const url = link(row.url);
+  const urlPath = link(row.urlPath);
+  const referrer = link(row.referrer);
+  const title = text(row.title);
+  const message = text(row.message);
+  const stack = text(row.stack);
+  const attributes = walk.field(row.attributes, () => redactor.attributes(row.attributes, walk), FAILED_MAP);
+  if (
+    url === row.url &&
+    urlPath === row.urlPath &&
+    referrer === row.referrer &&
+    title === row.title &&
+    message === row.message &&
+    stack === row.stack &&
+    attributes === row.attributes
+  )
+    return row;
+  return { ...row, url, urlPath, referrer, title, message, stack, attributes };
+}
+
+function decodedUrl(url: string): string {
+  if (!url.includes('%')) return url;
+  try {
+    return decodeURIComponent(url);
+  } catch {
+    // A malformed escape: scanned as it is.
+    return url;
+  }
 }

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { logRow, metricRow, spanRow } from '../../../test/fixtures/rows.js';
+import { logRow, metricRow, rumEventRow, spanRow } from '../../../test/fixtures/rows.js';
 import { RecordingContext, batchOf } from '../../../test/helpers/stage-context.js';
 import { sampleStageSchema } from '../../config/stages/sample.js';
 import type { LogRow, QueryStatRow, SpanRow } from '../../store/rows.js';
 import {
+  durationMsOf,
   RateEstimator,
   SAMPLE_RATE_ATTRIBUTE,
   SampleStage,
@@ -133,17 +134,24 @@ describe('SampleStage', () => {
     expect(context.counts).toEqual([]);
   });
 
-  it('never samples metrics, query statistics or query samples', () => {
+  it('never samples metrics, query statistics, query samples or browser events', () => {
     const stage = new SampleStage(options({ targetRecordsPerSecond: 0.001 }), { random: () => 0.99 });
     const points = Array.from({ length: 500 }, (_, i) => metricRow({ id: `p${i}` }));
     const stats = [{ id: 'q' } as QueryStatRow];
+    const rum = Array.from({ length: 500 }, (_, i) => rumEventRow({ id: `r${i}` }));
+    const context = new RecordingContext();
     const out = stage.process(
-      batchOf({ logs: logs('l', 500), metricPoints: points, queryStats: stats }),
-      new RecordingContext(),
+      batchOf({ logs: logs('l', 500), metricPoints: points, queryStats: stats, rumEvents: rum }),
+      context,
     );
     expect(out.logs).toEqual([]);
     expect(out.metricPoints).toBe(points);
     expect(out.queryStats).toBe(stats);
+    expect(out.rumEvents).toBe(rum);
+    expect(context.counts.filter((c) => c.kind !== 'logs')).toEqual([]);
+    // A message of browser events alone is not even looked at.
+    const alone = batchOf({ rumEvents: rum });
+    expect(stage.process(alone, context)).toBe(alone);
   });
 
   it('adapts the rate toward the target as the traffic changes (fake clock)', () => {
@@ -303,5 +311,56 @@ describe('RateEstimator', () => {
     const estimator = new RateEstimator(1);
     estimator.observe(10, 10n * SECOND);
     expect(estimator.observe(10, 5n * SECOND)).toBe(20);
+  });
+});
+
+describe('durationMsOf', () => {
+  /** What it returned when it always parsed. */
+  function parsed(attributes: string): number | undefined {
+    if (!attributes.includes('"duration_ms"')) return undefined;
+    try {
+      const value = (JSON.parse(attributes) as Record<string, unknown> | null)?.duration_ms;
+      const ms = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
+      return Number.isFinite(ms) ? ms : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  it.each([
+    '{"duration_ms":134}',
+    '{"a":"b","duration_ms":1500.5,"statement":"SELECT 1"}',
+    '{"duration_ms":-0.5e3}',
+    '{"duration_ms":1e999}',
+    '{"duration_ms":"1000"}',
+    '{"duration_ms":""}',
+    '{"duration_ms":"slow"}',
+    '{"duration_ms":" 12 "}',
+    '{"duration_ms":null}',
+    '{"duration_ms":true}',
+    '{"duration_ms":[1]}',
+    '{"duration_ms":{"v":1}}',
+    '{"nested":{"duration_ms":5}}',
+    '{"nested":[{"duration_ms":5}],"x":1}',
+    '{"route":"/a/{id}","duration_ms":7}',
+    '{"route":"/a/{id","duration_ms":7}',
+    '{"note":"has \\"duration_ms\\":9 in it","duration_ms":7}',
+    '{"note":"\\"duration_ms\\":9"}',
+    '{"note":"duration_ms","duration_ms":3}',
+    '{"note":"\\"duration_ms\\"","duration_ms":3}',
+    '{"duration_ms":1,"duration_ms":2}',
+    '{ "duration_ms" : 8 }',
+    '{"duration_ms": 8}',
+    '{"duration_ms":08}',
+    '{"duration_ms":1.}',
+    '{"duration_ms":12',
+    '["duration_ms",1]',
+    '"duration_ms"',
+    'duration_ms=5',
+    '{"\\u0064uration_ms":4}',
+    '{"a":{"b":"}"},"duration_ms":6}',
+    '{"a":"[","duration_ms":6}',
+  ])('reads %s as a parse would', (attributes) => {
+    expect(durationMsOf(attributes)).toBe(parsed(attributes));
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logRow, metricRow, spanRow } from '../../../test/fixtures/rows.js';
+import { logRow, metricRow, rumEventRow, spanRow } from '../../../test/fixtures/rows.js';
 import { batchOf } from '../../../test/helpers/stage-context.js';
 import { orgId, type QuerySampleRow, type QueryStatRow } from '../../store/rows.js';
 import {
@@ -8,6 +8,7 @@ import {
   metricPointBytes,
   querySampleBytes,
   queryStatBytes,
+  rumEventBytes,
   spanBytes,
   utcDay,
   type UsageEntry,
@@ -47,9 +48,16 @@ describe('row byte estimates', () => {
     ['logs', (n: number) => logBytes(logRow({ body: 'x'.repeat(n) }))],
     ['spans', (n: number) => spanBytes(spanRow({ attributes: text(n) }))],
     ['metric points', (n: number) => metricPointBytes(metricRow({ labels: text(n) }))],
+    ['browser events', (n: number) => rumEventBytes(rumEventRow({ stack: 'x'.repeat(n) }))],
   ])('%s grow with their text, one byte a character', (_kind, bytes) => {
     expect(bytes(0)).toBeGreaterThan(64);
     expect(bytes(1000) - bytes(0)).toBe(1000);
+  });
+
+  it('does not count a browser event’s client address, which is not stored', () => {
+    expect(rumEventBytes(rumEventRow({ clientAddress: '2001:4860:4860::8888' }))).toBe(
+      rumEventBytes(rumEventRow()),
+    );
   });
 
   it('counts a histogram’s buckets and a statement’s text and plan', () => {
@@ -76,6 +84,7 @@ describe('UsageRecorder', () => {
     recorder.record(ORG_1, batchOf({ logs: [logRow(), logRow()], metricPoints: [metricRow()] }), noon);
     recorder.record(ORG_1, batchOf({ logs: [logRow()] }), noon + 1000n * MS);
     recorder.record(ORG_2, batchOf({ spans: [spanRow()] }), noon);
+    recorder.record(ORG_2, batchOf({ rumEvents: [rumEventRow(), rumEventRow()] }), noon);
     recorder.record(ORG_1, batchOf({ logs: [logRow()] }), at('2027-01-16T00:00:00Z'));
     recorder.record(ORG_1, batchOf({}), noon);
     await recorder.flush();
@@ -91,6 +100,13 @@ describe('UsageRecorder', () => {
           bytes: metricPointBytes(metricRow()),
         },
         { orgId: ORG_2, day: '2027-01-15', signal: 'spans', records: 1, bytes: spanBytes(spanRow()) },
+        {
+          orgId: ORG_2,
+          day: '2027-01-15',
+          signal: 'rum',
+          records: 2,
+          bytes: 2 * rumEventBytes(rumEventRow()),
+        },
         { orgId: ORG_1, day: '2027-01-16', signal: 'logs', records: 1, bytes: one },
       ],
     ]);

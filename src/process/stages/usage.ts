@@ -7,6 +7,7 @@ import type {
   OrgId,
   QuerySampleRow,
   QueryStatRow,
+  RumEventRow,
   SpanRow,
 } from '../../store/rows.js';
 import { ROW_KINDS, type RowBatch, type RowKind } from './processor.js';
@@ -18,6 +19,7 @@ export const USAGE_SIGNAL = {
   metricPoints: 'metrics',
   queryStats: 'query_stats',
   querySamples: 'query_samples',
+  rumEvents: 'rum',
 } as const satisfies Record<RowKind, string>;
 
 export type UsageSignal = (typeof USAGE_SIGNAL)[RowKind];
@@ -126,6 +128,35 @@ export function querySampleBytes(r: QuerySampleRow): number {
   );
 }
 
+/** The client address is left out: it is not stored. */
+export function rumEventBytes(r: RumEventRow): number {
+  return (
+    64 +
+    r.sessionId.length +
+    r.viewId.length +
+    r.type.length +
+    r.name.length +
+    r.url.length +
+    r.urlPath.length +
+    r.referrer.length +
+    r.title.length +
+    r.message.length +
+    r.stack.length +
+    r.errorType.length +
+    r.service.length +
+    r.release.length +
+    r.userAgent.length +
+    r.browserName.length +
+    r.browserVersion.length +
+    r.osName.length +
+    r.osVersion.length +
+    r.deviceType.length +
+    r.country.length +
+    r.city.length +
+    r.attributes.length
+  );
+}
+
 /** The estimate of each kind of row. */
 export const ROW_BYTES: { [K in RowKind]: (row: RowBatch[K][number]) => number } = {
   logs: logBytes,
@@ -133,6 +164,7 @@ export const ROW_BYTES: { [K in RowKind]: (row: RowBatch[K][number]) => number }
   metricPoints: metricPointBytes,
   queryStats: queryStatBytes,
   querySamples: querySampleBytes,
+  rumEvents: rumEventBytes,
 };
 
 function sumBytes<K extends RowKind>(kind: K, rows: RowBatch[K]): number {

@@ -223,6 +223,43 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   ROLLUP_MIGRATION,
   USAGE_MIGRATION,
+  {
+    version: 7,
+    name: 'rum_events: browser page views, web vitals, errors, resources, actions',
+    // No client address column: the processor locates the address (country, city) and drops it,
+    // since an IP address is personal data. value and duration_ms are NULL where a type has none.
+    statements: [
+      `CREATE TABLE rum_events (
+        id VARCHAR NOT NULL,
+        ts BIGINT NOT NULL,
+        org_id VARCHAR NOT NULL,
+        session_id VARCHAR NOT NULL,
+        view_id VARCHAR NOT NULL,
+        type VARCHAR NOT NULL,
+        name VARCHAR NOT NULL,
+        value DOUBLE,
+        url VARCHAR NOT NULL,
+        url_path VARCHAR NOT NULL,
+        referrer VARCHAR NOT NULL,
+        title VARCHAR NOT NULL,
+        message VARCHAR NOT NULL,
+        stack VARCHAR NOT NULL,
+        error_type VARCHAR NOT NULL,
+        duration_ms DOUBLE,
+        service VARCHAR NOT NULL,
+        release VARCHAR NOT NULL,
+        user_agent VARCHAR NOT NULL,
+        browser_name VARCHAR NOT NULL,
+        browser_version VARCHAR NOT NULL,
+        os_name VARCHAR NOT NULL,
+        os_version VARCHAR NOT NULL,
+        device_type VARCHAR NOT NULL,
+        country VARCHAR NOT NULL,
+        city VARCHAR NOT NULL,
+        attributes JSON NOT NULL
+      )`,
+    ],
+  },
 ];
 
 export async function runMigrations(

@@ -22,6 +22,7 @@ export const RETAINED_TABLES: Record<RetainedTable, { table: string; timeColumn:
   querySamples: { table: 'query_samples', timeColumn: 'ts' },
   activitySamples: { table: 'activity_samples', timeColumn: 'ts' },
   activitySnapshots: { table: 'activity_snapshots', timeColumn: 'ts' },
+  rumEvents: { table: 'rum_events', timeColumn: 'ts' },
   metricRollups1m: { table: 'metric_rollups_1m', timeColumn: 'bucket_ts' },
   metricRollups5m: { table: 'metric_rollups_5m', timeColumn: 'bucket_ts' },
   metricRollups1h: { table: 'metric_rollups_1h', timeColumn: 'bucket_ts' },

@@ -10,6 +10,7 @@ import type {
   OrgId,
   QuerySampleRow,
   QueryStatRow,
+  RumEventRow,
   SessionRow,
   Severity,
   SpanKind,
@@ -53,8 +54,10 @@ import {
   MAX_ENTITIES,
   MAX_TRACE_SPANS,
 } from '../store.js';
+import type { LogQuery, LogQueryResult } from '../log-query.js';
 import type { DuckDBDatabase } from './database.js';
 import { EntityWriter } from './entity-writer.js';
+import { runLogQuery } from './log-search-sql.js';
 import { TableWriter, type TableSpec } from './table-writer.js';
 
 /** A point's value; a histogram's is the mean of its observations, so histograms chart like gauges. */
@@ -254,6 +257,42 @@ const ACTIVITY_SNAPSHOTS: TableSpec<ActivitySnapshotRow> = {
   ],
 };
 
+/** No client_address: RumEventRow.clientAddress is only for the enrich stage. */
+const RUM_EVENTS: TableSpec<RumEventRow> = {
+  table: 'rum_events',
+  timeColumn: 'ts',
+  time: (row) => row.ts,
+  columns: [
+    { name: 'id', value: (r) => r.id },
+    { name: 'ts', value: (r) => r.ts },
+    { name: 'org_id', value: (r) => r.orgId },
+    { name: 'session_id', value: (r) => r.sessionId },
+    { name: 'view_id', value: (r) => r.viewId },
+    { name: 'type', value: (r) => r.type },
+    { name: 'name', value: (r) => r.name },
+    { name: 'value', value: (r) => r.value },
+    { name: 'url', value: (r) => r.url },
+    { name: 'url_path', value: (r) => r.urlPath },
+    { name: 'referrer', value: (r) => r.referrer },
+    { name: 'title', value: (r) => r.title },
+    { name: 'message', value: (r) => r.message },
+    { name: 'stack', value: (r) => r.stack },
+    { name: 'error_type', value: (r) => r.errorType },
+    { name: 'duration_ms', value: (r) => r.durationMs },
+    { name: 'service', value: (r) => r.service },
+    { name: 'release', value: (r) => r.release },
+    { name: 'user_agent', value: (r) => r.userAgent },
+    { name: 'browser_name', value: (r) => r.browserName },
+    { name: 'browser_version', value: (r) => r.browserVersion },
+    { name: 'os_name', value: (r) => r.osName },
+    { name: 'os_version', value: (r) => r.osVersion },
+    { name: 'device_type', value: (r) => r.deviceType },
+    { name: 'country', value: (r) => r.country },
+    { name: 'city', value: (r) => r.city },
+    { name: 'attributes', value: (r) => r.attributes },
+  ],
+};
+
 /** Counts arrive as JS numbers (JSON); BIGINT columns take bigint. */
 function int64(value: number): bigint {
   return BigInt(Math.trunc(value));
@@ -291,6 +330,7 @@ export class DuckDBStore implements Store {
   private readonly querySamples: TableWriter<QuerySampleRow>;
   private readonly sessions: TableWriter<SessionRow>;
   private readonly activitySnapshots: TableWriter<ActivitySnapshotRow>;
+  private readonly rumEvents: TableWriter<RumEventRow>;
   private readonly entities: EntityWriter;
 
   constructor(private readonly database: DuckDBDatabase) {
@@ -302,6 +342,7 @@ export class DuckDBStore implements Store {
     this.querySamples = new TableWriter(database, QUERY_SAMPLES);
     this.sessions = new TableWriter(database, ACTIVITY_SAMPLES);
     this.activitySnapshots = new TableWriter(database, ACTIVITY_SNAPSHOTS);
+    this.rumEvents = new TableWriter(database, RUM_EVENTS);
     this.entities = new EntityWriter(database);
   }
 
@@ -315,6 +356,7 @@ export class DuckDBStore implements Store {
       this.querySamples,
       this.sessions,
       this.activitySnapshots,
+      this.rumEvents,
       this.entities,
     ])
       await writer.open();
@@ -355,8 +397,16 @@ export class DuckDBStore implements Store {
     return this.activitySnapshots.write(rows);
   }
 
+  writeRumEvents(rows: readonly RumEventRow[]): Promise<WriteResult> {
+    return this.rumEvents.write(rows);
+  }
+
   upsertEntities(rows: readonly EntityRow[]): Promise<WriteResult> {
     return this.entities.upsert(rows);
+  }
+
+  queryLogs(org: OrgId, query: LogQuery): Promise<LogQueryResult<StoredLog>> {
+    return runLogQuery(this.database, (conditions) => orgScoped('logs', org, conditions), query);
   }
 
   async searchLogs(org: OrgId, search: LogSearch): Promise<StoredLog[]> {
@@ -507,6 +557,7 @@ export class DuckDBStore implements Store {
       querySamples: await count('query_samples'),
       sessions: await count('activity_samples'),
       entities: await count('entities'),
+      rumEvents: await count('rum_events'),
     };
   }
 

@@ -44,6 +44,16 @@ function fresh(regex: RegExp): RegExp {
   return new RegExp(regex.source, regex.flags);
 }
 
+/**
+ * `piece` written out `n` times. Irregexp runs a repetition written out several times faster than
+ * a counted one (`(?:[ -]?[0-9]){12}`: 0.35 against 2.4 µs over a 1 KB log line), and a greedy
+ * `X{0,n}` of an X that matches at most one way at a place means what `X?` n times means. The
+ * tests hold each pattern's plain form and check the two agree.
+ */
+function times(piece: string, n: number): string {
+  return piece.repeat(n);
+}
+
 const hasAt = (text: string): boolean => text.includes('@') || text.includes('%40');
 const hasDigit = (text: string): boolean => /[0-9]/.test(text);
 const hasDash = (text: string): boolean => text.includes('-');
@@ -61,9 +71,37 @@ const hasColon = (text: string): boolean => text.includes(':');
 const EMAIL =
   /(?<![\p{L}\p{M}\p{N}._%+-])[\p{L}\p{M}\p{N}._%+-]{1,64}(?:@|%40)(?:[\p{L}\p{M}\p{N}-]{1,63}\.){1,8}\p{L}{2,24}(?![\p{L}\p{M}\p{N}-])/gu;
 
+/** Longest local part: a match starts at most this many characters before its `@` or `%40`. */
+const EMAIL_LOCAL_MAX = 64;
+
+/**
+ * Where an email may start from `from` on: at most EMAIL_LOCAL_MAX characters before the next `@`
+ * or `%40`, never between the halves of a surrogate pair (a `u` search does not start there).
+ * EMAIL tries 64 characters at every place, so it is run only near an `@`.
+ */
+function emailStart(text: string, from: number): number {
+  const at = text.indexOf('@', from);
+  const escaped = text.indexOf('%40', from);
+  const next = at === -1 ? escaped : escaped === -1 ? at : Math.min(at, escaped);
+  if (next === -1) return -1;
+  let start = Math.max(from, next - EMAIL_LOCAL_MAX);
+  if (start > from) {
+    const c = text.charCodeAt(start);
+    const before = text.charCodeAt(start - 1);
+    if (c >= 0xdc00 && c <= 0xdfff && before >= 0xd800 && before <= 0xdbff) start--;
+  }
+  return start;
+}
+
 function emailRule(): PatternRule {
   const replacement = marker('email');
-  return { name: 'email', regex: fresh(EMAIL), mayMatch: hasAt, replace: () => replacement };
+  return {
+    name: 'email',
+    regex: fresh(EMAIL),
+    mayMatch: hasAt,
+    nextStart: emailStart,
+    replace: () => replacement,
+  };
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -75,8 +113,12 @@ function emailRule(): PatternRule {
  * Amex/Diners/JCB 3, Visa 4, Discover/UnionPay/Maestro 6): epoch timestamps in s, ms and ns start
  * with 1 until 2033 and are left alone. Not inside a longer word or number (`.` or `,` and a digit).
  */
-const CARD =
-  /(?<![0-9A-Za-z_])(?<![0-9A-Za-z_][.,-])[2-6](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z_])(?![.,-][0-9])/g;
+const CARD = new RegExp(
+  // (?<![0-9A-Za-z_])(?<![0-9A-Za-z_][.,-])[2-6](?:[ -]?[0-9]){12,18}(?![0-9A-Za-z_])(?![.,-][0-9])
+  String.raw`(?<![0-9A-Za-z_])(?<![0-9A-Za-z_][.,-])[2-6]${times('[ -]?[0-9]', 12)}${times('(?:[ -]?[0-9])?', 6)}` +
+    String.raw`(?![0-9A-Za-z_])(?![.,-][0-9])`,
+  'g',
+);
 
 /** The Luhn (mod 10) checksum of ISO/IEC 7812 over a string of digits. */
 export function luhnValid(digits: string): boolean {
@@ -129,7 +171,11 @@ const IBAN_LENGTHS: ReadonlyMap<string, number> = new Map(
  * each (the printed form groups by four). An upper-case word right after it may be taken in; the
  * check below cuts the match at the country's length.
  */
-const IBAN = /(?<![0-9A-Za-z_])[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,30}(?![0-9A-Za-z_])/g;
+const IBAN = new RegExp(
+  // (?<![0-9A-Za-z_])[A-Z]{2}[0-9]{2}(?: ?[0-9A-Z]){11,30}(?![0-9A-Za-z_])
+  String.raw`(?<![0-9A-Za-z_])[A-Z][A-Z][0-9][0-9]${times(' ?[0-9A-Z]', 11)}(?: ?[0-9A-Z]){0,19}(?![0-9A-Za-z_])`,
+  'g',
+);
 
 /** ISO 13616 check: move the first four characters to the end, letters to 10-35, mod 97 = 1. */
 export function ibanValid(compact: string): boolean {
@@ -173,7 +219,8 @@ function ibanRule(): PatternRule {
 // ------------------------------------------------------------------------------------------------
 
 /** `AAA-GG-SSSS` with dashes: nine bare digits are too often something else. */
-const SSN = /(?<![0-9A-Za-z_-])(?<![0-9]\.)([0-9]{3})-([0-9]{2})-([0-9]{4})(?![0-9A-Za-z_]|-[0-9])/g;
+const SSN =
+  /(?<![0-9A-Za-z_-])(?<![0-9]\.)([0-9][0-9][0-9])-([0-9][0-9])-([0-9][0-9][0-9][0-9])(?![0-9A-Za-z_]|-[0-9])/g;
 
 /** SSA: no area 000, 666 or 900-999, no group 00, no serial 0000. */
 export function ssnValid(area: string, group: string, serial: string): boolean {
@@ -203,19 +250,28 @@ function ssnRule(): PatternRule {
  *   front: area and exchange start with 2-9 and a separator is required.
  * Not when glued to a word, or after a word and a dot or dash (`v1.415.555.0100`, `ORD-415-…`).
  */
-const PHONE = new RegExp(
-  String.raw`(?<![0-9A-Za-z_+])(?<![0-9A-Za-z_][.-])(?:` +
-    String.raw`\+[1-9](?:[0-9]{0,3}(?:[ .-]?\([0-9]{1,4}\)[ .-]?[0-9]{1,8}|[ .-][0-9]{1,8})(?:[ .-][0-9]{1,8}){0,5}|[0-9]{7,14})` +
-    String.raw`|(?:1[ .-])?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}` +
-    String.raw`)(?![0-9A-Za-z_])(?![.-][0-9A-Za-z])`,
-  'g',
-);
+const PHONE_BEFORE = String.raw`(?<![0-9A-Za-z_+])(?<![0-9A-Za-z_][.-])`;
+const PHONE_INTERNATIONAL = String.raw`\+[1-9](?:[0-9]{0,3}(?:[ .-]?\([0-9]{1,4}\)[ .-]?[0-9]{1,8}|[ .-][0-9]{1,8})(?:[ .-][0-9]{1,8}){0,5}|[0-9]{7,14})`;
+// (?:1[ .-])?(?:\([2-9][0-9]{2}\) ?|[2-9][0-9]{2}[ .-])[2-9][0-9]{2}[ .-][0-9]{4}
+const PHONE_NANP = String.raw`(?:1[ .-])?(?:\([2-9][0-9][0-9]\) ?|[2-9][0-9][0-9][ .-])[2-9][0-9][0-9][ .-][0-9][0-9][0-9][0-9]`;
+const PHONE_AFTER = String.raw`(?![0-9A-Za-z_])(?![.-][0-9A-Za-z])`;
+const PHONE = new RegExp(`${PHONE_BEFORE}(?:${PHONE_INTERNATIONAL}|${PHONE_NANP})${PHONE_AFTER}`, 'g');
+/**
+ * PHONE for text without a `+`, where its international branch cannot match: the same matches,
+ * for a third of the time (a `\+` branch keeps irregexp from skipping ahead).
+ */
+const PHONE_NO_PLUS = new RegExp(`${PHONE_BEFORE}(?:${PHONE_NANP})${PHONE_AFTER}`, 'g');
+
+const hasPlus = (text: string): boolean => text.includes('+');
 
 function phoneRule(): PatternRule {
   const replacement = marker('phone');
+  const withPlus = fresh(PHONE);
+  const withoutPlus = fresh(PHONE_NO_PLUS);
   return {
     name: 'phone',
-    regex: fresh(PHONE),
+    regex: withPlus,
+    regexFor: (text) => (hasPlus(text) ? withPlus : withoutPlus),
     mayMatch: hasDigit,
     replace: (match) => {
       const found = match[0];
@@ -285,9 +341,12 @@ function ipv6Rule(): PatternRule {
 // Secrets
 // ------------------------------------------------------------------------------------------------
 
-/** A cheap test for all three secret rules. */
-const SECRET_HINT = /bearer|basic|pass|pwd|secret|token|key|:\/\//i;
-const mayHoldSecret = (text: string): boolean => SECRET_HINT.test(text);
+/**
+ * No pre-test for the Bearer/Basic and key-value rules: a case-insensitive alternation of their
+ * words scans slower than the rules' own patterns do (2 against 0.6 and 1.2 µs over a 1 KB log
+ * line), and log lines hold `token` or `key` often enough that it rarely saves the scan.
+ */
+const anyText = (): boolean => true;
 
 /** `scheme://user:password@host`: the password goes, the user and host stay. */
 const URL_CREDENTIALS =
@@ -323,19 +382,20 @@ function secretRules(): PatternRule[] {
     {
       name: 'secret',
       regex: fresh(URL_CREDENTIALS),
-      mayMatch: (text) => text.includes('://'),
+      // `//` first: V8 looks for two characters several times faster than for three.
+      mayMatch: (text) => text.includes('//') && text.includes('://'),
       replace: (match) => `${match[1] ?? ''}${replacement}@`,
     },
     {
       name: 'secret',
       regex: fresh(AUTH_SCHEME),
-      mayMatch: mayHoldSecret,
+      mayMatch: anyText,
       replace: (match) => authSchemeReplacement(match, replacement),
     },
     {
       name: 'secret',
       regex: fresh(SECRET_PAIR),
-      mayMatch: mayHoldSecret,
+      mayMatch: anyText,
       replace: (match) => {
         const value = match[3] ?? '';
         if (value.startsWith('[REDACTED:')) return undefined;

@@ -47,6 +47,9 @@ const VALUES = [
   '',
   '-415-555-0100-',
   '.4111111111111111.',
+  // A replacement that makes a match for a later rule: `]` no longer glues the phone number to a word.
+  'Bearer abcdefgh1(415) 555-0100',
+  'token=x 415-555-0100',
 ];
 
 describe('Redactor.attributes', () => {
@@ -58,6 +61,22 @@ describe('Redactor.attributes', () => {
         const expected = JSON.stringify({ a: r.text(a, new Map()), n: 7, b: r.text(b, new Map()) });
         expect(r.attributes(json, walkContext()), `${a} | ${b}`).toBe(expected);
       }
+    }
+  });
+
+  it('redacts random maps as the text redactor redacts their values', () => {
+    const r = redactor();
+    let state = 11;
+    const pick = (): string => {
+      state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+      return VALUES[state % VALUES.length] ?? '';
+    };
+    for (let i = 0; i < 3000; i++) {
+      const values = [pick() + ' ' + pick(), pick() + pick(), pick()];
+      const json = JSON.stringify({ a: values[0], b: [values[1], { c: values[2] }] });
+      const text = (value: string | undefined): string => r.text(value ?? '', new Map());
+      const expected = JSON.stringify({ a: text(values[0]), b: [text(values[1]), { c: text(values[2]) }] });
+      expect(r.attributes(json, walkContext()), json).toBe(expected);
     }
   });
 

@@ -45,8 +45,14 @@ export class Redactor {
 
   /** The text with what the detectors and custom rules found replaced; the same string when nothing was. */
   text(text: string, tally: Tally): string {
+    return this.textFrom(text, 0, tally);
+  }
+
+  /** `text` with the built-in rules before `first` left out (they are known to find nothing). */
+  private textFrom(text: string, first: number, tally: Tally): string {
     let out = text;
-    for (const rule of this.builtIns) out = applyRule(rule, out, tally);
+    for (let i = first; i < this.builtIns.length; i++)
+      out = applyRule(this.builtIns[i] as PatternRule, out, tally);
     for (const rule of this.custom) out = applyWindowed(rule, out, tally);
     return out;
   }
@@ -57,7 +63,9 @@ export class Redactor {
    * a JSON object is redacted as text.
    */
   attributes(json: string, context: WalkContext): string {
-    if (json === '{}' || json === '[]' || json === '' || !this.mayChange(json)) return json;
+    if (json === '{}' || json === '[]' || json === '') return json;
+    const first = this.firstRuleToRun(json);
+    if (first === -1) return json;
     let parsed: unknown;
     try {
       parsed = JSON.parse(json);
@@ -65,7 +73,7 @@ export class Redactor {
       return this.text(json, context.tally);
     }
     if (typeof parsed !== 'object' || parsed === null) return this.text(json, context.tally);
-    return this.walk(parsed, parsed, 'scan', context) ? JSON.stringify(parsed) : json;
+    return this.walk(parsed, parsed, 'scan', first, context) ? JSON.stringify(parsed) : json;
   }
 
   /**
@@ -80,34 +88,48 @@ export class Redactor {
   }
 
   /**
-   * Whether redacting the JSON text could change it, tested on the text without parsing it. Sound
-   * when the text has no escapes: every string value then appears in it verbatim between quotes,
-   * and the detectors neither need their match to end at a quote nor look at one (detectors.ts),
-   * so a detector that finds nothing in the whole text finds nothing in any value (it may find
-   * more: a false positive only costs a parse). Custom patterns may anchor on the start or end of
-   * a value: with any, the text is always parsed.
+   * Whether redacting the JSON text could change it, tested on the text without parsing it: -1
+   * when it cannot, else the first built-in rule the values need to go through. Sound when the
+   * text has no escapes: every string value then appears in it verbatim between quotes, and the
+   * detectors neither need their match to end at a quote nor look at one (detectors.ts), so a
+   * detector that finds nothing in the whole text finds nothing in any value (it may find more: a
+   * false positive only costs a parse). The rules before the first that finds something are left
+   * out of the walk: they see the values as they are, in which they find nothing; from that one on,
+   * a replacement may make a match for a later rule, so all run. Custom patterns may anchor on the
+   * start or end of a value: with any, the text is always parsed and every rule runs.
    */
-  private mayChange(json: string): boolean {
-    if (this.custom.length > 0 || json.includes('\\') || this.keys.mayHoldSpecialKey(json)) return true;
-    for (const rule of this.builtIns) if (ruleFinds(rule, json)) return true;
-    return false;
+  private firstRuleToRun(json: string): number {
+    if (this.custom.length > 0 || json.includes('\\')) return 0;
+    for (let i = 0; i < this.builtIns.length; i++)
+      if (ruleFinds(this.builtIns[i] as PatternRule, json)) return i;
+    return this.keys.mayHoldSpecialKey(json) ? this.builtIns.length : -1;
   }
 
-  /** Redacts a parsed JSON value in place; true when it changed something. */
-  private walk(value: object, root: unknown, verdict: 'scan' | 'statement', context: WalkContext): boolean {
+  /**
+   * Redacts a parsed JSON value in place; true when it changed something. Scanned values skip the
+   * built-in rules before `first` (see firstRuleToRun); statements are new text once stripped and
+   * go through every rule.
+   */
+  private walk(
+    value: object,
+    root: unknown,
+    verdict: 'scan' | 'statement',
+    first: number,
+    context: WalkContext,
+  ): boolean {
     let changed = false;
     if (Array.isArray(value)) {
       const items = value as unknown[];
       for (let i = 0; i < items.length; i++) {
         const item = items[i];
         if (typeof item === 'string') {
-          const redacted = this.scalar(item, verdict, root, context);
+          const redacted = this.scalar(item, verdict, root, first, context);
           if (redacted !== item) {
             items[i] = redacted;
             changed = true;
           }
         } else if (typeof item === 'object' && item !== null) {
-          if (this.walk(item, root, 'scan', context)) changed = true;
+          if (this.walk(item, root, 'scan', first, context)) changed = true;
         }
       }
       return changed;
@@ -135,23 +157,30 @@ export class Redactor {
         continue;
       }
       if (typeof item === 'string') {
-        const redacted = this.scalar(item, keyVerdict, root, context);
+        const redacted = this.scalar(item, keyVerdict, root, first, context);
         if (redacted !== item) {
           record[key] = redacted;
           changed = true;
         }
-      } else if (typeof item === 'object' && this.walk(item, root, keyVerdict, context)) changed = true;
+      } else if (typeof item === 'object' && this.walk(item, root, keyVerdict, first, context))
+        changed = true;
     }
     return changed;
   }
 
-  private scalar(text: string, verdict: 'scan' | 'statement', root: unknown, context: WalkContext): string {
+  private scalar(
+    text: string,
+    verdict: 'scan' | 'statement',
+    root: unknown,
+    first: number,
+    context: WalkContext,
+  ): string {
     if (verdict === 'statement') {
       const stripped = stripLiterals(text, context.dialect(root));
       if (stripped !== text) addTo(context.tally, 'sql_literals');
       return this.text(stripped, context.tally);
     }
-    return this.text(text, context.tally);
+    return this.textFrom(text, first, context.tally);
   }
 }
 

@@ -7,6 +7,17 @@ export interface PatternRule {
   readonly name: string;
   /** A cheap test (a character or two) that is false when the text cannot hold a match. */
   readonly mayMatch: (text: string) => boolean;
+  /**
+   * Optional: the least index at or after `from` where a match may start, or -1 when none can. It
+   * must not skip a start the regex would find: the search then resumes there, and finds what a
+   * search from `from` finds, for less (the email pattern costs ~64 steps a character).
+   */
+  readonly nextStart?: (text: string, from: number) => number;
+  /**
+   * Optional: a regex for this text that finds what `regex` finds in it, for less (global too, and
+   * owned by the rule); `regex` when undefined.
+   */
+  readonly regexFor?: (text: string) => RegExp;
   /** Global (`g`): matches are taken left to right, each from where the previous one ended. */
   readonly regex: RegExp;
   /** What replaces the match, or undefined to keep it (a failed checksum, a word that only looked like one). */
@@ -43,13 +54,13 @@ export function simpleRule(
  */
 export function applyRule(rule: PatternRule, text: string, tally: Tally | undefined): string {
   if (!rule.mayMatch(text)) return text;
-  const regex = rule.regex;
+  const regex = rule.regexFor?.(text) ?? rule.regex;
   regex.lastIndex = 0;
   let out = '';
   let last = 0;
   let hits = 0;
   let match: RegExpExecArray | null;
-  while ((match = regex.exec(text)) !== null) {
+  while ((match = execFrom(rule, regex, text)) !== null) {
     const found = match[0];
     if (found === '') {
       regex.lastIndex++;
@@ -69,10 +80,10 @@ export function applyRule(rule: PatternRule, text: string, tally: Tally | undefi
 /** Whether the rule would replace something in the text: `applyRule` without building the result. */
 export function ruleFinds(rule: PatternRule, text: string): boolean {
   if (!rule.mayMatch(text)) return false;
-  const regex = rule.regex;
+  const regex = rule.regexFor?.(text) ?? rule.regex;
   regex.lastIndex = 0;
   let match: RegExpExecArray | null;
-  while ((match = regex.exec(text)) !== null) {
+  while ((match = execFrom(rule, regex, text)) !== null) {
     if (match[0] === '') {
       regex.lastIndex++;
       continue;
@@ -84,4 +95,17 @@ export function ruleFinds(rule: PatternRule, text: string): boolean {
     }
   }
   return false;
+}
+
+/** The rule's next match from the regex's `lastIndex`, skipping ahead to where one may start. */
+function execFrom(rule: PatternRule, regex: RegExp, text: string): RegExpExecArray | null {
+  if (rule.nextStart !== undefined) {
+    const start = rule.nextStart(text, regex.lastIndex);
+    if (start === -1) {
+      regex.lastIndex = 0;
+      return null;
+    }
+    if (start > regex.lastIndex) regex.lastIndex = start;
+  }
+  return regex.exec(text);
 }

@@ -1,0 +1,309 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/core/logger.js';
+import type { LogExpr, LogQuery } from '../../src/store/log-query.js';
+import { parseLogQuery } from '../../src/query/log-language/parser.js';
+import { DuckDBDatabase } from '../../src/store/duckdb/database.js';
+import { DuckDBStore } from '../../src/store/duckdb/telemetry-store.js';
+import { orgId, type OrgId } from '../../src/store/rows.js';
+import type { StoredLog } from '../../src/store/store.js';
+import { ORG_A, ORG_B, T0, logRow } from '../fixtures/rows.js';
+
+const MINUTE = 60_000_000_000n;
+const HOUR = 60n * MINUTE;
+const TRACE = '0af7651916cd43dd8448eb211c80319c';
+
+/** Windows of time that keep each test's rows apart. */
+const OPERATORS = T0;
+const PAGES = T0 + 2n * HOUR;
+const COUNTS = T0 + 4n * HOUR;
+const BIG = T0 + 6n * HOUR;
+
+describe('log search language on DuckDB', () => {
+  let dir: string;
+  let database: DuckDBDatabase;
+  let store: DuckDBStore;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sightline-log-search-'));
+    database = await DuckDBDatabase.open(
+      { path: join(dir, 'test.duckdb'), memoryLimit: '512MB', checkpointThreshold: '16MB' },
+      silentLogger(),
+    );
+    await database.migrate();
+    store = new DuckDBStore(database);
+    await store.start();
+    await store.writeLogs([
+      logRow({
+        id: 'l1',
+        ts: OPERATORS + 1n,
+        body: 'order placed',
+        attributes: '{"order.id":42,"duration_ms":120,"http.route":"/orders"}',
+      }),
+      logRow({
+        id: 'l2',
+        ts: OPERATORS + 2n,
+        host: 'web-2',
+        severity: 'WARN',
+        severityNumber: 13,
+        body: 'payment slow: 100% of budget',
+        attributes: '{"duration_ms":750,"http.route":"/pay"}',
+      }),
+      logRow({
+        id: 'l3',
+        ts: OPERATORS + 3n,
+        service: 'payments',
+        host: 'db-1',
+        severity: 'ERROR',
+        severityNumber: 17,
+        body: 'Connection reset by peer',
+        traceId: TRACE,
+        spanId: 'b7ad6b7169203331',
+        attributes: '{"duration_ms":"1500","we\\"ird":"yes"}',
+      }),
+      logRow({
+        id: 'l4',
+        ts: OPERATORS + 4n,
+        service: 'payments',
+        severity: 'DEBUG',
+        severityNumber: 5,
+        body: 'cache miss for user_42',
+        attributes: '{}',
+        resource: '{"service.name":"payments","k8s.pod.name":"pay-7"}',
+      }),
+      logRow({
+        id: 'l5',
+        ts: OPERATORS + 5n,
+        service: 'search',
+        entityId: 'service/search',
+        severity: 'FATAL',
+        severityNumber: 21,
+        body: 'out of memory; userX42 evicted',
+        attributes: '{}',
+      }),
+      // Another org's rows match almost every query below; none may ever appear.
+      ...['l1', 'l2', 'l3', 'l4', 'l5'].map((id, i) =>
+        logRow({
+          id: `b-${id}`,
+          orgId: ORG_B,
+          ts: OPERATORS + BigInt(i + 1),
+          service: i < 2 ? 'checkout' : 'payments',
+          host: 'web-1',
+          severity: 'ERROR',
+          severityNumber: 17,
+          body: 'order placed payment slow 100% Connection reset by peer cache miss for user_42 out of memory',
+          traceId: TRACE,
+          attributes: '{"duration_ms":9999,"http.route":"/pay"}',
+          resource: '{"k8s.pod.name":"pay-7"}',
+        }),
+      ),
+    ]);
+  });
+
+  afterAll(async () => {
+    await database.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function query(q: string, overrides: Partial<LogQuery> = {}): LogQuery {
+    const parsed = parseLogQuery(q);
+    return {
+      fromNs: OPERATORS - HOUR,
+      toNs: OPERATORS + HOUR,
+      filter: parsed.filter,
+      aggregate:
+        parsed.aggregate === null ? null : { by: parsed.aggregate.by.map((b) => b.field), stepNs: null },
+      limit: 100,
+      after: null,
+      timeoutMs: 10_000,
+      ...overrides,
+    };
+  }
+
+  async function ids(q: string, org: OrgId = ORG_A, overrides: Partial<LogQuery> = {}): Promise<string[]> {
+    const result = await store.queryLogs(org, query(q, overrides));
+    if (result.kind !== 'logs') throw new Error('expected rows');
+    return result.logs.map((l) => l.id);
+  }
+
+  it.each([
+    ['', ['l5', 'l4', 'l3', 'l2', 'l1']],
+    ['order', ['l1']],
+    ['CONNECTION', ['l3']],
+    ['"reset by"', ['l3']],
+    ['"100%"', ['l2']],
+    ['user_42', ['l4']],
+    ['cache*user', ['l4']],
+    ['body:memory', ['l5']],
+    ['service:payments', ['l4', 'l3']],
+    ['service:pay*', ['l4', 'l3']],
+    ['host:"web-1"', ['l5', 'l4', 'l1']],
+    ['host:web-?', ['l5', 'l4', 'l2', 'l1']],
+    ['host:web*', ['l5', 'l4', 'l2', 'l1']],
+    ['entity:service/search', ['l5']],
+    ['entity_id:service/search', ['l5']],
+    [`trace_id:${TRACE.toUpperCase()}`, ['l3']],
+    ['span_id:b7ad6b7169203331', ['l3']],
+    ['-service:checkout', ['l5', 'l4', 'l3']],
+    ['NOT service:checkout', ['l5', 'l4', 'l3']],
+    ['service:checkout OR service:search', ['l5', 'l2', 'l1']],
+    ['(service:search OR host:db-1) -level:fatal', ['l3']],
+    ['service:payments AND NOT cache', ['l3']],
+    ['duration_ms>500', ['l3', 'l2']],
+    ['duration_ms>=750', ['l3', 'l2']],
+    ['duration_ms<750', ['l1']],
+    ['duration_ms<=120', ['l1']],
+    ['duration_ms=750', ['l2']],
+    ['-duration_ms>500', ['l5', 'l4', 'l1']],
+    ['order.id:42', ['l1']],
+    ['http.route:/pay*', ['l2']],
+    ['http.route:*', ['l2', 'l1']],
+    ['resource.k8s.pod.name:pay-7', ['l4']],
+    ['severity>=warn', ['l5', 'l3', 'l2']],
+    ['severity>error', ['l5']],
+    ['severity<info', ['l4']],
+    ['level:debug', ['l4']],
+    ['level=warning', ['l2']],
+    [`service:"x' OR 1=1 --"`, []],
+    ["'; DROP TABLE logs; --", []],
+  ])('%s matches %j', async (q, expected) => {
+    expect(await ids(q)).toEqual(expected);
+  });
+
+  it('reads attribute keys with quotes through an escaped JSON path', async () => {
+    const filter: LogExpr = {
+      kind: 'match',
+      field: { kind: 'attribute', source: 'attributes', key: 'we"ird' },
+      value: { kind: 'exact', text: 'yes' },
+    };
+    const result = await store.queryLogs(ORG_A, { ...query(''), filter });
+    expect(result.kind === 'logs' && result.logs.map((l) => l.id)).toEqual(['l3']);
+  });
+
+  it("never returns or counts another org's rows", async () => {
+    expect(
+      await ids('order OR payment OR Connection OR duration_ms>0 OR resource.k8s.pod.name:pay-7'),
+    ).toEqual(['l4', 'l3', 'l2', 'l1']);
+    expect(await ids('', orgId('org_nobody'))).toEqual([]);
+    expect((await ids('', ORG_B)).every((id) => id.startsWith('b-'))).toBe(true);
+    const counts = await store.queryLogs(ORG_A, query('| count by service'));
+    expect(counts).toEqual({
+      kind: 'counts',
+      truncated: false,
+      buckets: [
+        { ts: null, group: ['checkout'], count: 2 },
+        { ts: null, group: ['payments'], count: 2 },
+        { ts: null, group: ['search'], count: 1 },
+      ],
+    });
+  });
+
+  it('pages newest first through rows with equal times, stable under inserts between pages', async () => {
+    await store.writeLogs(
+      Array.from({ length: 25 }, (_, i) =>
+        logRow({ id: `p${String(i).padStart(2, '0')}`, ts: PAGES, body: 'page me' }),
+      ),
+    );
+    await store.writeLogs([logRow({ id: 'p-old', ts: PAGES - 1n, body: 'page me' })]);
+    const range = { fromNs: PAGES - HOUR, toNs: PAGES + HOUR, limit: 10 };
+    const seen: StoredLog[] = [];
+    let after: LogQuery['after'] = null;
+    let pages = 0;
+    for (;;) {
+      const result = await store.queryLogs(ORG_A, query('"page me"', { ...range, after }));
+      if (result.kind !== 'logs') throw new Error('expected rows');
+      seen.push(...result.logs);
+      pages++;
+      if (pages === 1) {
+        // Arriving while the user pages: newer and same-time rows sort before the cursor.
+        await store.writeLogs([
+          logRow({ id: 'p99', ts: PAGES, body: 'page me' }),
+          logRow({ id: 'new', ts: PAGES + 1n, body: 'page me' }),
+        ]);
+      }
+      const last = result.logs[result.logs.length - 1];
+      if (!result.more || last === undefined) break;
+      after = { ts: last.ts, id: last.id };
+    }
+    expect(pages).toBe(3);
+    const expected = [
+      ...Array.from({ length: 25 }, (_, i) => `p${String(24 - i).padStart(2, '0')}`),
+      'p-old',
+    ];
+    expect(seen.map((l) => l.id)).toEqual(expected);
+  });
+
+  it('says there is no next page when the rows end exactly at the limit', async () => {
+    const result = await store.queryLogs(ORG_A, query('', { limit: 5 }));
+    expect(result.kind === 'logs' && result.more).toBe(false);
+    const fewer = await store.queryLogs(ORG_A, query('', { limit: 4 }));
+    expect(fewer.kind === 'logs' && fewer.more).toBe(true);
+  });
+
+  it('counts by level over time buckets and by attributes', async () => {
+    await store.writeLogs([
+      logRow({ id: 'c1', ts: COUNTS + 1n, severity: 'ERROR', attributes: '{"http.route":"/a"}' }),
+      logRow({ id: 'c2', ts: COUNTS + 2n, severity: 'ERROR', attributes: '{"http.route":"/a"}' }),
+      logRow({ id: 'c3', ts: COUNTS + 3n, severity: 'INFO', attributes: '{"http.route":"/b"}' }),
+      logRow({ id: 'c4', ts: COUNTS + MINUTE + 5n, severity: 'INFO', attributes: '{}' }),
+    ]);
+    const window = { fromNs: COUNTS, toNs: COUNTS + HOUR };
+    const parsed = parseLogQuery('| count by level over 1m');
+    const byLevel = await store.queryLogs(ORG_A, {
+      ...query(''),
+      ...window,
+      aggregate: { by: parsed.aggregate?.by.map((b) => b.field) ?? [], stepNs: MINUTE },
+    });
+    const base = (COUNTS / MINUTE) * MINUTE;
+    expect(byLevel).toEqual({
+      kind: 'counts',
+      truncated: false,
+      buckets: [
+        { ts: base, group: ['ERROR'], count: 2 },
+        { ts: base, group: ['INFO'], count: 1 },
+        { ts: base + MINUTE, group: ['INFO'], count: 1 },
+      ],
+    });
+    const byRoute = await store.queryLogs(ORG_A, { ...query('| count by http.route'), ...window });
+    expect(byRoute.kind === 'counts' && byRoute.buckets).toEqual([
+      { ts: null, group: ['/a'], count: 2 },
+      { ts: null, group: ['/b'], count: 1 },
+      { ts: null, group: [null], count: 1 },
+    ]);
+    const total = await store.queryLogs(ORG_A, { ...query('severity>=error | count'), ...window });
+    expect(total.kind === 'counts' && total.buckets).toEqual([{ ts: null, group: [], count: 2 }]);
+    const truncated = await store.queryLogs(ORG_A, {
+      ...query('| count by http.route'),
+      ...window,
+      limit: 2,
+    });
+    expect(truncated.kind === 'counts' && truncated.truncated).toBe(true);
+  });
+
+  it('stops a query that runs past its time limit, naming the limit, and keeps serving', async () => {
+    await database.withConnection((connection) =>
+      connection.run(
+        `INSERT INTO logs (id, ts, observed_ts, org_id, service, host, entity_id, severity, severity_number,
+           severity_text, body, trace_id, span_id, event_name, scope_name, attributes, resource)
+         SELECT 'big-' || i, ${BIG} + i, ${BIG} + i, 'org_big', 'svc', 'h', '', 'INFO', 9, 'INFO',
+           'row number ' || i || ' of a large table', '', '', '', '', '{"n":' || i || '}', '{}'
+         FROM range(1000000) t(i)`,
+      ),
+    );
+    const heavy = {
+      ...query('"no such text" OR *a*b*c*d*e*f*g* OR n>99999999 | count by n'),
+      fromNs: BIG,
+      toNs: BIG + HOUR,
+      aggregate: { by: [{ kind: 'attribute', source: 'attributes', key: 'n' } as const], stepNs: null },
+      timeoutMs: 1,
+    };
+    await expect(store.queryLogs(orgId('org_big'), heavy)).rejects.toMatchObject({
+      code: 'SL_ERR_BAD_REQUEST',
+      message: expect.stringMatching(/^the search ran longer than the 1 ms limit and was stopped/) as unknown,
+    });
+    // The interrupted connection goes back to the pool and answers the next query.
+    for (let i = 0; i < 6; i++) expect(await ids('order')).toEqual(['l1']);
+  });
+});

@@ -12,6 +12,7 @@ import type {
 import type { Severity } from '../rows.js';
 import type { StoredLog } from '../store.js';
 import type { DuckDBDatabase } from './database.js';
+import { LOG_COLUMNS, big, storedLogOf, str } from './values.js';
 
 /**
  * Compiles the log search language's AST (src/query/log-language) to DuckDB SQL. Every value
@@ -31,9 +32,6 @@ export interface CompiledLogQuery {
   params: Params;
   types: Record<string, DuckDBType>;
 }
-
-const LOG_COLUMNS = `id, ts, observed_ts, service, host, entity_id, severity, severity_number, severity_text, body,
-  trace_id, span_id, event_name, scope_name, attributes, resource`;
 
 class ParamList {
   readonly params: Params = {};
@@ -217,36 +215,4 @@ export async function runLogQuery(
       count: Number(r.n),
     })),
   };
-}
-
-function storedLogOf(r: Record<string, unknown>): StoredLog {
-  return {
-    id: str(r.id),
-    ts: big(r.ts),
-    observedTs: big(r.observed_ts),
-    service: str(r.service),
-    host: str(r.host),
-    entityId: str(r.entity_id),
-    severity: str(r.severity) as Severity,
-    severityNumber: Number(r.severity_number),
-    severityText: str(r.severity_text),
-    body: str(r.body),
-    traceId: str(r.trace_id),
-    spanId: str(r.span_id),
-    eventName: str(r.event_name),
-    scopeName: str(r.scope_name),
-    attributes: str(r.attributes),
-    resource: str(r.resource),
-  };
-}
-
-function str(value: unknown): string {
-  if (typeof value === 'string') return value;
-  return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean'
-    ? String(value)
-    : '';
-}
-
-function big(value: unknown): bigint {
-  return typeof value === 'bigint' ? value : BigInt(Number(value ?? 0));
 }

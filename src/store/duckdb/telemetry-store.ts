@@ -12,7 +12,6 @@ import type {
   QueryStatRow,
   RumEventRow,
   SessionRow,
-  Severity,
   SpanKind,
   SpanRow,
   SpanStatus,
@@ -59,6 +58,7 @@ import type { DuckDBDatabase } from './database.js';
 import { EntityWriter } from './entity-writer.js';
 import { runLogQuery } from './log-search-sql.js';
 import { TableWriter, type TableSpec } from './table-writer.js';
+import { LOG_COLUMNS, big, storedLogOf, str } from './values.js';
 
 /** A point's value; a histogram's is the mean of its observations, so histograms chart like gauges. */
 const POINT_VALUE = 'coalesce(value, hist_sum / nullif(hist_count, 0))';
@@ -421,30 +421,11 @@ export class DuckDBStore implements Store {
       extra[`text${index}`] = `%${escapeLike(term)}%`;
     });
     const { from, params } = orgScoped('logs', org, conditions);
-    const rows = await this.read(
-      `SELECT id, ts, observed_ts, service, host, entity_id, severity, severity_number, severity_text, body,
-              trace_id, span_id, event_name, scope_name, attributes, resource
-       ${from} ORDER BY ts DESC, id DESC LIMIT $limit`,
-      { ...params, ...extra },
-    );
-    return rows.map((r) => ({
-      id: str(r.id),
-      ts: big(r.ts),
-      observedTs: big(r.observed_ts),
-      service: str(r.service),
-      host: str(r.host),
-      entityId: str(r.entity_id),
-      severity: str(r.severity) as Severity,
-      severityNumber: Number(r.severity_number),
-      severityText: str(r.severity_text),
-      body: str(r.body),
-      traceId: str(r.trace_id),
-      spanId: str(r.span_id),
-      eventName: str(r.event_name),
-      scopeName: str(r.scope_name),
-      attributes: str(r.attributes),
-      resource: str(r.resource),
-    }));
+    const rows = await this.read(`SELECT ${LOG_COLUMNS} ${from} ORDER BY ts DESC, id DESC LIMIT $limit`, {
+      ...params,
+      ...extra,
+    });
+    return rows.map(storedLogOf);
   }
 
   async getTrace(org: OrgId, traceId: string): Promise<{ spans: StoredSpan[]; truncated: boolean }> {
@@ -1017,15 +998,4 @@ function aggregate(aggregation: MetricQuery['aggregation'], value: string): stri
     case 'last':
       return `arg_max(${value}, ts)`;
   }
-}
-
-function str(value: unknown): string {
-  if (typeof value === 'string') return value;
-  return typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean'
-    ? String(value)
-    : '';
-}
-
-function big(value: unknown): bigint {
-  return typeof value === 'bigint' ? value : BigInt(Number(value ?? 0));
 }

@@ -12,6 +12,7 @@ import type { Store } from '../store/store.js';
 import { PLACEHOLDER_PAGE } from '../ui/placeholder-page.js';
 import { registerDatabaseRoutes } from './database-routes.js';
 import { registerLogSearchRoutes } from './log-search-routes.js';
+import { registerLogTailRoutes } from './log-tail-routes.js';
 import { querySchema } from './query-schema.js';
 import { logView, metricsView, traceView } from './views.js';
 
@@ -97,6 +98,7 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
   app.get('/api/v1/stats', (request) => deps.store.countRecords(authOf(request).orgId));
   registerDatabaseRoutes(app, deps.store, now);
   registerLogSearchRoutes(app, deps.store, now);
+  registerLogTailRoutes(app, deps, now);
   return app;
 }
 

@@ -14,6 +14,7 @@ import { registerDatabaseRoutes } from './database-routes.js';
 import { registerLogSearchRoutes } from './log-search-routes.js';
 import { registerLogTailRoutes } from './log-tail-routes.js';
 import { querySchema } from './query-schema.js';
+import { registerTraceRoutes } from './trace-routes.js';
 import { logView, metricsView, traceView } from './views.js';
 
 export interface Readiness {
@@ -99,6 +100,7 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
   registerDatabaseRoutes(app, deps.store, now);
   registerLogSearchRoutes(app, deps.store, now);
   registerLogTailRoutes(app, deps, now);
+  registerTraceRoutes(app, deps.store, now);
   return app;
 }
 

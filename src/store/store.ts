@@ -15,6 +15,7 @@ import type {
   SessionRow,
   Severity,
   SpanRow,
+  SpanStatus,
   Temporality,
 } from './rows.js';
 
@@ -209,6 +210,49 @@ export interface Activity {
 /** The most spans one trace read returns; `truncated` says when a trace has more. */
 export const MAX_TRACE_SPANS = 10_000;
 
+/**
+ * `POST /api/v1/traces/search`: traces with at least one span in the range (by start) that
+ * matches every given filter; the duration bounds are that span's, inclusive.
+ */
+export interface TraceSearch extends TimeRange {
+  service?: string;
+  /** The span name. */
+  operation?: string;
+  minDurationNs?: bigint;
+  maxDurationNs?: bigint;
+  status?: SpanStatus;
+  /** Key → value; each must equal the span attribute or, failing that, the resource attribute. */
+  attributes: Readonly<Record<string, string>>;
+  limit: number;
+}
+
+/** One trace found by a search, summarised over all its stored spans. */
+export interface TraceSummary {
+  traceId: string;
+  /** Of the span without a parent (else the earliest span). */
+  rootService: string;
+  rootOperation: string;
+  startTs: bigint;
+  /** Earliest start to latest end. */
+  durationNs: bigint;
+  spanCount: number;
+  errorCount: number;
+}
+
+/** Rate, errors and duration of one service or operation, from the span_latency_1m rollup. */
+export interface SpanRed {
+  service: string;
+  /** The span name; empty when grouped by service only. */
+  operation: string;
+  count: number;
+  errors: number;
+  meanNs: number;
+  /** Count-weighted averages of the per-minute quantiles: approximate (see trace-sql.ts). */
+  p50Ns: number;
+  p95Ns: number;
+  p99Ns: number;
+}
+
 export interface RecordCounts {
   logs: number;
   spans: number;
@@ -247,6 +291,10 @@ export interface Store extends Component {
   /** The log search language (`POST /api/v1/logs/search`): a page of rows newest first, or counts. */
   queryLogs(org: OrgId, query: LogQuery): Promise<LogQueryResult<StoredLog>>;
   getTrace(org: OrgId, traceId: string): Promise<{ spans: StoredSpan[]; truncated: boolean }>;
+  /** Newest trace start first, at most `search.limit`. */
+  searchTraces(org: OrgId, search: TraceSearch): Promise<TraceSummary[]>;
+  /** Per service (or per operation of `service`), busiest first, over rollup minutes in the range. */
+  spanRed(org: OrgId, range: TimeRange, service?: string): Promise<SpanRed[]>;
   queryMetrics(org: OrgId, query: MetricQuery): Promise<{ series: MetricSeries[]; truncated: boolean }>;
   countRecords(org: OrgId): Promise<RecordCounts>;
 

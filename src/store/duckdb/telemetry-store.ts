@@ -32,6 +32,7 @@ import type {
   QueryScope,
   QueryTotals,
   RecordCounts,
+  SpanRed,
   Store,
   StoredEntity,
   StoredLog,
@@ -39,9 +40,12 @@ import type {
   StoredQueryStat,
   StoredSession,
   StoredSpan,
+  TimeRange,
   TopQueries,
   TopQueriesQuery,
   TopQuery,
+  TraceSearch,
+  TraceSummary,
   WriteResult,
 } from '../store.js';
 import {
@@ -58,6 +62,7 @@ import type { DuckDBDatabase } from './database.js';
 import { EntityWriter } from './entity-writer.js';
 import { runLogQuery } from './log-search-sql.js';
 import { TableWriter, type TableSpec } from './table-writer.js';
+import { runSpanRed, runTraceSearch, type TableScope } from './trace-sql.js';
 import { LOG_COLUMNS, big, storedLogOf, str } from './values.js';
 
 /** A point's value; a histogram's is the mean of its observations, so histograms chart like gauges. */
@@ -319,6 +324,11 @@ function orgScoped(
   };
 }
 
+/** `orgScoped` for the trace reads, which name their table per subquery. */
+function orgTables(org: OrgId): TableScope {
+  return (table, conditions) => orgScoped(table, org, conditions);
+}
+
 const BIGINT_PARAMS = { fromNs: BIGINT, toNs: BIGINT, stepNs: BIGINT, atNs: BIGINT, snapshotTs: BIGINT };
 
 export class DuckDBStore implements Store {
@@ -460,6 +470,14 @@ export class DuckDBStore implements Store {
       links: str(r.links),
     }));
     return { spans, truncated };
+  }
+
+  searchTraces(org: OrgId, search: TraceSearch): Promise<TraceSummary[]> {
+    return runTraceSearch(this.database, orgTables(org), search);
+  }
+
+  spanRed(org: OrgId, range: TimeRange, service?: string): Promise<SpanRed[]> {
+    return runSpanRed(this.database, orgTables(org), range, service);
   }
 
   async queryMetrics(

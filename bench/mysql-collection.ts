@@ -15,6 +15,7 @@ import { SelfMetrics } from '../src/core/telemetry.js';
 import { startMariadb, type MariadbInstance } from '../test/harness/mariadb.js';
 import type { Metric } from './metric.js';
 import { machineCpu, processCpuSeconds } from './proc.js';
+import { fmt, median, progress, round, sleep } from './report.js';
 
 /**
  * What watching a MySQL-family server costs the watched server. One private MariaDB with
@@ -910,29 +911,4 @@ if (!isMainThread && parentPort !== null && isLoadWorkerData(workerData)) {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] ?? NaN)
-    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-}
-
-function round(value: number, digits = 2): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-}
-
-function fmt(value: number): string {
-  return value.toFixed(1);
-}
-
-function progress(message: string): void {
-  process.stderr.write(`${message}\n`);
 }

@@ -8,6 +8,7 @@ import type { LoadResult } from './otlp-logs-load.js';
 import { formatSummary, summarizeProfile } from './profile-summary.js';
 import { cpuBetween, machineCpu, peakRssMiB, threadCpu, type MachineCpu } from './proc.js';
 import { startServer, type RunningServer } from './sightline-server.js';
+import { progress } from './report.js';
 
 /**
  * OTLP/HTTP protobuf logs into `sightline start` on DuckDB. The load generator runs as its own
@@ -234,8 +235,4 @@ async function reportProfile(profileDir: string): Promise<void> {
 
 function mib(bytes: number): string {
   return (bytes / 2 ** 20).toFixed(1);
-}
-
-function progress(message: string): void {
-  process.stderr.write(`${message}\n`);
 }

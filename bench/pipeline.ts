@@ -9,6 +9,7 @@ import { emptyBatch, type RowKind, type StageContext } from '../src/process/stag
 import { orgId } from '../src/store/rows.js';
 import type { Metric } from './metric.js';
 import { buildTemplates, instantiate } from './otlp-logs-body.js';
+import { progress, round } from './report.js';
 
 /**
  * What the processing pipeline costs per record, on one core: OTLP log requests as the ingest
@@ -181,13 +182,4 @@ function withPersonalData(request: LogsRequest, template: number): LogsRequest {
     }
   }
   return request;
-}
-
-function round(value: number, digits = 2): number {
-  const factor = 10 ** digits;
-  return Math.round(value * factor) / factor;
-}
-
-function progress(message: string): void {
-  process.stderr.write(`${message}\n`);
 }

@@ -16,6 +16,7 @@ import type { Metric } from './metric.js';
 import { startPostgresExporter, type PostgresExporterInstance } from '../test/harness/postgres-exporter.js';
 import { startPostgres, type PostgresInstance } from '../test/harness/postgres.js';
 import { machineCpu, postgresCpuSeconds, processCpuSeconds } from './proc.js';
+import { fmt, median, progress, round, sleep } from './report.js';
 
 /**
  * What watching a PostgreSQL costs the watched server. One private PostgreSQL 15 with
@@ -606,29 +607,4 @@ async function checkNoEviction(admin: pg.Client): Promise<void> {
       `pg_stat_statements evicted entries (dealloc ${rows[0]?.dealloc}): per-role sums are incomplete; lower --pg-statements`,
     );
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] ?? NaN)
-    : ((sorted[mid - 1] ?? NaN) + (sorted[mid] ?? NaN)) / 2;
-}
-
-function round(value: number, digits = 2): number {
-  const scale = 10 ** digits;
-  return Math.round(value * scale) / scale;
-}
-
-function fmt(value: number): string {
-  return value.toFixed(1);
-}
-
-function progress(message: string): void {
-  process.stderr.write(`${message}\n`);
 }

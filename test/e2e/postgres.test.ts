@@ -10,40 +10,17 @@ import {
 } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
 import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
-
-/** How long the API may take to show what was collected (collector intervals of 1-2 s). */
-const API_WAIT = { timeout: 30_000, interval: 500 };
+import {
+  API_WAIT,
+  type ActivityBody,
+  type DatabasesBody,
+  type LogsBody,
+  type MetricsCatalog,
+  type QueryDetail,
+  type TopQueries,
+} from '../helpers/database-api.js';
 
 const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
-
-interface DatabasesBody {
-  data: Array<{
-    id: string;
-    kind: string;
-    up: boolean;
-    version: string;
-    databases: Array<{ id: string; name: string }>;
-  }>;
-}
-interface MetricsCatalog {
-  metrics: Array<{ name: string; seriesCount: number }>;
-}
-interface TopQueries {
-  data: Array<{ fingerprint: string; query: string; calls: number; totalTimeMs: number; series: unknown[] }>;
-}
-interface QueryDetail {
-  fingerprint: string;
-  query: string;
-  intervals: unknown[];
-  samples: Array<{ durationMs: number; plan: unknown }>;
-}
-interface ActivityBody {
-  snapshot: { sessions: unknown[] } | null;
-  series: Array<{ waits: Record<string, number> }>;
-}
-interface LogsBody {
-  data: Array<{ body: string; severity: string; service: string; attributes: Record<string, unknown> }>;
-}
 
 /**
  * The issue's acceptance path, through the built CLI: the role from `setup-sql`, a target with

@@ -80,6 +80,8 @@ export abstract class CycleCollector implements Collector {
   /** Queries and rows the engine's session has run so far. */
   protected abstract sessionCounters(): { queries: number; rows: number };
   protected abstract closeSession(): Promise<void>;
+  /** Whether an error means the session is gone, rather than one statement failing. */
+  protected abstract connectionLost(error: unknown): boolean;
 
   start(): Promise<void> {
     if (this.timers.size > 0) return Promise.resolve();
@@ -207,17 +209,27 @@ export abstract class CycleCollector implements Collector {
   }
 
   /**
-   * A part of a cycle that fails without the connection being lost (a missing grant, a view a
-   * managed service hides) is counted and logged once, and the rest of the cycle goes on.
+   * Runs one part of a cycle. A part that fails without the connection being lost (a missing
+   * grant, a view a managed service hides) is counted and logged once, and the rest of the cycle
+   * goes on with `undefined` for it; a lost connection fails the cycle.
    */
+  protected async part<T>(name: string, what: string, run: () => Promise<T>): Promise<T | undefined> {
+    try {
+      const result = await run();
+      // Works again: its next failure is logged again.
+      this.lastWarnings.delete(name);
+      return result;
+    } catch (error) {
+      if (this.connectionLost(error)) throw error;
+      this.partFailed(name, error, what);
+      return undefined;
+    }
+  }
+
+  /** Counts and logs (once) a part that failed; the cycle goes on. */
   protected partFailed(part: string, error: unknown, what: string): void {
     this.deps.metrics.collectorErrors.inc({ target: this.target.name, cycle: part });
     this.warnOnce(part, errorMessage(error), what);
-  }
-
-  /** A part that works again: its next failure is logged again. */
-  protected partRecovered(part: string): void {
-    this.lastWarnings.delete(part);
   }
 
   /** Logs a problem when it first appears or changes, not on every cycle it lasts. */

@@ -252,24 +252,15 @@ export class ProcessorRole implements Component {
     const onStored: Array<() => void> = [];
     const { metrics, usage } = this.deps;
     const now = nowNs();
-    const staged = this.deps.stages.run(
-      {
-        logs: rows.logs,
-        spans: rows.spans,
-        metricPoints: rows.metricPoints,
-        queryStats: rows.queryStats,
-        querySamples: rows.querySamples,
-        rumEvents: rows.rumEvents,
+    // The stages see the RowBatch tables; the collectors' own tables pass them untouched.
+    const staged = this.deps.stages.run(rows, {
+      orgId: context.orgId,
+      nowNs: now,
+      count: (outcome, kind, reason, n = 1) => {
+        if (n > 0) metrics.stageRecords.inc({ org: context.orgId, outcome, kind, reason }, n);
       },
-      {
-        orgId: context.orgId,
-        nowNs: now,
-        count: (outcome, kind, reason, n = 1) => {
-          if (n > 0) metrics.stageRecords.inc({ org: context.orgId, outcome, kind, reason }, n);
-        },
-        onStored: (callback) => onStored.push(callback),
-      },
-    );
+      onStored: (callback) => onStored.push(callback),
+    });
     // Usage counts what the store holds: what the stages let through, once it is stored.
     if (usage !== undefined) onStored.push(() => usage.record(context.orgId, staged, now));
     return { message, rows: { ...rows, ...staged }, onStored };

@@ -47,6 +47,10 @@ export class MysqlCollector extends CycleCollector {
     return this.session.close();
   }
 
+  protected connectionLost(error: unknown): boolean {
+    return connectionLost(error);
+  }
+
   protected publishDown(atNs: bigint): Promise<void> {
     const batch = new MetricBatch(atNs, atNs);
     batch.add(MY.up, 0);
@@ -165,19 +169,6 @@ export class MysqlCollector extends CycleCollector {
       );
     }
     return batch;
-  }
-
-  /** Runs one part of a cycle; its failure is reported and the cycle goes on, unless the connection is gone. */
-  private async part<T>(name: string, what: string, run: () => Promise<T>): Promise<T | undefined> {
-    try {
-      const result = await run();
-      this.partRecovered(name);
-      return result;
-    } catch (error) {
-      if (connectionLost(error)) throw error;
-      this.partFailed(name, error, what);
-      return undefined;
-    }
   }
 
   private resource(server: MysqlServerInfo | undefined): Record<string, string | number> {

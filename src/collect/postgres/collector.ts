@@ -46,6 +46,10 @@ export class PostgresCollector extends CycleCollector {
     return this.session.close();
   }
 
+  protected connectionLost(error: unknown): boolean {
+    return connectionLost(error);
+  }
+
   protected publishDown(atNs: bigint): Promise<void> {
     return this.publishUp(atNs, 0, undefined);
   }
@@ -69,19 +73,12 @@ export class PostgresCollector extends CycleCollector {
 
   /** A log that cannot be read (permissions, a missing grant) must not stop the metrics: it is reported apart. */
   private async collectLogs(source: ServerLogSource): Promise<ServerLogRecord[]> {
-    try {
-      const records = await source.read(this.session);
-      this.partRecovered('logs');
-      return records;
-    } catch (error) {
-      if (connectionLost(error)) throw error;
-      this.partFailed(
-        'logs',
-        error,
-        'cannot read the PostgreSQL server log: check logs.source and, for `sql`, the grants of `sightline setup-sql postgres`',
-      );
-      return [];
-    }
+    const records = await this.part(
+      'logs',
+      'cannot read the PostgreSQL server log: check logs.source and, for `sql`, the grants of `sightline setup-sql postgres`',
+      () => source.read(this.session),
+    );
+    return records ?? [];
   }
 
   /**
@@ -96,13 +93,9 @@ export class PostgresCollector extends CycleCollector {
     const batch = new MetricBatch(atNs, msToNs(server.startedAt.getTime()));
     for (const family of METRIC_FAMILIES) {
       if (family.cadence !== cadence) continue;
-      try {
-        await family.collect({ session: this.session, server, batch, topTables: this.postgres.topTables });
-        this.partRecovered(family.name);
-      } catch (error) {
-        if (connectionLost(error)) throw error;
-        this.partFailed(family.name, error, `could not collect the ${family.name} metrics`);
-      }
+      await this.part(family.name, `could not collect the ${family.name} metrics`, () =>
+        family.collect({ session: this.session, server, batch, topTables: this.postgres.topTables }),
+      );
     }
     return batch;
   }
@@ -134,24 +127,18 @@ export class PostgresCollector extends CycleCollector {
       );
       return [];
     }
-    try {
-      const { records, accept } = await this.statements.collect(this.session, server, atNs);
-      this.partRecovered('statements');
-      return [
-        async () => {
-          await this.deps.publisher.publishJson(TOPICS.rawQueries, this.target.entityId, records);
-          accept();
-        },
-      ];
-    } catch (error) {
-      if (connectionLost(error)) throw error;
-      this.partFailed(
-        'statements',
-        error,
-        'could not read pg_stat_statements (after an upgrade, run ALTER EXTENSION pg_stat_statements UPDATE)',
-      );
-      return [];
-    }
+    const cycle = await this.part(
+      'statements',
+      'could not read pg_stat_statements (after an upgrade, run ALTER EXTENSION pg_stat_statements UPDATE)',
+      () => this.statements.collect(this.session, server, atNs),
+    );
+    if (cycle === undefined) return [];
+    return [
+      async () => {
+        await this.deps.publisher.publishJson(TOPICS.rawQueries, this.target.entityId, cycle.records);
+        cycle.accept();
+      },
+    ];
   }
 
   private resource(server: ServerInfo | undefined): Record<string, string | number> {

@@ -13,11 +13,13 @@ import { decodeRequest, encodeExportResponse, encodeRequest, encodeStatus } from
 import type { OtlpFormat, OtlpRequest, OtlpSignal } from '../otlp/types.js';
 import { bytesToHex, stringAttribute } from '../otlp/values.js';
 import { readBody } from './body.js';
+import { registerRemoteWrite } from './remote-write.js';
 import { validateRumRequest } from './rum.js';
 import {
   DEFAULT_RECORD_LIMITS,
   describeRejections,
   validateRequest,
+  type Validated,
   type ValidationLimits,
 } from './validate.js';
 
@@ -110,6 +112,12 @@ export function buildGatewayApp(deps: GatewayDeps): FastifyInstance {
     app.post(`/v1/${signal}`, (request, reply) => handleExport(deps, limits, signal, request, reply));
   }
   app.post(RUM_PATH, (request, reply) => handleRum(deps, limits, request, reply));
+  // Prometheus remote write: its own decoding, then the same path as /v1/metrics.
+  registerRemoteWrite(app, {
+    ...deps,
+    maxBodyBytes: limits.maxBodyBytes,
+    accept: (orgId, decoded) => acceptRecords(deps, limits, orgId, decoded, undefined),
+  });
   // Answered by the hook above; the route makes OPTIONS a known method on the path.
   app.options(RUM_PATH, (_request, reply) => reply.code(204).headers(RUM_PREFLIGHT_HEADERS).send());
   return app;
@@ -141,6 +149,37 @@ async function handleExport(
     limits.maxBodyBytes,
   );
   const decoded = decodeRequest(signal, format, body);
+  const validated = await acceptRecords(
+    deps,
+    limits,
+    orgId,
+    decoded,
+    format === 'protobuf' ? body : undefined,
+  );
+  // OTLP spec, "Partial Success": rejected 0 with a message is a warning (here: values cut short).
+  const partial =
+    validated.rejected === 0 && validated.truncated === 0
+      ? undefined
+      : { rejected: validated.rejected, errorMessage: describeRejections(validated, SIGNALS[signal].unit) };
+  return reply
+    .code(200)
+    .header('content-type', CONTENT_TYPES[format])
+    .send(Buffer.from(encodeExportResponse(signal, format, partial)));
+}
+
+/**
+ * Validates a decoded request, counts it, publishes what passed and resolves once that is
+ * durable. `body`: the protobuf bytes it was decoded from, published as they are when
+ * validation changed nothing.
+ */
+async function acceptRecords(
+  deps: GatewayDeps,
+  limits: ValidationLimits,
+  orgId: string,
+  decoded: OtlpRequest,
+  body: Uint8Array | undefined,
+): Promise<Validated> {
+  const { signal } = decoded;
   const validated = validateRequest(decoded, limits, nowNs());
   const { metrics } = deps;
   metrics.recordsReceived.inc({ signal }, validated.received);
@@ -153,9 +192,9 @@ async function handleExport(
 
   const accepted = validated.received - validated.rejected;
   if (accepted > 0) {
-    // Re-encoded only when validation left records out or cut values (or the body was JSON).
+    // Re-encoded only when validation left records out or cut values (or there were no protobuf bytes).
     const value =
-      format === 'protobuf' && validated.request === decoded ? body : encodeRequest(validated.request);
+      body !== undefined && validated.request === decoded ? body : encodeRequest(validated.request);
     const published = deps.bus.publish(SIGNALS[signal].topic, [
       {
         key: messageKey(validated.request),
@@ -171,15 +210,7 @@ async function handleExport(
     await withinAckTimeout(published, deps);
     metrics.recordsAccepted.inc({ signal }, accepted);
   }
-  // OTLP spec, "Partial Success": rejected 0 with a message is a warning (here: values cut short).
-  const partial =
-    validated.rejected === 0 && validated.truncated === 0
-      ? undefined
-      : { rejected: validated.rejected, errorMessage: describeRejections(validated, SIGNALS[signal].unit) };
-  return reply
-    .code(200)
-    .header('content-type', CONTENT_TYPES[format])
-    .send(Buffer.from(encodeExportResponse(signal, format, partial)));
+  return validated;
 }
 
 /**

@@ -209,6 +209,18 @@ export const configSchema = z.strictObject({
   api: z
     .strictObject({
       port: port.default(3000),
+      /** What one query may cost; beyond it the query is refused or stopped with a clear error. */
+      query: z
+        .strictObject({
+          timeoutSeconds: z.int().min(1).max(3600).default(30),
+          /** Widest time range of one query. */
+          maxRangeDays: z.number().positive().max(3660).default(32),
+          /** Points one metrics query may read (Prometheus' --query.max-samples). */
+          maxSamples: positiveInt.default(50_000_000),
+          /** Series one metrics selector may match. */
+          maxSeries: positiveInt.default(100_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   auth: z

@@ -16,6 +16,10 @@ export const ERROR_STATUS = {
   SL_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   SL_ERR_NOT_FOUND: 404,
   SL_ERR_TOO_MANY_REQUESTS: 429,
+  /** A query that would read or return more than the configured limits (api.query). */
+  SL_ERR_QUERY_LIMIT: 422,
+  /** A query that ran longer than api.query.timeoutSeconds and was stopped. */
+  SL_ERR_QUERY_TIMEOUT: 503,
   SL_ERR_BUS_FULL: 503,
   SL_ERR_SHUTTING_DOWN: 503,
   SL_ERR_STORE_UNAVAILABLE: 503,

@@ -103,7 +103,7 @@ export function buildGatewayApp(deps: GatewayDeps): FastifyInstance {
       reply,
       new SightlineError(
         'SL_ERR_NOT_FOUND',
-        `no OTLP endpoint at ${request.method} ${request.url}: POST to /v1/logs, /v1/metrics, /v1/traces or /v1/rum`,
+        `no ingest endpoint at ${request.method} ${request.url}: POST OTLP to /v1/logs, /v1/metrics or /v1/traces, browser events to /v1/rum, Prometheus remote write to /api/v1/write`,
       ),
     ),
   );

@@ -98,6 +98,60 @@ export interface MetricCatalogEntry {
   series: Array<{ seriesId: string; labels: string; ts: bigint; value: number | null }>;
 }
 
+/** A stored metric name with its latest kind, for mapping PromQL names onto stored ones. */
+export interface MetricNameEntry {
+  name: string;
+  kind: MetricKind;
+  unit: string;
+  temporality: Temporality;
+  monotonic: boolean;
+}
+
+export interface SeriesListQuery extends TimeRange {
+  /** Stored metric names; left out, every metric's series. */
+  names?: readonly string[];
+  /** Beyond it the list is cut and marked `truncated`. */
+  maxSeries: number;
+}
+
+/** One stored series (metric name, resource and labels) without its points. */
+export interface StoredSeriesMeta {
+  seriesId: string;
+  name: string;
+  kind: MetricKind;
+  unit: string;
+  temporality: Temporality;
+  monotonic: boolean;
+  service: string;
+  host: string;
+  entityId: string;
+  /** The point labels as JSON text. */
+  labels: string;
+}
+
+/** `toNs` is inclusive here: PromQL windows end at their evaluation time. */
+export interface SeriesPointsQuery extends TimeRange {
+  seriesIds: readonly string[];
+  /** The series' metric names (the read uses them to skip other metrics' rows). */
+  names: readonly string[];
+  /** Read histogram observations and buckets instead of values. */
+  histogram?: boolean;
+  /** More points than this across all series is SL_ERR_QUERY_LIMIT. */
+  maxPoints: number;
+}
+
+/** Points of one series in time order; for histograms `values` holds the observation counts. */
+export interface SeriesPoints {
+  timestampsMs: Float64Array;
+  values: Float64Array;
+  histogram?: {
+    sums: Float64Array;
+    /** Per point: the explicit bucket bounds and the per-bucket (not cumulative) counts. */
+    bounds: readonly (readonly number[])[];
+    counts: readonly (readonly number[])[];
+  };
+}
+
 export const MAX_CATALOG_SERIES = 10_000;
 export const MAX_CATALOG_SERIES_PER_METRIC = 100;
 
@@ -296,6 +350,11 @@ export interface Store extends Component {
   /** Per service (or per operation of `service`), busiest first, over rollup minutes in the range. */
   spanRed(org: OrgId, range: TimeRange, service?: string): Promise<SpanRed[]>;
   queryMetrics(org: OrgId, query: MetricQuery): Promise<{ series: MetricSeries[]; truncated: boolean }>;
+  /** The metric names with points in the range. */
+  listMetricNames(org: OrgId, range: TimeRange): Promise<MetricNameEntry[]>;
+  listSeries(org: OrgId, query: SeriesListQuery): Promise<{ series: StoredSeriesMeta[]; truncated: boolean }>;
+  /** One entry per `query.seriesIds`, in that order. */
+  readSeriesPoints(org: OrgId, query: SeriesPointsQuery): Promise<SeriesPoints[]>;
   countRecords(org: OrgId): Promise<RecordCounts>;
 
   listEntities(org: OrgId): Promise<StoredEntity[]>;

@@ -11,7 +11,11 @@ export interface DuckDBOptions {
   memoryLimit: string;
   checkpointThreshold: string;
   threads?: number | undefined;
+  /** A read through `query` running longer is interrupted (api.query.timeoutSeconds). */
+  queryTimeoutMs?: number;
 }
+
+const DEFAULT_QUERY_TIMEOUT_MS = 30_000;
 
 /** Most read connections open at once; reads beyond that wait for one to come free. */
 const MAX_READERS = 4;
@@ -32,6 +36,7 @@ export class DuckDBDatabase {
     private readonly instance: DuckDBInstance,
     readonly path: string,
     private readonly logger: Logger,
+    private readonly queryTimeoutMs: number,
   ) {}
 
   static async open(options: DuckDBOptions, logger: Logger): Promise<DuckDBDatabase> {
@@ -56,7 +61,12 @@ export class DuckDBDatabase {
     } catch (error) {
       throw translateOpenError(options.path, error);
     }
-    return new DuckDBDatabase(instance, options.path, logger);
+    return new DuckDBDatabase(
+      instance,
+      options.path,
+      logger,
+      options.queryTimeoutMs ?? DEFAULT_QUERY_TIMEOUT_MS,
+    );
   }
 
   async migrate(): Promise<MigrationReport> {
@@ -81,6 +91,40 @@ export class DuckDBDatabase {
     } finally {
       this.releaseReader(connection);
     }
+  }
+
+  /**
+   * A read for the query API: `work` runs on a pooled connection and is interrupted after
+   * `timeoutMs` (the configured query timeout unless shorter), which it sees as
+   * SL_ERR_QUERY_TIMEOUT. DuckDBConnection.interrupt cancels the running statement; one that
+   * lands while a statement is still being planned is cleared when it starts executing, so it
+   * is repeated until the work ends.
+   */
+  async query<T>(work: (connection: DuckDBConnection) => Promise<T>, timeoutMs?: number): Promise<T> {
+    const limitMs = Math.min(timeoutMs ?? this.queryTimeoutMs, this.queryTimeoutMs);
+    return this.withConnection(async (connection) => {
+      let timedOut = false;
+      let again: NodeJS.Timeout | undefined;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        connection.interrupt();
+        again = setInterval(() => connection.interrupt(), 10);
+      }, limitMs);
+      try {
+        return await work(connection);
+      } catch (error) {
+        if (!timedOut) throw error;
+        throw new SightlineError(
+          'SL_ERR_QUERY_TIMEOUT',
+          `the query ran longer than ${limitMs / 1000} s and was stopped (api.query.timeoutSeconds); ` +
+            'narrow the time range or the filters and try again',
+          { cause: error },
+        );
+      } finally {
+        clearTimeout(timer);
+        clearInterval(again);
+      }
+    });
   }
 
   private async acquireReader(): Promise<DuckDBConnection> {

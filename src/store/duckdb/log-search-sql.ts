@@ -156,48 +156,24 @@ function likePattern(parts: readonly PatternPart[]): string {
     .join('');
 }
 
-/**
- * Runs a log query on a pooled connection, interrupting it after `timeoutMs`
- * (DuckDBConnection.interrupt cancels the running statement; an interrupt that arrives while
- * the connection is idle does not affect its next statement).
- */
+/** Runs a log query; longer than `timeoutMs` (or the store's query timeout) is SL_ERR_QUERY_TIMEOUT. */
 export async function runLogQuery(
   database: DuckDBDatabase,
   scope: OrgScope,
   query: LogQuery,
 ): Promise<LogQueryResult<StoredLog>> {
   const { sql, params, types } = compileLogQuery(scope, query);
-  const rows = await database.withConnection(async (connection) => {
-    let timedOut = false;
-    let again: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      connection.interrupt();
-      // An interrupt that lands while the statement is still being planned is cleared when
-      // it starts executing; repeat it until the statement ends.
-      again = setInterval(() => connection.interrupt(), 10);
-    }, query.timeoutMs);
+  const rows = await database.query(async (connection) => {
     try {
       const reader = await connection.runAndReadAll(sql, params, types);
       return reader.getRowObjectsJS();
     } catch (error) {
-      if (timedOut) {
-        throw new SightlineError(
-          'SL_ERR_BAD_REQUEST',
-          `the search ran longer than the ${query.timeoutMs} ms limit and was stopped; ` +
-            'narrow the time range or add terms (a service, a level) and try again',
-          { cause: error },
-        );
-      }
       throw new SightlineError('SL_ERR_STORE_UNAVAILABLE', `the log search failed: ${errorMessage(error)}`, {
         cause: error,
         retryAfterSeconds: 5,
       });
-    } finally {
-      clearTimeout(timer);
-      clearInterval(again);
     }
-  });
+  }, query.timeoutMs);
   const more = rows.length > query.limit;
   if (more) rows.length = query.limit;
   if (query.aggregate === null) return { kind: 'logs', logs: rows.map(storedLogOf), more };

@@ -25,6 +25,7 @@ import type {
   LogSearch,
   MetricCatalogEntry,
   MetricCatalogQuery,
+  MetricNameEntry,
   MetricQuery,
   MetricSeries,
   QueryDetail,
@@ -32,12 +33,16 @@ import type {
   QueryScope,
   QueryTotals,
   RecordCounts,
+  SeriesListQuery,
+  SeriesPoints,
+  SeriesPointsQuery,
   SpanRed,
   Store,
   StoredEntity,
   StoredLog,
   StoredQuerySample,
   StoredQueryStat,
+  StoredSeriesMeta,
   StoredSession,
   StoredSpan,
   TimeRange,
@@ -61,6 +66,7 @@ import type { LogQuery, LogQueryResult } from '../log-query.js';
 import type { DuckDBDatabase } from './database.js';
 import { EntityWriter } from './entity-writer.js';
 import { runLogQuery } from './log-search-sql.js';
+import { readMetricNames, readSeriesList, readSeriesPoints, type PointsScope } from './metric-series-sql.js';
 import { TableWriter, type TableSpec } from './table-writer.js';
 import { runSpanRed, runTraceSearch, type TableScope } from './trace-sql.js';
 import { LOG_COLUMNS, big, storedLogOf, str } from './values.js';
@@ -329,6 +335,10 @@ function orgTables(org: OrgId): TableScope {
   return (table, conditions) => orgScoped(table, org, conditions);
 }
 
+function pointsScope(org: OrgId): PointsScope {
+  return (conditions) => orgScoped('metric_points', org, conditions);
+}
+
 const BIGINT_PARAMS = { fromNs: BIGINT, toNs: BIGINT, stepNs: BIGINT, atNs: BIGINT, snapshotTs: BIGINT };
 
 export class DuckDBStore implements Store {
@@ -539,6 +549,21 @@ export class DuckDBStore implements Store {
       });
     }
     return { series: seriesIds.flatMap((id) => series.get(id) ?? []), truncated };
+  }
+
+  listMetricNames(org: OrgId, range: TimeRange): Promise<MetricNameEntry[]> {
+    return readMetricNames(this.database, pointsScope(org), range);
+  }
+
+  listSeries(
+    org: OrgId,
+    query: SeriesListQuery,
+  ): Promise<{ series: StoredSeriesMeta[]; truncated: boolean }> {
+    return readSeriesList(this.database, pointsScope(org), query);
+  }
+
+  readSeriesPoints(org: OrgId, query: SeriesPointsQuery): Promise<SeriesPoints[]> {
+    return readSeriesPoints(this.database, pointsScope(org), query);
   }
 
   async countRecords(org: OrgId): Promise<RecordCounts> {
@@ -788,7 +813,7 @@ export class DuckDBStore implements Store {
     const types = Object.fromEntries(
       Object.keys(params).flatMap((k) => (k in BIGINT_PARAMS ? [[k, BIGINT]] : [])),
     );
-    return this.database.withConnection(async (connection: DuckDBConnection) => {
+    return this.database.query(async (connection: DuckDBConnection) => {
       const reader = await connection.runAndReadAll(sql, params, types);
       return reader.getRowObjectsJS();
     });

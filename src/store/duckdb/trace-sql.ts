@@ -100,7 +100,7 @@ export function compileSpanRed(scope: TableScope, range: TimeRange, service?: st
 }
 
 async function read(database: DuckDBDatabase, compiled: CompiledSql): Promise<Record<string, unknown>[]> {
-  return database.withConnection(async (connection) => {
+  return database.query(async (connection) => {
     const reader = await connection.runAndReadAll(compiled.sql, compiled.params, compiled.types);
     return reader.getRowObjectsJS();
   });

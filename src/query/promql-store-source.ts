@@ -3,7 +3,13 @@ import { msToNs } from '../core/time.js';
 import type { OrgId } from '../store/rows.js';
 import type { SeriesPoints, Store, StoredSeriesMeta, TimeRange } from '../store/store.js';
 import { promNamesOf, seriesLabels, type PromMetricName, type SeriesPart } from './prometheus-labels.js';
-import { formatSampleValue, type LabelMatcher, type RawSeries, type SeriesSource } from './promql/index.js';
+import {
+  formatSampleValue,
+  matcherMatches,
+  type LabelMatcher,
+  type RawSeries,
+  type SeriesSource,
+} from './promql/index.js';
 
 export interface StoreSourceLimits {
   /** Points one query may read (PromQL's `--query.max-samples`). */
@@ -27,7 +33,6 @@ interface Candidate {
  * Prometheus reads counters.
  */
 export class StoreSeriesSource implements SeriesSource {
-  private readonly regexes = new Map<string, RegExp>();
   private pointsRead = 0;
 
   constructor(
@@ -58,7 +63,7 @@ export class StoreSeriesSource implements SeriesSource {
     const candidates: Candidate[] = [];
     for (const meta of series) {
       const labels = seriesLabels(meta);
-      if (!labelMatchers.every((m) => this.matches(m, labels[m.name] ?? ''))) continue;
+      if (!labelMatchers.every((m) => matcherMatches(m, labels[m.name] ?? ''))) continue;
       for (const part of partsOf.get(meta.name) ?? []) {
         candidates.push({ meta, part: part.part, name: part.name, labels });
       }
@@ -70,7 +75,7 @@ export class StoreSeriesSource implements SeriesSource {
       const read = points.get(candidate.meta.seriesId);
       if (read === undefined || read.timestampsMs.length === 0) continue;
       for (const built of this.build(candidate, read)) {
-        if (leMatchers.every((m) => this.matches(m, built.labels.le ?? ''))) raw.push(built);
+        if (leMatchers.every((m) => matcherMatches(m, built.labels.le ?? ''))) raw.push(built);
       }
     }
     return mergeSameLabels(raw);
@@ -82,7 +87,7 @@ export class StoreSeriesSource implements SeriesSource {
   ): Promise<PromMetricName[]> {
     const nameMatchers = matchers.filter((m) => m.name === '__name__');
     const entries = await this.store.listMetricNames(this.org, { ...range, toNs: range.toNs + 1n });
-    return entries.flatMap(promNamesOf).filter((n) => nameMatchers.every((m) => this.matches(m, n.name)));
+    return entries.flatMap(promNamesOf).filter((n) => nameMatchers.every((m) => matcherMatches(m, n.name)));
   }
 
   private async readPoints(
@@ -139,41 +144,6 @@ export class StoreSeriesSource implements SeriesSource {
       ];
     }
     return bucketSeries(withName, points.timestampsMs, histogram.bounds, histogram.counts, cumulative);
-  }
-
-  /** Fully anchored, as Prometheus' regex matchers are. */
-  private matches(matcher: LabelMatcher, value: string): boolean {
-    switch (matcher.op) {
-      case '=':
-        return value === matcher.value;
-      case '!=':
-        return value !== matcher.value;
-      case '=~':
-        return this.regex(matcher.value).test(value);
-      case '!~':
-        return !this.regex(matcher.value).test(value);
-      default:
-        return false;
-    }
-  }
-
-  private regex(pattern: string): RegExp {
-    let regex = this.regexes.get(pattern);
-    if (regex === undefined) {
-      try {
-        regex = new RegExp(`^(?:${pattern})$`, 's');
-      } catch (error) {
-        throw new SightlineError(
-          'SL_ERR_BAD_REQUEST',
-          `invalid regular expression ${JSON.stringify(pattern)} in a matcher`,
-          {
-            cause: error,
-          },
-        );
-      }
-      this.regexes.set(pattern, regex);
-    }
-    return regex;
   }
 }
 

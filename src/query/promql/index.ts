@@ -26,5 +26,5 @@ export {
 } from './engine.js';
 export { PromqlEvalError, PromqlLimitError, PromqlParseError } from './errors.js';
 export { formatSampleValue } from './format.js';
-export { matchesAll } from './labels.js';
+export { matcherMatches, matchesAll } from './labels.js';
 export { parsePromql, typeOf } from './parser.js';

@@ -8,13 +8,26 @@ import type { SelfMetrics } from '../core/telemetry.js';
 import { formatNs } from '../core/time.js';
 import { parseLogSearch, type LogSearchParams } from '../query/log-search.js';
 import { parseMetricQuery, type MetricQueryParams } from '../query/metric-query.js';
+import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../query/query-limits.js';
 import type { Store } from '../store/store.js';
 import { PLACEHOLDER_PAGE } from '../ui/placeholder-page.js';
 import { registerDatabaseRoutes } from './database-routes.js';
 import { registerLogSearchRoutes } from './log-search-routes.js';
 import { registerLogTailRoutes } from './log-tail-routes.js';
-import { querySchema } from './query-schema.js';
+import { registerMetricQueryRoutes } from './metric-query-routes.js';
+import { registerPrometheusRoutes } from './prometheus-routes.js';
+import { OPENAPI_PATH, installOpenApi } from './openapi.js';
+import {
+  NO_SECURITY,
+  TIME_RANGE_PARAMS,
+  STEP_PARAM,
+  describedQuery,
+  errorResponses,
+  ok,
+  pathParams,
+} from './route-schemas.js';
 import { registerTraceRoutes } from './trace-routes.js';
+import { LOGS_VIEW, METRICS_VIEW, STATS_VIEW, TRACE_VIEW } from './view-schemas.js';
 import { logView, metricsView, traceView } from './views.js';
 
 export interface Readiness {
@@ -29,9 +42,12 @@ export interface ApiDeps {
   logger: Logger;
   readiness: () => Readiness;
   now?: () => number;
+  /** `api.query`; left out, the defaults. */
+  queryLimits?: QueryLimits;
 }
 
-const PUBLIC_PATHS = ['/', '/healthz', '/readyz'];
+/** Reachable without a key; the document marks them `security: []` (openapi.test.ts checks both agree). */
+const PUBLIC_PATHS = ['/', '/healthz', '/readyz', OPENAPI_PATH];
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
 
@@ -39,6 +55,13 @@ const TRACE_ID = /^[0-9a-f]{32}$/;
 export function buildApiApp(deps: ApiDeps): FastifyInstance {
   const app = newHttpApp(deps.logger);
   const now = deps.now ?? Date.now;
+  // Response schemas document the answers (GET /api/v1/openapi.json); they do not serialize
+  // them. fast-json-stringify would drop any field a schema forgot and coerce types (an
+  // `integer` rounds a float), so a slip in the document would change the API; openapi.test.ts
+  // checks real answers against the schemas instead.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  // Before any route: the document collects the routes added after this.
+  installOpenApi(app);
   requireApiKey(app, deps.authenticator, PUBLIC_PATHS);
   app.setErrorHandler((error, request, reply) => sendError(deps, request, reply, error));
   app.setNotFoundHandler((request, reply) =>
@@ -50,19 +73,40 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
     ),
   );
 
-  app.get('/', (_request, reply) => reply.type('text/html; charset=utf-8').send(PLACEHOLDER_PAGE));
-  app.get('/healthz', () => ({ status: 'ok' }));
-  app.get('/readyz', (_request, reply) => {
+  // The UI's start page, not part of the API.
+  app.get('/', { schema: { hide: true } }, (_request, reply) =>
+    reply.type('text/html; charset=utf-8').send(PLACEHOLDER_PAGE),
+  );
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        summary: 'Liveness',
+        description: 'Answers while the process serves HTTP. No key needed.',
+        tags: ['process'],
+        security: NO_SECURITY,
+        response: {
+          200: ok('Alive.', {
+            type: 'object',
+            required: ['status'],
+            properties: { status: { const: 'ok' } },
+          }),
+        },
+      },
+    },
+    () => ({ status: 'ok' }),
+  );
+  app.get('/readyz', { schema: READYZ_SCHEMA }, (_request, reply) => {
     const readiness = deps.readiness();
     return reply
       .code(readiness.ready ? 200 : 503)
       .send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness });
   });
-  app.get('/metrics', async (_request, reply) =>
+  app.get('/metrics', { schema: SELF_METRICS_SCHEMA }, async (_request, reply) =>
     reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
   );
 
-  app.get('/api/v1/logs', { schema: querySchema('q', 'from', 'to', 'limit') }, async (request) => {
+  app.get('/api/v1/logs', { schema: LOGS_SCHEMA }, async (request) => {
     const search = parseLogSearch(request.query as LogSearchParams, now());
     const logs = await deps.store.searchLogs(authOf(request).orgId, search);
     return {
@@ -76,7 +120,7 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
     };
   });
 
-  app.get('/api/v1/traces/:traceId', async (request) => {
+  app.get('/api/v1/traces/:traceId', { schema: TRACE_SCHEMA }, async (request) => {
     const traceId = (request.params as { traceId: string }).traceId.toLowerCase();
     if (!TRACE_ID.test(traceId)) {
       throw new SightlineError('SL_ERR_BAD_REQUEST', `${traceId} is not a trace id: use 32 hex characters`);
@@ -87,22 +131,109 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
     return { ...traceView(traceId, spans), truncated };
   });
 
-  app.get(
-    '/api/v1/metrics',
-    { schema: querySchema('name', 'from', 'to', 'step', 'agg') },
-    async (request) => {
-      const query = parseMetricQuery(request.query as MetricQueryParams, now());
-      return metricsView(query, await deps.store.queryMetrics(authOf(request).orgId, query));
-    },
-  );
+  app.get('/api/v1/metrics', { schema: METRICS_SCHEMA }, async (request) => {
+    const query = parseMetricQuery(request.query as MetricQueryParams, now());
+    return metricsView(query, await deps.store.queryMetrics(authOf(request).orgId, query));
+  });
 
-  app.get('/api/v1/stats', (request) => deps.store.countRecords(authOf(request).orgId));
+  app.get('/api/v1/stats', { schema: STATS_SCHEMA }, (request) =>
+    deps.store.countRecords(authOf(request).orgId),
+  );
   registerDatabaseRoutes(app, deps.store, now);
   registerLogSearchRoutes(app, deps.store, now);
   registerLogTailRoutes(app, deps, now);
   registerTraceRoutes(app, deps.store, now);
+  const queryLimits = deps.queryLimits ?? DEFAULT_QUERY_LIMITS;
+  registerMetricQueryRoutes(app, { store: deps.store, limits: queryLimits, now });
+  registerPrometheusRoutes(app, { store: deps.store, limits: queryLimits, now });
   return app;
 }
+
+function readyzResponse(description: string) {
+  return {
+    description,
+    type: 'object',
+    required: ['status', 'ready'],
+    properties: {
+      status: { type: 'string', enum: ['ready', 'not ready'] },
+      ready: { type: 'boolean' },
+      reason: { type: 'string' },
+    },
+  };
+}
+
+const READYZ_SCHEMA = {
+  summary: 'Readiness',
+  description: '200 once the store is open and the pipeline runs, else 503 with the reason. No key needed.',
+  tags: ['process'],
+  security: NO_SECURITY,
+  response: {
+    200: readyzResponse('Ready.'),
+    503: readyzResponse('Not ready (starting or stopping).'),
+  },
+};
+
+const SELF_METRICS_SCHEMA = {
+  summary: 'Self-metrics',
+  description:
+    'The process’s own telemetry (received, dropped, errors, queues, store) in the Prometheus text format.',
+  tags: ['process'],
+  response: {
+    200: {
+      description: 'Prometheus text exposition format 0.0.4.',
+      content: { 'text/plain': { schema: { type: 'string' } } },
+    },
+    ...errorResponses(401),
+  },
+};
+
+const LOGS_SCHEMA = {
+  summary: 'Search logs (simple)',
+  description:
+    'Words and "quoted phrases" that must all occur in the body, plus service:, level:, host: and ' +
+    'trace_id: filters; newest first. POST /api/v1/logs/search takes the full search language.',
+  tags: ['logs'],
+  querystring: describedQuery({
+    q: {
+      description: 'The search: words, "phrases", field:value filters.',
+      examples: ['service:checkout level:error timeout'],
+    },
+    ...TIME_RANGE_PARAMS,
+    limit: 'Rows at most, 1 to 10000. Default 1000.',
+  }),
+  response: { 200: ok('Matching records.', LOGS_VIEW), ...errorResponses(400, 401) },
+};
+
+const TRACE_SCHEMA = {
+  summary: 'One trace',
+  description: 'Every stored span of the trace (at most 10 000), in start order with its depth.',
+  tags: ['traces'],
+  params: pathParams({
+    traceId: { description: '32 hex characters.', examples: ['4bf92f3577b34da6a3ce929d0e0e4736'] },
+  }),
+  response: { 200: ok('The trace.', TRACE_VIEW), ...errorResponses(400, 401, 404) },
+};
+
+const METRICS_SCHEMA = {
+  summary: 'Metric series',
+  description:
+    'The series of one metric, raw points or (with `step`) aggregated per bucket. At most 100 000 points; beyond that `truncated`.',
+  tags: ['metrics'],
+  querystring: describedQuery({
+    name: { description: 'The metric (required).', examples: ['http.server.duration'] },
+    ...TIME_RANGE_PARAMS,
+    step: STEP_PARAM,
+    agg: 'Aggregation per bucket with `step`: avg (default), min, max, sum, count or last.',
+  }),
+  response: { 200: ok('The series.', METRICS_VIEW), ...errorResponses(400, 401) },
+};
+
+const STATS_SCHEMA = {
+  summary: 'Record counts',
+  description: 'How many records of each kind are stored for the caller’s org.',
+  tags: ['process'],
+  response: { 200: ok('Counts.', STATS_VIEW), ...errorResponses(401) },
+};
 
 function sendError(
   deps: ApiDeps,

@@ -14,7 +14,24 @@ import {
 import { parseTimeRange } from '../query/time-range.js';
 import type { OrgId } from '../store/rows.js';
 import type { Store, StoredEntity } from '../store/store.js';
-import { querySchema } from './query-schema.js';
+import {
+  STEP_PARAM,
+  TIME_RANGE_PARAMS,
+  describedQuery,
+  errorResponses,
+  ok,
+  pathParams,
+  type ParamDoc,
+} from './route-schemas.js';
+import {
+  ACTIVITY_VIEW,
+  DATABASES_VIEW,
+  ENTITY_METRICS_VIEW,
+  INSTANCE_OR_DATABASE_VIEW,
+  METRIC_CATALOG_VIEW,
+  QUERY_DETAIL_VIEW,
+  TOP_QUERIES_VIEW,
+} from './view-schemas.js';
 import {
   activityView,
   entityView,
@@ -67,37 +84,92 @@ async function resolveEntity(store: Store, org: OrgId, id: string): Promise<Enti
   );
 }
 
+const ENTITY_ID = {
+  description:
+    'An instance (pg:<target>, mysql:<target>) or one of its databases (pg:<target>:<database>), ' +
+    'percent-encoded in a path. GET /api/v1/databases lists them.',
+  examples: ['pg:main', 'pg:main:shop'],
+} satisfies ParamDoc;
+const ENTITY_PARAMS = pathParams({ id: ENTITY_ID });
+const TAGS = ['databases'];
+
 function entityParam(request: { params: unknown }): string {
   return (request.params as { id: string }).id;
 }
 
 /** The database views: instances and databases, their metrics, statements and sessions. */
 export function registerDatabaseRoutes(app: FastifyInstance, store: Store, now: () => number): void {
-  app.get('/api/v1/databases', async (request) => {
-    const entities = await store.listEntities(authOf(request).orgId);
-    const nowNs = msToNs(now());
-    const instances = entities.filter((e) => INSTANCE_KINDS.includes(e.kind));
-    return {
-      data: instances.map((i) => instanceView(i, entities, nowNs)),
-      meta: { count: instances.length },
-    };
-  });
+  app.get(
+    '/api/v1/databases',
+    {
+      schema: {
+        summary: 'Database instances',
+        description:
+          'PostgreSQL and MySQL instances with their databases nested; `up` when seen within 3 minutes.',
+        tags: TAGS,
+        response: { 200: ok('The instances.', DATABASES_VIEW), ...errorResponses(401) },
+      },
+    },
+    async (request) => {
+      const entities = await store.listEntities(authOf(request).orgId);
+      const nowNs = msToNs(now());
+      const instances = entities.filter((e) => INSTANCE_KINDS.includes(e.kind));
+      return {
+        data: instances.map((i) => instanceView(i, entities, nowNs)),
+        meta: { count: instances.length },
+      };
+    },
+  );
 
-  app.get('/api/v1/databases/:id', async (request) => {
-    const org = authOf(request).orgId;
-    const { entity, instanceId } = await resolveEntity(store, org, entityParam(request));
-    const nowNs = msToNs(now());
-    if (entity.id === instanceId) return instanceView(entity, await store.listEntities(org), nowNs);
-    const instance = await store.getEntity(org, instanceId);
-    return {
-      ...entityView(entity, nowNs),
-      instance: instance === undefined ? null : entityView(instance, nowNs),
-    };
-  });
+  app.get(
+    '/api/v1/databases/:id',
+    {
+      schema: {
+        summary: 'One instance or database',
+        description: 'An instance with its databases, or a database with its instance.',
+        tags: TAGS,
+        params: ENTITY_PARAMS,
+        response: { 200: ok('The entity.', INSTANCE_OR_DATABASE_VIEW), ...errorResponses(401, 404) },
+      },
+    },
+    async (request) => {
+      const org = authOf(request).orgId;
+      const { entity, instanceId } = await resolveEntity(store, org, entityParam(request));
+      const nowNs = msToNs(now());
+      if (entity.id === instanceId) return instanceView(entity, await store.listEntities(org), nowNs);
+      const instance = await store.getEntity(org, instanceId);
+      return {
+        ...entityView(entity, nowNs),
+        instance: instance === undefined ? null : entityView(instance, nowNs),
+      };
+    },
+  );
 
   app.get(
     '/api/v1/databases/:id/metrics',
-    { schema: querySchema('name', 'from', 'to', 'step', 'agg') },
+    {
+      schema: {
+        summary: 'An instance’s or database’s metrics',
+        description:
+          'Without `name`: the metrics it reports, with the latest point of each series (at most 100 ' +
+          'per metric). With `name`: that metric’s series, as GET /api/v1/metrics. A database reads ' +
+          'its instance’s points labelled with it (`postgresql.database.name`).',
+        tags: TAGS,
+        params: ENTITY_PARAMS,
+        querystring: describedQuery({
+          name: 'The metric to read; leave out to list the metrics.',
+          ...TIME_RANGE_PARAMS,
+          step: STEP_PARAM,
+          agg: 'With `name` and `step`: avg (default), min, max, sum, count or last.',
+        }),
+        response: {
+          200: ok('The metric list (without `name`) or the series (with it).', {
+            oneOf: [METRIC_CATALOG_VIEW, ENTITY_METRICS_VIEW],
+          }),
+          ...errorResponses(400, 401, 404),
+        },
+      },
+    },
     async (request) => {
       const org = authOf(request).orgId;
       const scope = await resolveEntity(store, org, entityParam(request));
@@ -130,7 +202,22 @@ export function registerDatabaseRoutes(app: FastifyInstance, store: Store, now: 
 
   app.get(
     '/api/v1/databases/:id/activity',
-    { schema: querySchema('at', 'from', 'to', 'step') },
+    {
+      schema: {
+        summary: 'Sessions and wait events',
+        description:
+          'The sessions of the snapshot at or before `at` with the blocking tree, and average active ' +
+          'sessions by wait event type (and sessions by state) per bucket of the range.',
+        tags: TAGS,
+        params: ENTITY_PARAMS,
+        querystring: describedQuery({
+          at: 'The snapshot shown is the last one at or before this time (RFC 3339 or epoch ms). Default: `to`.',
+          ...TIME_RANGE_PARAMS,
+          step: { ...STEP_PARAM, description: `${STEP_PARAM.description} Default: about 60 buckets.` },
+        }),
+        response: { 200: ok('The activity.', ACTIVITY_VIEW), ...errorResponses(400, 401, 404) },
+      },
+    },
     async (request) => {
       const org = authOf(request).orgId;
       const scope = await resolveEntity(store, org, entityParam(request));
@@ -154,7 +241,23 @@ export function registerDatabaseRoutes(app: FastifyInstance, store: Store, now: 
 
   app.get(
     '/api/v1/queries',
-    { schema: querySchema('entity', 'from', 'to', 'order', 'limit', 'step') },
+    {
+      schema: {
+        summary: 'Top statements',
+        description:
+          'Statements (by fingerprint) of an instance, a database or everything, ordered by a total, ' +
+          'with a series per statement.',
+        tags: TAGS,
+        querystring: describedQuery({
+          entity: { ...ENTITY_ID, description: 'An instance or database id; leave out for all.' },
+          ...TIME_RANGE_PARAMS,
+          order: 'total_time (default), calls, mean_time, rows, io or rows_examined.',
+          limit: 'Statements at most, 1 to 500. Default 50.',
+          step: { ...STEP_PARAM, description: `${STEP_PARAM.description} Default: about 60 buckets.` },
+        }),
+        response: { 200: ok('The statements.', TOP_QUERIES_VIEW), ...errorResponses(400, 401, 404) },
+      },
+    },
     async (request) => {
       const org = authOf(request).orgId;
       const query = parseTopQueries(request.query as TopQueriesParams, now());
@@ -178,7 +281,19 @@ export function registerDatabaseRoutes(app: FastifyInstance, store: Store, now: 
 
   app.get(
     '/api/v1/queries/:fingerprint',
-    { schema: querySchema('entity', 'from', 'to') },
+    {
+      schema: {
+        summary: 'One statement',
+        description: 'A statement’s totals, its intervals as collected, and sampled plans.',
+        tags: TAGS,
+        params: pathParams({ fingerprint: 'As listed by GET /api/v1/queries (1 to 256 characters).' }),
+        querystring: describedQuery({
+          entity: { ...ENTITY_ID, description: 'An instance or database id; leave out for all.' },
+          ...TIME_RANGE_PARAMS,
+        }),
+        response: { 200: ok('The statement.', QUERY_DETAIL_VIEW), ...errorResponses(400, 401, 404) },
+      },
+    },
     async (request) => {
       const org = authOf(request).orgId;
       const fingerprint = parseFingerprint((request.params as { fingerprint: string }).fingerprint);

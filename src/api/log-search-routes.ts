@@ -3,7 +3,26 @@ import { authOf } from '../auth/http.js';
 import { formatNs } from '../core/time.js';
 import { encodeCursor, parseLogSearchRequest } from '../query/log-language/request.js';
 import type { Store } from '../store/store.js';
+import { TIME_BODY_FIELD, bodyParsedByRoute, errorResponses, ok } from './route-schemas.js';
+import { LOG_SEARCH_VIEW } from './view-schemas.js';
 import { logView } from './views.js';
+
+/** The shape parseLogSearchRequest accepts; it stays the validator (bodyParsedByRoute). */
+const SEARCH_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    query: {
+      type: 'string',
+      description: 'The search language (docs/log-search.md); empty matches everything.',
+      examples: ['service:checkout level>=warn "timed out" | count by service over 5m'],
+    },
+    from: TIME_BODY_FIELD,
+    to: TIME_BODY_FIELD,
+    limit: { type: ['integer', 'string'], description: 'Rows per page, 1 to 10000. Default 100.' },
+    cursor: { type: 'string', description: '`nextCursor` of the previous page, unchanged.' },
+  },
+};
 
 /**
  * `POST /api/v1/logs/search` — the log search language (docs/log-search.md). Rows come newest
@@ -11,25 +30,40 @@ import { logView } from './views.js';
  * `| count …` answers `buckets` instead. The caller's org scopes every read in the store.
  */
 export function registerLogSearchRoutes(app: FastifyInstance, store: Store, now: () => number): void {
-  app.post('/api/v1/logs/search', async (request) => {
-    const { query, groupNames } = parseLogSearchRequest(request.body, now());
-    const result = await store.queryLogs(authOf(request).orgId, query);
-    const meta = { limit: query.limit, from: formatNs(query.fromNs), to: formatNs(query.toNs) };
-    if (result.kind === 'logs') {
-      const last = result.logs[result.logs.length - 1];
+  app.post(
+    '/api/v1/logs/search',
+    {
+      ...bodyParsedByRoute,
+      schema: {
+        summary: 'Search logs',
+        description:
+          'The log search language over at most 31 days: a page of records newest first with ' +
+          '`nextCursor`, or with `| count [by …] [over …]` the counts. A query runs at most 10 s.',
+        tags: ['logs'],
+        body: SEARCH_BODY,
+        response: { 200: ok('Records or counts.', LOG_SEARCH_VIEW), ...errorResponses(400, 401, 415) },
+      },
+    },
+    async (request) => {
+      const { query, groupNames } = parseLogSearchRequest(request.body, now());
+      const result = await store.queryLogs(authOf(request).orgId, query);
+      const meta = { limit: query.limit, from: formatNs(query.fromNs), to: formatNs(query.toNs) };
+      if (result.kind === 'logs') {
+        const last = result.logs[result.logs.length - 1];
+        return {
+          data: result.logs.map(logView),
+          nextCursor: result.more && last !== undefined ? encodeCursor(last, query) : null,
+          meta: { ...meta, count: result.logs.length },
+        };
+      }
       return {
-        data: result.logs.map(logView),
-        nextCursor: result.more && last !== undefined ? encodeCursor(last, query) : null,
-        meta: { ...meta, count: result.logs.length },
+        buckets: result.buckets.map((b) => ({
+          ...(b.ts === null ? {} : { timestamp: formatNs(b.ts), timeUnixNano: String(b.ts) }),
+          group: Object.fromEntries(groupNames.map((name, i) => [name, b.group[i] ?? null])),
+          count: b.count,
+        })),
+        meta: { ...meta, count: result.buckets.length, truncated: result.truncated },
       };
-    }
-    return {
-      buckets: result.buckets.map((b) => ({
-        ...(b.ts === null ? {} : { timestamp: formatNs(b.ts), timeUnixNano: String(b.ts) }),
-        group: Object.fromEntries(groupNames.map((name, i) => [name, b.group[i] ?? null])),
-        count: b.count,
-      })),
-      meta: { ...meta, count: result.buckets.length, truncated: result.truncated },
-    };
-  });
+    },
+  );
 }

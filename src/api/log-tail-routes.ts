@@ -14,7 +14,8 @@ import {
 import type { LogExpr, LogPosition, LogQuery } from '../store/log-query.js';
 import type { OrgId } from '../store/rows.js';
 import type { Store, StoredLog } from '../store/store.js';
-import { querySchema } from './query-schema.js';
+import { describedQuery, errorResponses } from './route-schemas.js';
+import { LOG_VIEW } from './view-schemas.js';
 import { logView } from './views.js';
 
 /**
@@ -138,6 +139,24 @@ export async function pollTail(
   return { logs, dropped, toNs };
 }
 
+const TAIL_SCHEMA = {
+  summary: 'Tail logs (Server-Sent Events)',
+  description:
+    'New records matching a search-language filter, as they are stored, as `event: log` (data: a ' +
+    'log record as in the search, id: a resume cursor), `event: dropped` (data: {"count"}: records ' +
+    'skipped to keep up) and `event: error`. Reconnect with Last-Event-ID to resume. At most 10 ' +
+    'open per org. Counts (`| count`) are a 400.',
+  tags: ['logs'],
+  querystring: describedQuery({ query: 'The filter, in the search language; empty for every record.' }),
+  response: {
+    200: {
+      description: 'An event stream; each `log` event’s data is the schema below, as one JSON line.',
+      content: { 'text/event-stream': { schema: LOG_VIEW } },
+    },
+    ...errorResponses(400, 401, 429),
+  },
+};
+
 export function registerLogTailRoutes(
   app: FastifyInstance,
   deps: { store: Store; logger: Logger },
@@ -155,7 +174,7 @@ export function registerLogTailRoutes(
     done();
   });
 
-  app.get('/api/v1/logs/tail', { schema: querySchema('query') }, (request, reply) => {
+  app.get('/api/v1/logs/tail', { schema: TAIL_SCHEMA }, (request, reply) => {
     const org = authOf(request).orgId;
     const lastEventId = request.headers['last-event-id'];
     // A bad query or an aggregation is a plain JSON 400 through the error handler, before any stream.

@@ -4,6 +4,7 @@ import { SightlineError } from '../core/errors.js';
 import { runInstantQuery, runRangeQuery, type PromqlContext } from '../query/promql-query.js';
 import type { QueryLimits } from '../query/query-limits.js';
 import type { Store } from '../store/store.js';
+import { bodyParsedByRoute, errorResponses, object, ok } from './route-schemas.js';
 
 export interface MetricQueryRouteDeps {
   store: Store;
@@ -15,6 +16,26 @@ const TIME = {
   description: 'RFC 3339 or Unix seconds (a number or a numeric string)',
   type: ['string', 'number'],
 };
+
+const QUERY_ANSWER = ok(
+  'The result, as Prometheus gives it.',
+  object({
+    data: object(
+      {
+        resultType: { type: 'string', enum: ['matrix', 'vector', 'scalar', 'string'] },
+        result: {
+          description:
+            'matrix: [{metric, values: [[seconds, "value"], …]}]; vector: [{metric, value: [seconds, "value"]}]; ' +
+            'scalar and string: [seconds, "value"].',
+        },
+      },
+      "Prometheus' query result.",
+    ),
+    meta: object({ query: { type: 'string' } }),
+  }),
+);
+
+const QUERY_ERRORS = errorResponses(400, 401, 422, 503);
 
 const INSTANT_BODY = {
   type: 'object',
@@ -51,7 +72,15 @@ export function registerMetricQueryRoutes(app: FastifyInstance, deps: MetricQuer
   app.post(
     '/api/v1/metrics/query',
     {
-      schema: { summary: 'Evaluates a PromQL expression at one time', tags: ['metrics'], body: INSTANT_BODY },
+      ...bodyParsedByRoute,
+      schema: {
+        summary: 'Evaluates a PromQL expression at one time',
+        description:
+          'An instant query of the PromQL subset (docs/metrics-query.md) over the caller’s metrics, at `time` (default now).',
+        tags: ['metrics'],
+        body: INSTANT_BODY,
+        response: { 200: QUERY_ANSWER, ...QUERY_ERRORS },
+      },
     },
     async (request) => {
       const body = bodyOf(request);
@@ -65,10 +94,14 @@ export function registerMetricQueryRoutes(app: FastifyInstance, deps: MetricQuer
   app.post(
     '/api/v1/metrics/query_range',
     {
+      ...bodyParsedByRoute,
       schema: {
         summary: 'Evaluates a PromQL expression over a range at a step',
+        description:
+          'A range query of the PromQL subset (docs/metrics-query.md): the expression at start, start + step, … up to end; at most 11,000 steps.',
         tags: ['metrics'],
         body: RANGE_BODY,
+        response: { 200: QUERY_ANSWER, ...QUERY_ERRORS },
       },
     },
     async (request) => {

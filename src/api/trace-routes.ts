@@ -3,7 +3,43 @@ import { authOf } from '../auth/http.js';
 import { formatNs } from '../core/time.js';
 import { parseRedRange, parseTraceSearchRequest } from '../query/trace-search.js';
 import type { SpanRed, Store, TimeRange, TraceSummary } from '../store/store.js';
-import { querySchema } from './query-schema.js';
+import {
+  TIME_BODY_FIELD,
+  TIME_RANGE_PARAMS,
+  bodyParsedByRoute,
+  describedQuery,
+  errorResponses,
+  ok,
+  pathParams,
+} from './route-schemas.js';
+import { OPERATIONS_VIEW, SERVICES_VIEW, TRACE_SEARCH_VIEW } from './view-schemas.js';
+
+/** The shape parseTraceSearchRequest accepts; it stays the validator (bodyParsedByRoute). */
+const SEARCH_BODY = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    service: { type: 'string', minLength: 1 },
+    operation: { type: 'string', minLength: 1, description: 'The span name.' },
+    minDurationMs: { type: 'number', minimum: 0, description: 'Of the matching span, inclusive.' },
+    maxDurationMs: { type: 'number', minimum: 0, description: 'Of the matching span, inclusive.' },
+    status: { type: 'string', enum: ['error', 'ok', 'unset'] },
+    attributes: {
+      type: 'object',
+      description: 'Each must equal the span attribute or, failing that, the resource attribute.',
+      propertyNames: { minLength: 1 },
+      additionalProperties: { type: ['string', 'number', 'boolean'] },
+    },
+    from: TIME_BODY_FIELD,
+    to: TIME_BODY_FIELD,
+    limit: { type: ['integer', 'string'], description: 'Traces at most, 1 to 1000. Default 20.' },
+  },
+};
+
+const RED_QUERY = describedQuery(TIME_RANGE_PARAMS);
+const RED_DESCRIPTION =
+  'From the per-minute span rollup: rate (spans per second over the range), error rate, mean, and ' +
+  'p50/p95/p99 (approximate: per-minute quantiles averaged, weighted by span count). At most 31 days.';
 
 /**
  * `POST /api/v1/traces/search` — traces with a span matching service, operation (span name),
@@ -19,32 +55,72 @@ import { querySchema } from './query-schema.js';
  * The caller's org scopes every read in the store.
  */
 export function registerTraceRoutes(app: FastifyInstance, store: Store, now: () => number): void {
-  app.post('/api/v1/traces/search', async (request) => {
-    const search = parseTraceSearchRequest(request.body, now());
-    const traces = await store.searchTraces(authOf(request).orgId, search);
-    return {
-      data: traces.map(traceSummaryView),
-      meta: {
-        count: traces.length,
-        limit: search.limit,
-        from: formatNs(search.fromNs),
-        to: formatNs(search.toNs),
+  app.post(
+    '/api/v1/traces/search',
+    {
+      ...bodyParsedByRoute,
+      schema: {
+        summary: 'Search traces',
+        description:
+          'Traces with a span (started in the range) matching every filter given; newest first, at ' +
+          'most 1000, over at most 31 days.',
+        tags: ['traces'],
+        body: SEARCH_BODY,
+        response: { 200: ok('The traces, summarised.', TRACE_SEARCH_VIEW), ...errorResponses(400, 401, 415) },
       },
-    };
-  });
+    },
+    async (request) => {
+      const search = parseTraceSearchRequest(request.body, now());
+      const traces = await store.searchTraces(authOf(request).orgId, search);
+      return {
+        data: traces.map(traceSummaryView),
+        meta: {
+          count: traces.length,
+          limit: search.limit,
+          from: formatNs(search.fromNs),
+          to: formatNs(search.toNs),
+        },
+      };
+    },
+  );
 
-  app.get('/api/v1/services', { schema: querySchema('from', 'to') }, async (request) => {
-    const range = parseRedRange(request.query as { from?: string; to?: string }, now());
-    const rows = await store.spanRed(authOf(request).orgId, range);
-    return redView(range, rows, (r) => ({ service: r.service }));
-  });
+  app.get(
+    '/api/v1/services',
+    {
+      schema: {
+        summary: 'Services (RED)',
+        description: `Request rate, errors and duration per service, busiest first. ${RED_DESCRIPTION}`,
+        tags: ['traces'],
+        querystring: RED_QUERY,
+        response: { 200: ok('Per service.', SERVICES_VIEW), ...errorResponses(400, 401) },
+      },
+    },
+    async (request) => {
+      const range = parseRedRange(request.query as { from?: string; to?: string }, now());
+      const rows = await store.spanRed(authOf(request).orgId, range);
+      return redView(range, rows, (r) => ({ service: r.service }));
+    },
+  );
 
-  app.get('/api/v1/services/:service/operations', { schema: querySchema('from', 'to') }, async (request) => {
-    const { service } = request.params as { service: string };
-    const range = parseRedRange(request.query as { from?: string; to?: string }, now());
-    const rows = await store.spanRed(authOf(request).orgId, range, service);
-    return redView(range, rows, (r) => ({ service: r.service, operation: r.operation }));
-  });
+  app.get(
+    '/api/v1/services/:service/operations',
+    {
+      schema: {
+        summary: 'A service’s operations (RED)',
+        description: `Request rate, errors and duration per operation (span name) of one service. ${RED_DESCRIPTION}`,
+        tags: ['traces'],
+        params: pathParams({ service: 'The service name (service.name), percent-encoded.' }),
+        querystring: RED_QUERY,
+        response: { 200: ok('Per operation.', OPERATIONS_VIEW), ...errorResponses(400, 401) },
+      },
+    },
+    async (request) => {
+      const { service } = request.params as { service: string };
+      const range = parseRedRange(request.query as { from?: string; to?: string }, now());
+      const rows = await store.spanRed(authOf(request).orgId, range, service);
+      return redView(range, rows, (r) => ({ service: r.service, operation: r.operation }));
+    },
+  );
 }
 
 export function traceSummaryView(t: TraceSummary) {

@@ -55,6 +55,7 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
       memoryLimit: config.store.duckdb.memoryLimit,
       checkpointThreshold: config.store.duckdb.checkpointThreshold,
       threads: config.store.duckdb.threads,
+      queryTimeoutMs: config.api.query.timeoutSeconds * 1000,
     },
     logger,
   );
@@ -152,6 +153,12 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
       metrics,
       logger: logger.child({ component: 'api' }),
       readiness: () => (stopping ? { ready: false, reason: 'shutting down' } : { ready: true }),
+      queryLimits: {
+        timeoutMs: config.api.query.timeoutSeconds * 1000,
+        maxRangeMs: config.api.query.maxRangeDays * 86_400_000,
+        maxSamples: config.api.query.maxSamples,
+        maxSeries: config.api.query.maxSeries,
+      },
     });
     const gateway = buildGatewayApp({
       authenticator,

@@ -55,6 +55,7 @@ const TRACE_ID = /^[0-9a-f]{32}$/;
 export function buildApiApp(deps: ApiDeps): FastifyInstance {
   const app = newHttpApp(deps.logger);
   const now = deps.now ?? Date.now;
+  const queryLimits = deps.queryLimits ?? DEFAULT_QUERY_LIMITS;
   // Response schemas document the answers (GET /api/v1/openapi.json); they do not serialize
   // them. fast-json-stringify would drop any field a schema forgot and coerce types (an
   // `integer` rounds a float), so a slip in the document would change the API; openapi.test.ts
@@ -107,7 +108,7 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
   );
 
   app.get('/api/v1/logs', { schema: LOGS_SCHEMA }, async (request) => {
-    const search = parseLogSearch(request.query as LogSearchParams, now());
+    const search = parseLogSearch(request.query as LogSearchParams, now(), queryLimits.maxRangeMs);
     const logs = await deps.store.searchLogs(authOf(request).orgId, search);
     return {
       data: logs.map(logView),
@@ -132,18 +133,17 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
   });
 
   app.get('/api/v1/metrics', { schema: METRICS_SCHEMA }, async (request) => {
-    const query = parseMetricQuery(request.query as MetricQueryParams, now());
+    const query = parseMetricQuery(request.query as MetricQueryParams, now(), queryLimits.maxRangeMs);
     return metricsView(query, await deps.store.queryMetrics(authOf(request).orgId, query));
   });
 
   app.get('/api/v1/stats', { schema: STATS_SCHEMA }, (request) =>
     deps.store.countRecords(authOf(request).orgId),
   );
-  registerDatabaseRoutes(app, deps.store, now);
-  registerLogSearchRoutes(app, deps.store, now);
+  registerDatabaseRoutes(app, deps.store, now, queryLimits.maxRangeMs);
+  registerLogSearchRoutes(app, deps.store, now, queryLimits.maxRangeMs);
   registerLogTailRoutes(app, deps, now);
-  registerTraceRoutes(app, deps.store, now);
-  const queryLimits = deps.queryLimits ?? DEFAULT_QUERY_LIMITS;
+  registerTraceRoutes(app, deps.store, now, queryLimits.maxRangeMs);
   registerMetricQueryRoutes(app, { store: deps.store, limits: queryLimits, now });
   registerPrometheusRoutes(app, { store: deps.store, limits: queryLimits, now });
   return app;

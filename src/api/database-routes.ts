@@ -98,7 +98,12 @@ function entityParam(request: { params: unknown }): string {
 }
 
 /** The database views: instances and databases, their metrics, statements and sessions. */
-export function registerDatabaseRoutes(app: FastifyInstance, store: Store, now: () => number): void {
+export function registerDatabaseRoutes(
+  app: FastifyInstance,
+  store: Store,
+  now: () => number,
+  maxRangeMs: number,
+): void {
   app.get(
     '/api/v1/databases',
     {
@@ -185,7 +190,7 @@ export function registerDatabaseRoutes(app: FastifyInstance, store: Store, now: 
             'step and agg apply to one metric: add name=<metric>, or leave them out to list the metrics',
           );
         }
-        const range = parseTimeRange(params.from, params.to, now());
+        const range = parseTimeRange(params.from, params.to, now(), maxRangeMs);
         const { metrics, truncated } = await store.listMetrics(org, { ...range, ...filter });
         return {
           entityId: scope.entity.id,
@@ -195,7 +200,7 @@ export function registerDatabaseRoutes(app: FastifyInstance, store: Store, now: 
           metrics: metrics.map(metricCatalogView),
         };
       }
-      const query = { ...parseMetricQuery(params, now()), ...filter };
+      const query = { ...parseMetricQuery(params, now(), maxRangeMs), ...filter };
       return { entityId: scope.entity.id, ...metricsView(query, await store.queryMetrics(org, query)) };
     },
   );
@@ -221,7 +226,7 @@ export function registerDatabaseRoutes(app: FastifyInstance, store: Store, now: 
     async (request) => {
       const org = authOf(request).orgId;
       const scope = await resolveEntity(store, org, entityParam(request));
-      const query = parseActivityQuery(request.query as ActivityParams, now());
+      const query = parseActivityQuery(request.query as ActivityParams, now(), maxRangeMs);
       const activity = await store.activity(org, scope.instanceId, {
         ...query,
         ...(scope.database === undefined ? {} : { database: scope.database }),
@@ -260,7 +265,7 @@ export function registerDatabaseRoutes(app: FastifyInstance, store: Store, now: 
     },
     async (request) => {
       const org = authOf(request).orgId;
-      const query = parseTopQueries(request.query as TopQueriesParams, now());
+      const query = parseTopQueries(request.query as TopQueriesParams, now(), maxRangeMs);
       const scope =
         query.entityId === undefined ? undefined : await resolveEntity(store, org, query.entityId);
       const top = await store.topQueries(org, {
@@ -297,7 +302,7 @@ export function registerDatabaseRoutes(app: FastifyInstance, store: Store, now: 
     async (request) => {
       const org = authOf(request).orgId;
       const fingerprint = parseFingerprint((request.params as { fingerprint: string }).fingerprint);
-      const range = parseQueryScope(request.query as QueryDetailParams, now());
+      const range = parseQueryScope(request.query as QueryDetailParams, now(), maxRangeMs);
       const scope =
         range.entityId === undefined ? undefined : await resolveEntity(store, org, range.entityId);
       const detail = await store.queryDetail(org, fingerprint, {

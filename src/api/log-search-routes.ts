@@ -29,7 +29,12 @@ const SEARCH_BODY = {
  * first with `nextCursor` for the next page (null on the last); a query ending in
  * `| count …` answers `buckets` instead. The caller's org scopes every read in the store.
  */
-export function registerLogSearchRoutes(app: FastifyInstance, store: Store, now: () => number): void {
+export function registerLogSearchRoutes(
+  app: FastifyInstance,
+  store: Store,
+  now: () => number,
+  maxRangeMs: number,
+): void {
   app.post(
     '/api/v1/logs/search',
     {
@@ -45,7 +50,7 @@ export function registerLogSearchRoutes(app: FastifyInstance, store: Store, now:
       },
     },
     async (request) => {
-      const { query, groupNames } = parseLogSearchRequest(request.body, now());
+      const { query, groupNames } = parseLogSearchRequest(request.body, now(), maxRangeMs);
       const result = await store.queryLogs(authOf(request).orgId, query);
       const meta = { limit: query.limit, from: formatNs(query.fromNs), to: formatNs(query.toNs) };
       if (result.kind === 'logs') {

@@ -5,12 +5,7 @@ import { SightlineError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { msToNs } from '../core/time.js';
 import { parseLogQuery } from '../query/log-language/parser.js';
-import {
-  MAX_SEARCH_RANGE_MS,
-  SEARCH_TIMEOUT_MS,
-  decodeCursor,
-  encodeCursor,
-} from '../query/log-language/request.js';
+import { SEARCH_TIMEOUT_MS, decodeCursor, encodeCursor } from '../query/log-language/request.js';
 import type { LogExpr, LogPosition, LogQuery } from '../store/log-query.js';
 import type { OrgId } from '../store/rows.js';
 import type { Store, StoredLog } from '../store/store.js';
@@ -74,7 +69,7 @@ export function parseTailRequest(
       'Last-Event-ID is not an event id this tail sent; reconnect without it to start from now',
     );
   }
-  const oldest = now - msToNs(MAX_SEARCH_RANGE_MS);
+  const oldest = now - msToNs(MAX_RESUME_AGE_MS);
   return { filter, after: cursor.ts < oldest ? { ts: oldest, id: '' } : { ts: cursor.ts, id: cursor.id } };
 }
 
@@ -156,6 +151,9 @@ const TAIL_SCHEMA = {
     ...errorResponses(400, 401, 429),
   },
 };
+
+/** A reconnecting tail resumes at most this far back (an older Last-Event-ID resumes here). */
+const MAX_RESUME_AGE_MS = 31 * 86_400_000;
 
 export function registerLogTailRoutes(
   app: FastifyInstance,

@@ -1,3 +1,4 @@
+import { DEFAULT_QUERY_LIMITS } from '../query/query-limits.js';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newHttpApp, toSightlineError } from '../core/http.js';
@@ -61,7 +62,7 @@ describe('trace routes', () => {
       const e = toSightlineError(error);
       return reply.code(e.status).send({ error: { code: e.code, message: e.message } });
     });
-    registerTraceRoutes(server, fake.store, () => NOW);
+    registerTraceRoutes(server, fake.store, () => NOW, DEFAULT_QUERY_LIMITS.maxRangeMs);
     app = server;
     return { server, calls: fake.calls };
   }
@@ -144,6 +145,7 @@ describe('trace routes', () => {
     expect(calls[1]).toMatchObject({ org: 'org-1', service: 'my svc' });
 
     const tooLong = await server.inject({ url: `/api/v1/services?from=${NOW - 40 * 86_400_000}` });
-    expect(tooLong.statusCode).toBe(400);
+    expect(tooLong.statusCode).toBe(422);
+    expect(tooLong.json()).toMatchObject({ error: { code: 'SL_ERR_QUERY_LIMIT' } });
   });
 });

@@ -54,7 +54,12 @@ const RED_DESCRIPTION =
  *
  * The caller's org scopes every read in the store.
  */
-export function registerTraceRoutes(app: FastifyInstance, store: Store, now: () => number): void {
+export function registerTraceRoutes(
+  app: FastifyInstance,
+  store: Store,
+  now: () => number,
+  maxRangeMs: number,
+): void {
   app.post(
     '/api/v1/traces/search',
     {
@@ -70,7 +75,7 @@ export function registerTraceRoutes(app: FastifyInstance, store: Store, now: () 
       },
     },
     async (request) => {
-      const search = parseTraceSearchRequest(request.body, now());
+      const search = parseTraceSearchRequest(request.body, now(), maxRangeMs);
       const traces = await store.searchTraces(authOf(request).orgId, search);
       return {
         data: traces.map(traceSummaryView),
@@ -96,7 +101,7 @@ export function registerTraceRoutes(app: FastifyInstance, store: Store, now: () 
       },
     },
     async (request) => {
-      const range = parseRedRange(request.query as { from?: string; to?: string }, now());
+      const range = parseRedRange(request.query as { from?: string; to?: string }, now(), maxRangeMs);
       const rows = await store.spanRed(authOf(request).orgId, range);
       return redView(range, rows, (r) => ({ service: r.service }));
     },
@@ -116,7 +121,7 @@ export function registerTraceRoutes(app: FastifyInstance, store: Store, now: () 
     },
     async (request) => {
       const { service } = request.params as { service: string };
-      const range = parseRedRange(request.query as { from?: string; to?: string }, now());
+      const range = parseRedRange(request.query as { from?: string; to?: string }, now(), maxRangeMs);
       const rows = await store.spanRed(authOf(request).orgId, range, service);
       return redView(range, rows, (r) => ({ service: r.service, operation: r.operation }));
     },

@@ -13,8 +13,12 @@ export interface ActivityParams {
 }
 
 /** The sessions at `at` (default: the end of the range) and the range's sessions over time. */
-export function parseActivityQuery(params: ActivityParams, nowMs: number): ActivityQuery {
-  const range = parseTimeRange(params.from, params.to, nowMs);
+export function parseActivityQuery(
+  params: ActivityParams,
+  nowMs: number,
+  maxRangeMs?: number,
+): ActivityQuery {
+  const range = parseTimeRange(params.from, params.to, nowMs, maxRangeMs);
   const atNs = params.at === undefined || params.at === '' ? range.toNs : parseTimeParam('at', params.at);
   const stepNs = parseStep(params.step, range, DEFAULT_ACTIVITY_BUCKETS, MAX_ACTIVITY_BUCKETS);
   return { ...range, atNs, stepNs };

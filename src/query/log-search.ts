@@ -29,9 +29,9 @@ export interface LogSearchParams {
  * `service:`, `level:`, `host:` and `trace_id:` filters (values may be quoted; repeating a
  * field means any of its values).
  */
-export function parseLogSearch(params: LogSearchParams, nowMs: number): LogSearch {
+export function parseLogSearch(params: LogSearchParams, nowMs: number, maxRangeMs?: number): LogSearch {
   const search: LogSearch = {
-    ...parseTimeRange(params.from, params.to, nowMs),
+    ...parseTimeRange(params.from, params.to, nowMs, maxRangeMs),
     limit: parseLimit(params.limit, DEFAULT_LOG_LIMIT, MAX_LOG_LIMIT),
     text: [],
     services: [],

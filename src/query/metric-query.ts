@@ -15,7 +15,7 @@ export interface MetricQueryParams {
   agg?: string | undefined;
 }
 
-export function parseMetricQuery(params: MetricQueryParams, nowMs: number): MetricQuery {
+export function parseMetricQuery(params: MetricQueryParams, nowMs: number, maxRangeMs?: number): MetricQuery {
   const name = params.name?.trim() ?? '';
   if (name === '') {
     throw new SightlineError(
@@ -23,7 +23,7 @@ export function parseMetricQuery(params: MetricQueryParams, nowMs: number): Metr
       'name is required: the metric to read, e.g. name=http.server.duration',
     );
   }
-  const range = parseTimeRange(params.from, params.to, nowMs);
+  const range = parseTimeRange(params.from, params.to, nowMs, maxRangeMs);
   const aggregation = (params.agg ?? 'avg') as MetricAggregation;
   if (!AGGREGATIONS.includes(aggregation)) {
     throw new SightlineError(

@@ -62,7 +62,7 @@ export async function runRangeQuery(context: PromqlContext, request: RangeReques
         'try decreasing the query resolution (a larger step)',
     );
   }
-  checkRangeMs(startMs, endMs, context.limits);
+  checkRangeMs(startMs, endMs, context.limits.maxRangeMs);
   return evaluate(context, (source, signal) =>
     evaluateRange(expr, source, startMs, endMs, stepMs, { maxSamples: context.limits.maxSamples, signal }),
   );

@@ -22,9 +22,9 @@ export const DEFAULT_QUERY_LIMITS: QueryLimits = {
 };
 
 /** A range wider than `api.query.maxRangeDays` is refused before anything is read. */
-export function checkRangeMs(fromMs: number, toMs: number, limits: QueryLimits): void {
-  if (toMs - fromMs <= limits.maxRangeMs) return;
-  const days = limits.maxRangeMs / DAY_MS;
+export function checkRangeMs(fromMs: number, toMs: number, maxRangeMs: number): void {
+  if (toMs - fromMs <= maxRangeMs) return;
+  const days = maxRangeMs / DAY_MS;
   throw new SightlineError(
     'SL_ERR_QUERY_LIMIT',
     `the time range covers ${((toMs - fromMs) / DAY_MS).toFixed(1)} days, more than the ${days} allowed ` +

@@ -28,8 +28,12 @@ export interface QueryDetailParams {
 }
 
 /** `entity` as given: the API resolves a database entity to its instance and database. */
-export function parseTopQueries(params: TopQueriesParams, nowMs: number): TopQueriesQuery {
-  const scope = parseQueryScope(params, nowMs);
+export function parseTopQueries(
+  params: TopQueriesParams,
+  nowMs: number,
+  maxRangeMs?: number,
+): TopQueriesQuery {
+  const scope = parseQueryScope(params, nowMs, maxRangeMs);
   const order = (
     params.order === undefined || params.order === '' ? 'total_time' : params.order
   ) as QueryOrder;
@@ -51,8 +55,8 @@ export function parseTopQueries(params: TopQueriesParams, nowMs: number): TopQue
   return { ...scope, order, limit, stepNs };
 }
 
-export function parseQueryScope(params: QueryDetailParams, nowMs: number): QueryScope {
-  const range = parseTimeRange(params.from, params.to, nowMs);
+export function parseQueryScope(params: QueryDetailParams, nowMs: number, maxRangeMs?: number): QueryScope {
+  const range = parseTimeRange(params.from, params.to, nowMs, maxRangeMs);
   const entity = params.entity?.trim() ?? '';
   return entity === '' ? range : { ...range, entityId: entity };
 }

@@ -1,17 +1,27 @@
 import { SightlineError } from '../core/errors.js';
-import { msToNs, parseDurationMs, parseTimeParam } from '../core/time.js';
+import { msToNs, nsToMs, parseDurationMs, parseTimeParam } from '../core/time.js';
 import type { TimeRange } from '../store/store.js';
+import { DEFAULT_QUERY_LIMITS, checkRangeMs } from './query-limits.js';
 
 export const DEFAULT_RANGE_MS = 3_600_000;
 
-/** `from`/`to` as RFC 3339 or epoch ms; missing ones default to the last hour. */
-export function parseTimeRange(from: string | undefined, to: string | undefined, nowMs: number): TimeRange {
+/**
+ * `from`/`to` as RFC 3339 or epoch ms; missing ones default to the last hour. Wider than
+ * `maxRangeMs` (api.query.maxRangeDays) is SL_ERR_QUERY_LIMIT.
+ */
+export function parseTimeRange(
+  from: string | undefined,
+  to: string | undefined,
+  nowMs: number,
+  maxRangeMs: number = DEFAULT_QUERY_LIMITS.maxRangeMs,
+): TimeRange {
   const toNs = to === undefined || to === '' ? msToNs(nowMs) : parseTimeParam('to', to);
   const fromNs =
     from === undefined || from === '' ? toNs - msToNs(DEFAULT_RANGE_MS) : parseTimeParam('from', from);
   if (fromNs >= toNs) {
     throw new SightlineError('SL_ERR_BAD_REQUEST', 'from must be earlier than to');
   }
+  checkRangeMs(nsToMs(fromNs), nsToMs(toNs), maxRangeMs);
   return { fromNs, toNs };
 }
 

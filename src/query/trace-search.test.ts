@@ -53,7 +53,7 @@ describe('trace search request', () => {
     [{ query: 'x' }, /Unrecognized key/],
     [{ limit: 1001 }, /limit="1001" must be an integer from 1 to 1000/],
     [{ limit: 0 }, /limit="0" must be an integer from 1 to 1000/],
-    [{ from: NOW - 32 * 86_400_000, to: NOW }, /more than 31 days apart/],
+    [{ from: NOW - 33 * 86_400_000, to: NOW }, /more than the 32 allowed \(api\.query\.maxRangeDays\)/],
     [{ from: NOW, to: NOW - 1 }, /from must be earlier than to/],
     ['not an object', /^the body: /],
   ])('refuses %j naming the field', (body, message) => {
@@ -62,10 +62,13 @@ describe('trace search request', () => {
 });
 
 describe('RED range', () => {
-  it('defaults to the last hour and refuses more than 31 days', () => {
+  it('defaults to the last hour and refuses more than api.query.maxRangeDays', () => {
     expect(parseRedRange({}, NOW)).toEqual({ fromNs: msToNs(NOW - 3_600_000), toNs: msToNs(NOW) });
     expect(() => parseRedRange({ from: String(NOW - 40 * 86_400_000) }, NOW)).toThrow(
-      /more than 31 days apart/,
+      /covers 40\.0 days, more than the 32 allowed \(api\.query\.maxRangeDays\)/,
     );
+    const twoDays = { from: String(NOW - 2 * 86_400_000) };
+    expect(parseRedRange(twoDays, NOW, 3 * 86_400_000).fromNs).toBe(msToNs(NOW - 2 * 86_400_000));
+    expect(() => parseRedRange(twoDays, NOW, 86_400_000)).toThrow(/more than the 1 allowed/);
   });
 });

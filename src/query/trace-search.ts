@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { SightlineError } from '../core/errors.js';
-import { msToNs } from '../core/time.js';
 import type { TimeRange, TraceSearch } from '../store/store.js';
 import { parseLimit, parseTimeRange } from './time-range.js';
 
@@ -10,8 +9,6 @@ import { parseLimit, parseTimeRange } from './time-range.js';
  */
 export const DEFAULT_TRACE_LIMIT = 20;
 export const MAX_TRACE_LIMIT = 1000;
-/** The widest `to - from` one trace search or RED query may cover. */
-export const MAX_TRACE_RANGE_MS = 31 * 86_400_000;
 
 const timeParam = z.union([z.string(), z.number()]).optional();
 const durationMs = z.number().nonnegative().optional();
@@ -36,7 +33,7 @@ const BODY_SHAPE =
 
 const asText = (v: string | number | undefined) => (v === undefined ? undefined : String(v));
 
-export function parseTraceSearchRequest(body: unknown, nowMs: number): TraceSearch {
+export function parseTraceSearchRequest(body: unknown, nowMs: number, maxRangeMs?: number): TraceSearch {
   const parsed = searchBody.safeParse(body ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -51,7 +48,7 @@ export function parseTraceSearchRequest(body: unknown, nowMs: number): TraceSear
   ) {
     throw new SightlineError('SL_ERR_BAD_REQUEST', 'minDurationMs: must not exceed maxDurationMs');
   }
-  const range = boundedRange(asText(input.from), asText(input.to), nowMs);
+  const range = parseTimeRange(asText(input.from), asText(input.to), nowMs, maxRangeMs);
   // Fractions of a millisecond count: 0.5 ms is 500 µs.
   const ns = (ms: number | undefined) => (ms === undefined ? undefined : BigInt(Math.round(ms * 1e6)));
   const minDurationNs = ns(input.minDurationMs);
@@ -69,18 +66,10 @@ export function parseTraceSearchRequest(body: unknown, nowMs: number): TraceSear
 }
 
 /** `from`/`to` of the RED routes (`GET /api/v1/services…`), as the trace search takes them. */
-export function parseRedRange(query: { from?: string; to?: string }, nowMs: number): TimeRange {
-  return boundedRange(query.from, query.to, nowMs);
-}
-
-function boundedRange(from: string | undefined, to: string | undefined, nowMs: number): TimeRange {
-  const range = parseTimeRange(from, to, nowMs);
-  if (range.toNs - range.fromNs > msToNs(MAX_TRACE_RANGE_MS)) {
-    throw new SightlineError(
-      'SL_ERR_BAD_REQUEST',
-      `from and to are more than ${MAX_TRACE_RANGE_MS / 86_400_000} days apart, the longest range one query covers; ` +
-        'narrow the range',
-    );
-  }
-  return range;
+export function parseRedRange(
+  query: { from?: string; to?: string },
+  nowMs: number,
+  maxRangeMs?: number,
+): TimeRange {
+  return parseTimeRange(query.from, query.to, nowMs, maxRangeMs);
 }

@@ -23,11 +23,14 @@ describe('log search request', () => {
     });
   });
 
-  it('takes epoch ms numbers and RFC 3339 strings, and refuses ranges over 31 days', () => {
+  it('takes epoch ms numbers and RFC 3339 strings, and refuses ranges over api.query.maxRangeDays', () => {
     const { query } = parseLogSearchRequest({ from: NOW - 1000, to: '2024-05-01T12:00:00Z', limit: 5 }, NOW);
     expect(query).toMatchObject({ fromNs: msToNs(NOW - 1000), toNs: msToNs(NOW), limit: 5 });
-    expect(() => parseLogSearchRequest({ from: NOW - 32 * 86_400_000, to: NOW }, NOW)).toThrow(
-      /more than 31 days apart/,
+    expect(() => parseLogSearchRequest({ from: NOW - 33 * 86_400_000, to: NOW }, NOW)).toThrow(
+      /more than the 32 allowed \(api\.query\.maxRangeDays\)/,
+    );
+    expect(() => parseLogSearchRequest({ from: NOW - 2 * 86_400_000, to: NOW }, NOW, 86_400_000)).toThrow(
+      /more than the 1 allowed/,
     );
     expect(() => parseLogSearchRequest({ limit: 10_001 }, NOW)).toThrow(
       /limit="10001" must be an integer from 1 to 10000/,

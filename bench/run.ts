@@ -4,6 +4,7 @@ import { otlpLogsIngest, type IngestBenchOptions } from './otlp-logs-ingest.js';
 import { mysqlCollection, type MysqlBenchOptions } from './mysql-collection.js';
 import { pipelineThroughput } from './pipeline.js';
 import { postgresCollection, type PostgresBenchOptions } from './postgres-collection.js';
+import { queryLatency, type QueryBenchOptions } from './query.js';
 
 /**
  * The benchmark runner (`npm run bench`, which builds first). Prints one JSON object per
@@ -11,7 +12,8 @@ import { postgresCollection, type PostgresBenchOptions } from './postgres-collec
  * progress and diagnostics go to stderr. Exits 1 when a benchmark's result cannot be trusted.
  *
  * Options, as flags (`npm run bench -- --duration 10`) or environment variables:
- *   --only          BENCH_ONLY          comma-separated benchmarks to run: ingest, pipeline, postgres, mysql (all of them)
+ *   --only          BENCH_ONLY          comma-separated benchmarks to run: ingest, pipeline, postgres, mysql, query
+ *                                       (all of them)
  *
  * ingest (otlp-logs-ingest.ts):
  *   --duration      BENCH_DURATION      measured seconds (20), after
@@ -53,9 +55,17 @@ import { postgresCollection, type PostgresBenchOptions } from './postgres-collec
  *                                                    with each "on" run, so every run has a full cycle at its start)
  *   --mysql-statements-interval BENCH_MYSQL_STATEMENTS_INTERVAL  collector query-stats interval in seconds (60)
  *                   SIGHTLINE_TEST_MARIADB_BIN         directory of mariadb-install-db and mariadb, as for the tests
+ *
+ * query (query.ts, data from query-data.ts cached in ~/.cache/sightline-bench): p50/p95 of a log search, a
+ * count by service per minute and a PromQL range query through the API, and the same reads straight on DuckDB:
+ *   --query-logs           BENCH_QUERY_LOGS           log records over the last 24 h (10000000)
+ *   --query-points         BENCH_QUERY_POINTS         points of the counter m, one a minute per series (1000000)
+ *   --query-runs           BENCH_QUERY_RUNS           measured runs of each query, one at a time (20)
+ *   --query-warmup         BENCH_QUERY_WARMUP         runs of each query not measured (3)
+ *   --query-fresh          BENCH_QUERY_FRESH=1        make the data again even if the cached copy is valid
  */
 
-const BENCHMARKS = ['ingest', 'pipeline', 'postgres', 'mysql'] as const;
+const BENCHMARKS = ['ingest', 'pipeline', 'postgres', 'mysql', 'query'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 type Values = ReturnType<typeof parse>['values'];
@@ -86,6 +96,11 @@ function parse() {
       'mysql-load-pairs': { type: 'string' },
       'mysql-metrics-interval': { type: 'string' },
       'mysql-statements-interval': { type: 'string' },
+      'query-logs': { type: 'string' },
+      'query-points': { type: 'string' },
+      'query-runs': { type: 'string' },
+      'query-warmup': { type: 'string' },
+      'query-fresh': { type: 'boolean' },
     },
   });
 }
@@ -131,6 +146,10 @@ async function main(): Promise<void> {
       (options: MysqlBenchOptions) => () =>
         mysqlCollection(options)
     )(mysqlOptions(values)),
+    query: (
+      (options: QueryBenchOptions) => () =>
+        queryLatency(options)
+    )(queryOptions(values)),
   };
   let failed = false;
   for (const name of selected) {
@@ -242,6 +261,17 @@ function mysqlOptions(values: Values): MysqlBenchOptions {
       60,
       1,
     ),
+  };
+}
+
+function queryOptions(values: Values): QueryBenchOptions {
+  const env = process.env;
+  return {
+    logs: numberOption('query-logs', values['query-logs'] ?? env.BENCH_QUERY_LOGS, 10_000_000, 1000),
+    points: numberOption('query-points', values['query-points'] ?? env.BENCH_QUERY_POINTS, 1_000_000, 1440),
+    runs: numberOption('query-runs', values['query-runs'] ?? env.BENCH_QUERY_RUNS, 20, 1),
+    warmup: numberOption('query-warmup', values['query-warmup'] ?? env.BENCH_QUERY_WARMUP, 3, 0),
+    fresh: values['query-fresh'] ?? ['1', 'true', 'yes'].includes(env.BENCH_QUERY_FRESH ?? ''),
   };
 }
 

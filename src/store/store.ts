@@ -107,7 +107,11 @@ export interface MetricNameEntry {
   monotonic: boolean;
 }
 
+/** Raw points, or one of the rollups (each row standing for its bucket's last point). */
+export type SeriesResolution = 'raw' | '1m' | '5m' | '1h';
+
 export interface SeriesListQuery extends TimeRange {
+  resolution?: SeriesResolution;
   /** Stored metric names; left out, every metric's series. */
   names?: readonly string[];
   /** Beyond it the list is cut and marked `truncated`. */
@@ -131,6 +135,8 @@ export interface StoredSeriesMeta {
 
 /** `toNs` is inclusive here: PromQL windows end at their evaluation time. */
 export interface SeriesPointsQuery extends TimeRange {
+  /** Raw by default; histograms (`histogram: true`) only raw. */
+  resolution?: SeriesResolution;
   seriesIds: readonly string[];
   /** The series' metric names (the read uses them to skip other metrics' rows). */
   names: readonly string[];
@@ -149,6 +155,12 @@ export interface SeriesPoints {
     /** Per point: the explicit bucket bounds and the per-bucket (not cumulative) counts. */
     bounds: readonly (readonly number[])[];
     counts: readonly (readonly number[])[];
+  };
+  /** Rollup rows: the increase within each bucket (null → NaN) of a sum and of a histogram's observations. */
+  rollup?: {
+    deltas: Float64Array;
+    histCountDeltas: Float64Array;
+    histSumDeltas: Float64Array;
   };
 }
 
@@ -351,7 +363,9 @@ export interface Store extends Component {
   spanRed(org: OrgId, range: TimeRange, service?: string): Promise<SpanRed[]>;
   queryMetrics(org: OrgId, query: MetricQuery): Promise<{ series: MetricSeries[]; truncated: boolean }>;
   /** The metric names with points in the range. */
-  listMetricNames(org: OrgId, range: TimeRange): Promise<MetricNameEntry[]>;
+  listMetricNames(org: OrgId, range: TimeRange, resolution?: SeriesResolution): Promise<MetricNameEntry[]>;
+  /** Rollup buckets before this time were complete when last computed; undefined before the first pass. */
+  rollupsCompleteTo(): Promise<bigint | undefined>;
   listSeries(org: OrgId, query: SeriesListQuery): Promise<{ series: StoredSeriesMeta[]; truncated: boolean }>;
   /** One entry per `query.seriesIds`, in that order. */
   readSeriesPoints(org: OrgId, query: SeriesPointsQuery): Promise<SeriesPoints[]>;

@@ -260,7 +260,7 @@ describe('Prometheus API for Grafana', () => {
       query: 'sum(app_queue_depth) * 2',
       start: baseSec,
       end: endSec,
-      step: '5m',
+      step: '2m',
     });
     expect(status).toBe(200);
     expect(body).toMatchObject({
@@ -269,10 +269,7 @@ describe('Prometheus API for Grafana', () => {
         result: [
           {
             metric: {},
-            values: [
-              [baseSec, '0'],
-              [baseSec + 300, '60'],
-            ],
+            values: [0, 1, 2, 3, 4].map((k) => [baseSec + 120 * k, String(24 * k)]),
           },
         ],
       },

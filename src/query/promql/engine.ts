@@ -44,12 +44,23 @@ export interface RawSeries {
 }
 
 /** Where samples come from: every series matching all matchers with its samples in [startMs, endMs]. */
+/**
+ * What a selector's samples are for, so a source may answer from coarser data: the query's step
+ * (0 for an instant query) and the window each evaluation looks at (the range of `x[5m]`, or the
+ * lookback for an instant selector). Samples one per `windowMs / 2` still give every window two.
+ */
+export interface SelectHints {
+  stepMs: number;
+  windowMs: number;
+}
+
 export interface SeriesSource {
   select(
     matchers: readonly LabelMatcher[],
     startMs: number,
     endMs: number,
     signal?: AbortSignal,
+    hints?: SelectHints,
   ): Promise<RawSeries[]>;
 }
 
@@ -402,7 +413,11 @@ class Evaluator {
       collectSelectors(expr).map(async ({ selector, rangeMs }) => {
         const minT = start - selector.offsetMs - (rangeMs > 0 ? rangeMs : this.lookbackMs);
         const maxT = end - selector.offsetMs;
-        const raw = await this.source.select(selector.matchers, minT, maxT, this.signal);
+        const hints = {
+          stepMs: this.n > 1 ? (this.steps[1] as number) - start : 0,
+          windowMs: rangeMs > 0 ? rangeMs : this.lookbackMs,
+        };
+        const raw = await this.source.select(selector.matchers, minT, maxT, this.signal, hints);
         this.checkAbort();
         const series: (Fetched & { key: string })[] = [];
         for (const r of raw) {

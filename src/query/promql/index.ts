@@ -16,7 +16,7 @@ export type {
   VectorMatching,
   VectorSelector,
 } from './ast.js';
-export type { EvalOptions, QueryResult, RawSeries, SeriesSource } from './engine.js';
+export type { EvalOptions, QueryResult, RawSeries, SelectHints, SeriesSource } from './engine.js';
 export {
   DEFAULT_LOOKBACK_DELTA_MS,
   DEFAULT_MAX_SAMPLES,

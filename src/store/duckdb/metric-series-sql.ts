@@ -4,6 +4,7 @@ import type { MetricKind, Temporality } from '../rows.js';
 import type {
   MetricNameEntry,
   SeriesListQuery,
+  SeriesResolution,
   SeriesPoints,
   SeriesPointsQuery,
   StoredSeriesMeta,
@@ -19,8 +20,25 @@ import { str } from './values.js';
  * (its position in the request) instead of row objects with the series id string.
  */
 
-/** The telemetry store's org scope for `metric_points`: `FROM metric_points WHERE org_id = $org AND …`. */
-export type PointsScope = (conditions: readonly string[]) => { from: string; params: Params };
+/** The telemetry store's org scope for one table: `FROM <table> WHERE org_id = $org AND …`. */
+export type PointsScope = (
+  table: PointsTable,
+  conditions: readonly string[],
+) => { from: string; params: Params };
+
+export type PointsTable = 'metric_points' | 'metric_rollups_1m' | 'metric_rollups_5m' | 'metric_rollups_1h';
+
+/**
+ * Where each resolution's points live and which column is their time: a rollup row stands for
+ * its bucket's last point (its value `last`, its time `last_ts`), so counters keep their
+ * meaning for `rate` and gauges their latest value.
+ */
+const SOURCES: Record<SeriesResolution, { table: PointsTable; time: string }> = {
+  raw: { table: 'metric_points', time: 'ts' },
+  '1m': { table: 'metric_rollups_1m', time: 'last_ts' },
+  '5m': { table: 'metric_rollups_5m', time: 'last_ts' },
+  '1h': { table: 'metric_rollups_1h', time: 'last_ts' },
+};
 
 const RANGE_TYPES: Record<string, DuckDBType> = { fromNs: BIGINT, toNs: BIGINT };
 const NS_PER_MS = 1_000_000;
@@ -29,12 +47,14 @@ export async function readMetricNames(
   database: DuckDBDatabase,
   scope: PointsScope,
   range: { fromNs: bigint; toNs: bigint },
+  resolution: SeriesResolution = 'raw',
 ): Promise<MetricNameEntry[]> {
-  const { from, params } = scope(['ts >= $fromNs', 'ts < $toNs']);
+  const { table, time } = SOURCES[resolution];
+  const { from, params } = scope(table, [`${time} >= $fromNs`, `${time} < $toNs`]);
   const rows = await read(
     database,
-    `SELECT name, arg_max(kind, ts) AS kind, arg_max(unit, ts) AS unit,
-            arg_max(temporality, ts) AS temporality, bool_or(monotonic) AS monotonic
+    `SELECT name, arg_max(kind, ${time}) AS kind, arg_max(unit, ${time}) AS unit,
+            arg_max(temporality, ${time}) AS temporality, bool_or(monotonic) AS monotonic
      ${from} GROUP BY name ORDER BY name`,
     { ...params, fromNs: range.fromNs, toNs: range.toNs },
     RANGE_TYPES,
@@ -53,9 +73,10 @@ export async function readSeriesList(
   scope: PointsScope,
   query: SeriesListQuery,
 ): Promise<{ series: StoredSeriesMeta[]; truncated: boolean }> {
-  const conditions = ['ts >= $fromNs', 'ts < $toNs'];
+  const { table, time } = SOURCES[query.resolution ?? 'raw'];
+  const conditions = [`${time} >= $fromNs`, `${time} < $toNs`];
   if (query.names !== undefined) conditions.push('list_contains($names, name)');
-  const { from, params } = scope(conditions);
+  const { from, params } = scope(table, conditions);
   const types: Record<string, DuckDBType> = { ...RANGE_TYPES };
   const values: Params = { ...params, fromNs: query.fromNs, toNs: query.toNs, limit: query.maxSeries + 1 };
   if (query.names !== undefined) {
@@ -101,15 +122,28 @@ export async function readSeriesPoints(
   scope: PointsScope,
   query: SeriesPointsQuery,
 ): Promise<SeriesPoints[]> {
-  const { from, params } = scope(['ts >= $fromNs', 'ts <= $toNs', 'list_contains($names, name)']);
+  const resolution = query.resolution ?? 'raw';
+  const { table, time } = SOURCES[resolution];
+  const { from, params } = scope(table, [
+    `${time} >= $fromNs`,
+    `${time} <= $toNs`,
+    'list_contains($names, name)',
+  ]);
   const histogram = query.histogram === true;
-  const columns = histogram
-    ? 'p.hist_count::DOUBLE AS count, p.hist_sum AS sum, p.bucket_bounds AS bounds, p.bucket_counts AS counts'
-    : 'p.value';
+  if (histogram && resolution !== 'raw') {
+    throw new Error('histogram buckets are only stored raw: read histograms at resolution raw');
+  }
+  const shape = histogram ? 'histogram' : resolution === 'raw' ? 'value' : 'rollup';
+  const columns = {
+    histogram:
+      'p.hist_count::DOUBLE AS count, p.hist_sum AS sum, p.bucket_bounds AS bounds, p.bucket_counts AS counts',
+    value: 'p.value',
+    rollup: 'p.last AS value, p.delta, p.hist_count::DOUBLE AS hist_delta, p.hist_sum AS hist_sum_delta',
+  }[shape];
   const sql = `WITH wanted AS (SELECT unnest($ids) AS series_id, generate_subscripts($ids, 1) - 1 AS idx),
     p AS (SELECT * ${from})
-    SELECT w.idx::INTEGER AS idx, (p.ts // ${NS_PER_MS})::DOUBLE AS ms, ${columns}
-    FROM p JOIN wanted w USING (series_id) ORDER BY idx, p.ts LIMIT $limit`;
+    SELECT w.idx::INTEGER AS idx, (p.${time} // ${NS_PER_MS})::DOUBLE AS ms, ${columns}
+    FROM p JOIN wanted w USING (series_id) ORDER BY idx, p.${time} LIMIT $limit`;
   const values: Params = {
     ...params,
     ids: listValue([...query.seriesIds]),
@@ -118,7 +152,7 @@ export async function readSeriesPoints(
     toNs: query.toNs,
     limit: query.maxPoints + 1,
   };
-  return database.query(async (connection) => collectPoints(connection, sql, values, query, histogram));
+  return database.query(async (connection) => collectPoints(connection, sql, values, query, shape));
 }
 
 async function collectPoints(
@@ -126,14 +160,14 @@ async function collectPoints(
   sql: string,
   values: Params,
   query: SeriesPointsQuery,
-  histogram: boolean,
+  shape: PointsShape,
 ): Promise<SeriesPoints[]> {
   const result = await connection.run(sql, values, {
     ...RANGE_TYPES,
     ids: LIST(VARCHAR),
     names: LIST(VARCHAR),
   });
-  const builders = query.seriesIds.map(() => new PointsBuilder(histogram));
+  const builders = query.seriesIds.map(() => new PointsBuilder(shape));
   let total = 0;
   for (;;) {
     const chunk = await result.fetchChunk();
@@ -148,7 +182,7 @@ async function collectPoints(
     }
     const idx = chunk.getColumnVector(0);
     const ms = chunk.getColumnVector(1);
-    if (histogram) {
+    if (shape === 'histogram') {
       const count = chunk.getColumnVector(2);
       const sum = chunk.getColumnVector(3);
       const bounds = chunk.getColumnVector(4);
@@ -160,6 +194,20 @@ async function collectPoints(
           numberOrNaN(sum.getItem(i)),
           numberList(bounds.getItem(i)),
           numberList(counts.getItem(i)),
+        );
+      }
+    } else if (shape === 'rollup') {
+      const value = chunk.getColumnVector(2);
+      const delta = chunk.getColumnVector(3);
+      const histDelta = chunk.getColumnVector(4);
+      const histSumDelta = chunk.getColumnVector(5);
+      for (let i = 0; i < chunk.rowCount; i++) {
+        builders[Number(idx.getItem(i))]?.addRollup(
+          Number(ms.getItem(i)),
+          numberOrNaN(value.getItem(i)),
+          numberOrNaN(delta.getItem(i)),
+          numberOrNaN(histDelta.getItem(i)),
+          numberOrNaN(histSumDelta.getItem(i)),
         );
       }
     } else {
@@ -184,14 +232,19 @@ function numberList(value: unknown): number[] {
   return value.items.map(numberOrNaN);
 }
 
+type PointsShape = 'value' | 'histogram' | 'rollup';
+
 class PointsBuilder {
   private timestamps: number[] = [];
   private values: number[] = [];
   private readonly bounds: number[][] = [];
   private readonly counts: number[][] = [];
   private readonly sums: number[] = [];
+  private readonly deltas: number[] = [];
+  private readonly histDeltas: number[] = [];
+  private readonly histSumDeltas: number[] = [];
 
-  constructor(private readonly histogram: boolean) {}
+  constructor(private readonly shape: PointsShape) {}
 
   add(ms: number, value: number): void {
     this.timestamps.push(ms);
@@ -206,18 +259,40 @@ class PointsBuilder {
     this.counts.push(counts);
   }
 
+  addRollup(ms: number, last: number, delta: number, histDelta: number, histSumDelta: number): void {
+    this.timestamps.push(ms);
+    this.values.push(last);
+    this.deltas.push(delta);
+    this.histDeltas.push(histDelta);
+    this.histSumDeltas.push(histSumDelta);
+  }
+
   build(): SeriesPoints {
     const points: SeriesPoints = {
       timestampsMs: Float64Array.from(this.timestamps),
       values: Float64Array.from(this.values),
     };
-    if (this.histogram) {
+    if (this.shape === 'histogram') {
       points.histogram = { sums: Float64Array.from(this.sums), bounds: this.bounds, counts: this.counts };
+    }
+    if (this.shape === 'rollup') {
+      points.rollup = {
+        deltas: Float64Array.from(this.deltas),
+        histCountDeltas: Float64Array.from(this.histDeltas),
+        histSumDeltas: Float64Array.from(this.histSumDeltas),
+      };
     }
     this.timestamps = [];
     this.values = [];
     return points;
   }
+}
+
+/** The rollup job's progress (rollups.ts): buckets before it were complete when last computed. */
+export async function readRollupsCompleteTo(database: DuckDBDatabase): Promise<bigint | undefined> {
+  const rows = await read(database, `SELECT done_to FROM rollup_progress WHERE job = 'rollups'`, {}, {});
+  const doneTo = rows[0]?.done_to;
+  return typeof doneTo === 'bigint' ? doneTo : typeof doneTo === 'number' ? BigInt(doneTo) : undefined;
 }
 
 async function read(

@@ -36,6 +36,7 @@ import type {
   SeriesListQuery,
   SeriesPoints,
   SeriesPointsQuery,
+  SeriesResolution,
   SpanRed,
   Store,
   StoredEntity,
@@ -66,7 +67,13 @@ import type { LogQuery, LogQueryResult } from '../log-query.js';
 import type { DuckDBDatabase } from './database.js';
 import { EntityWriter } from './entity-writer.js';
 import { runLogQuery } from './log-search-sql.js';
-import { readMetricNames, readSeriesList, readSeriesPoints, type PointsScope } from './metric-series-sql.js';
+import {
+  readMetricNames,
+  readRollupsCompleteTo,
+  readSeriesList,
+  readSeriesPoints,
+  type PointsScope,
+} from './metric-series-sql.js';
 import { TableWriter, type TableSpec } from './table-writer.js';
 import { runSpanRed, runTraceSearch, type TableScope } from './trace-sql.js';
 import { LOG_COLUMNS, big, storedLogOf, str } from './values.js';
@@ -336,7 +343,7 @@ function orgTables(org: OrgId): TableScope {
 }
 
 function pointsScope(org: OrgId): PointsScope {
-  return (conditions) => orgScoped('metric_points', org, conditions);
+  return (table, conditions) => orgScoped(table, org, conditions);
 }
 
 const BIGINT_PARAMS = { fromNs: BIGINT, toNs: BIGINT, stepNs: BIGINT, atNs: BIGINT, snapshotTs: BIGINT };
@@ -551,8 +558,12 @@ export class DuckDBStore implements Store {
     return { series: seriesIds.flatMap((id) => series.get(id) ?? []), truncated };
   }
 
-  listMetricNames(org: OrgId, range: TimeRange): Promise<MetricNameEntry[]> {
-    return readMetricNames(this.database, pointsScope(org), range);
+  listMetricNames(org: OrgId, range: TimeRange, resolution?: SeriesResolution): Promise<MetricNameEntry[]> {
+    return readMetricNames(this.database, pointsScope(org), range, resolution);
+  }
+
+  rollupsCompleteTo(): Promise<bigint | undefined> {
+    return readRollupsCompleteTo(this.database);
   }
 
   listSeries(

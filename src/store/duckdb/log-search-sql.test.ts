@@ -38,12 +38,12 @@ describe('log search SQL', () => {
       'timeout service:api host:web-* duration_ms>=500 resource.k8s.pod.name:x severity>=error',
     );
     expect(sql).toContain(
-      "(body ILIKE $p0 ESCAPE '\\' AND service = $p1 AND host LIKE $p2 ESCAPE '\\' AND " +
+      "(regexp_matches(body, $p0, 'is') AND service = $p1 AND host LIKE $p2 ESCAPE '\\' AND " +
         'coalesce(TRY_CAST(json_extract_string(attributes, $p3) AS DOUBLE) >= $p4, false) AND ' +
         'coalesce(json_extract_string(resource, $p5) = $p6, false) AND severity IN ($p7, $p8))',
     );
     expect(params).toMatchObject({
-      p0: '%timeout%',
+      p0: 'timeout',
       p1: 'api',
       p2: 'web-%',
       p3: '$."duration_ms"',
@@ -58,19 +58,32 @@ describe('log search SQL', () => {
   it('compiles OR, NOT and groups with the parser precedence', () => {
     const { sql } = compile('a OR -b c');
     expect(sql).toContain(
-      "(body ILIKE $p0 ESCAPE '\\' OR ((NOT body ILIKE $p1 ESCAPE '\\') AND body ILIKE $p2 ESCAPE '\\'))",
+      "(regexp_matches(body, $p0, 'is') OR ((NOT regexp_matches(body, $p1, 'is')) AND regexp_matches(body, $p2, 'is')))",
     );
   });
 
-  it('escapes LIKE characters in values and keeps quotes out of the SQL text', () => {
-    const { sql, params } = compile(`service:"x' OR 1=1 --" "100%_done\\\\" a_b* "k\\"ey":1 k\\"ey:v`);
+  it('escapes pattern characters in values and keeps quotes out of the SQL text', () => {
+    const { sql, params } = compile(
+      `service:"x' OR 1=1 --" "100%_done\\\\" a_b* "(a.b)+[c]" host:we%b_* k\\"ey:v`,
+    );
     expect(sql).not.toContain("'x");
     expect(sql).not.toContain('OR 1=1');
     expect(Object.values(params)).toEqual(
-      expect.arrayContaining(["x' OR 1=1 --", '%100\\%\\_done\\\\%', '%a\\_b%%']),
+      expect.arrayContaining([
+        "x' OR 1=1 --",
+        '100%_done\\\\',
+        'a_b.*',
+        '\\(a\\.b\\)\\+\\[c\\]',
+        'we\\%b\\_%',
+      ]),
     );
     // Only this file's fixed fragments reach the SQL: no character of a value does.
     expect(sql.replace(/\$\w+/g, '')).not.toMatch(/100|done|OR 1/);
+  });
+
+  it('matches any body for a lone *, without reading the bodies', () => {
+    expect(compile('*').sql).toContain('AND true ORDER BY');
+    expect(compile('* | count by service').sql).toContain('AND true GROUP BY');
   });
 
   it('puts attribute keys into quoted JSON paths, escaping quotes and backslashes', () => {

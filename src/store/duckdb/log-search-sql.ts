@@ -113,9 +113,14 @@ function compileMatch(
   p: ParamList,
 ): string {
   if (field.kind === 'body') {
-    // Contains, case-insensitively: a term is a substring, its wildcards stretch inside it.
-    const pattern = value.kind === 'exact' ? escapeLike(value.text) : likePattern(value.parts);
-    return `body ILIKE ${p.add(`%${pattern}%`, VARCHAR)} ESCAPE '\\'`;
+    // Contains, case-insensitively: a term is a substring, its wildcards stretch inside it. A
+    // regular expression rather than ILIKE: DuckDB runs it about ten times faster over bodies
+    // (bench/README.md, query benchmark); 's' lets the wildcards span lines as ILIKE's do.
+    if (value.kind === 'pattern' && value.parts.every((part) => 'wildcard' in part && part.wildcard === '*')) {
+      return 'true';
+    }
+    const pattern = value.kind === 'exact' ? escapeRegex(value.text) : regexPattern(value.parts);
+    return `regexp_matches(body, ${p.add(pattern, VARCHAR)}, 'is')`;
   }
   const column = field.kind === 'column' ? field.column : attributeExpr(field, p);
   const condition =
@@ -148,6 +153,17 @@ export function jsonPath(key: string): string {
 
 export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** RE2's metacharacters, escaped: the text matches itself. */
+export function escapeRegex(text: string): string {
+  return text.replace(/[\\.+*?()|[\]{}^$]/g, (c) => `\\${c}`);
+}
+
+function regexPattern(parts: readonly PatternPart[]): string {
+  return parts
+    .map((part) => ('literal' in part ? escapeRegex(part.literal) : part.wildcard === '*' ? '.*' : '.'))
+    .join('');
 }
 
 function likePattern(parts: readonly PatternPart[]): string {

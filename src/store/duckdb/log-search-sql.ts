@@ -151,7 +151,7 @@ export function jsonPath(key: string): string {
   return `$."${key.replace(/["\\]/g, (c) => `\\${c}`)}"`;
 }
 
-export function escapeLike(text: string): string {
+function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 

@@ -66,7 +66,7 @@ import {
 import type { LogQuery, LogQueryResult } from '../log-query.js';
 import type { DuckDBDatabase } from './database.js';
 import { EntityWriter } from './entity-writer.js';
-import { runLogQuery } from './log-search-sql.js';
+import { escapeRegex, runLogQuery } from './log-search-sql.js';
 import {
   readMetricNames,
   readRollupsCompleteTo,
@@ -444,8 +444,8 @@ export class DuckDBStore implements Store {
     addIn(conditions, extra, 'host', search.hosts);
     addIn(conditions, extra, 'trace_id', search.traceIds);
     search.text.forEach((term, index) => {
-      conditions.push(`body ILIKE $text${index} ESCAPE '\\'`);
-      extra[`text${index}`] = `%${escapeLike(term)}%`;
+      conditions.push(`regexp_matches(body, $text${index}, 'is')`);
+      extra[`text${index}`] = escapeRegex(term);
     });
     const { from, params } = orgScoped('logs', org, conditions);
     const rows = await this.read(`SELECT ${LOG_COLUMNS} ${from} ORDER BY ts DESC, id DESC LIMIT $limit`, {
@@ -1031,10 +1031,6 @@ function addIn(conditions: string[], params: Params, column: string, values: rea
     return `$${name}`;
   });
   conditions.push(`${column} IN (${names.join(', ')})`);
-}
-
-function escapeLike(term: string): string {
-  return term.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 function aggregate(aggregation: MetricQuery['aggregation'], value: string): string {

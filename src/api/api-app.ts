@@ -201,7 +201,7 @@ const LOGS_SCHEMA = {
     ...TIME_RANGE_PARAMS,
     limit: 'Rows at most, 1 to 10000. Default 1000.',
   }),
-  response: { 200: ok('Matching records.', LOGS_VIEW), ...errorResponses(400, 401) },
+  response: { 200: ok('Matching records.', LOGS_VIEW), ...errorResponses(400, 401, 422, 503) },
 };
 
 const TRACE_SCHEMA = {
@@ -211,7 +211,7 @@ const TRACE_SCHEMA = {
   params: pathParams({
     traceId: { description: '32 hex characters.', examples: ['4bf92f3577b34da6a3ce929d0e0e4736'] },
   }),
-  response: { 200: ok('The trace.', TRACE_VIEW), ...errorResponses(400, 401, 404) },
+  response: { 200: ok('The trace.', TRACE_VIEW), ...errorResponses(400, 401, 404, 422, 503) },
 };
 
 const METRICS_SCHEMA = {
@@ -225,7 +225,7 @@ const METRICS_SCHEMA = {
     step: STEP_PARAM,
     agg: 'Aggregation per bucket with `step`: avg (default), min, max, sum, count or last.',
   }),
-  response: { 200: ok('The series.', METRICS_VIEW), ...errorResponses(400, 401) },
+  response: { 200: ok('The series.', METRICS_VIEW), ...errorResponses(400, 401, 422, 503) },
 };
 
 const STATS_SCHEMA = {

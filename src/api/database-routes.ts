@@ -171,7 +171,7 @@ export function registerDatabaseRoutes(
           200: ok('The metric list (without `name`) or the series (with it).', {
             oneOf: [METRIC_CATALOG_VIEW, ENTITY_METRICS_VIEW],
           }),
-          ...errorResponses(400, 401, 404),
+          ...errorResponses(400, 401, 404, 422, 503),
         },
       },
     },
@@ -220,7 +220,7 @@ export function registerDatabaseRoutes(
           ...TIME_RANGE_PARAMS,
           step: { ...STEP_PARAM, description: `${STEP_PARAM.description} Default: about 60 buckets.` },
         }),
-        response: { 200: ok('The activity.', ACTIVITY_VIEW), ...errorResponses(400, 401, 404) },
+        response: { 200: ok('The activity.', ACTIVITY_VIEW), ...errorResponses(400, 401, 404, 422, 503) },
       },
     },
     async (request) => {
@@ -260,7 +260,10 @@ export function registerDatabaseRoutes(
           limit: 'Statements at most, 1 to 500. Default 50.',
           step: { ...STEP_PARAM, description: `${STEP_PARAM.description} Default: about 60 buckets.` },
         }),
-        response: { 200: ok('The statements.', TOP_QUERIES_VIEW), ...errorResponses(400, 401, 404) },
+        response: {
+          200: ok('The statements.', TOP_QUERIES_VIEW),
+          ...errorResponses(400, 401, 404, 422, 503),
+        },
       },
     },
     async (request) => {
@@ -296,7 +299,10 @@ export function registerDatabaseRoutes(
           entity: { ...ENTITY_ID, description: 'An instance or database id; leave out for all.' },
           ...TIME_RANGE_PARAMS,
         }),
-        response: { 200: ok('The statement.', QUERY_DETAIL_VIEW), ...errorResponses(400, 401, 404) },
+        response: {
+          200: ok('The statement.', QUERY_DETAIL_VIEW),
+          ...errorResponses(400, 401, 404, 422, 503),
+        },
       },
     },
     async (request) => {

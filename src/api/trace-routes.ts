@@ -39,7 +39,7 @@ const SEARCH_BODY = {
 const RED_QUERY = describedQuery(TIME_RANGE_PARAMS);
 const RED_DESCRIPTION =
   'From the per-minute span rollup: rate (spans per second over the range), error rate, mean, and ' +
-  'p50/p95/p99 (approximate: per-minute quantiles averaged, weighted by span count). At most 31 days.';
+  'p50/p95/p99 (approximate: per-minute quantiles averaged, weighted by span count). At most api.query.maxRangeDays (32 by default).';
 
 /**
  * `POST /api/v1/traces/search` — traces with a span matching service, operation (span name),
@@ -68,10 +68,13 @@ export function registerTraceRoutes(
         summary: 'Search traces',
         description:
           'Traces with a span (started in the range) matching every filter given; newest first, at ' +
-          'most 1000, over at most 31 days.',
+          'most 1000, over at most api.query.maxRangeDays (32 by default).',
         tags: ['traces'],
         body: SEARCH_BODY,
-        response: { 200: ok('The traces, summarised.', TRACE_SEARCH_VIEW), ...errorResponses(400, 401, 415) },
+        response: {
+          200: ok('The traces, summarised.', TRACE_SEARCH_VIEW),
+          ...errorResponses(400, 401, 415, 422, 503),
+        },
       },
     },
     async (request) => {
@@ -97,7 +100,7 @@ export function registerTraceRoutes(
         description: `Request rate, errors and duration per service, busiest first. ${RED_DESCRIPTION}`,
         tags: ['traces'],
         querystring: RED_QUERY,
-        response: { 200: ok('Per service.', SERVICES_VIEW), ...errorResponses(400, 401) },
+        response: { 200: ok('Per service.', SERVICES_VIEW), ...errorResponses(400, 401, 422, 503) },
       },
     },
     async (request) => {
@@ -116,7 +119,7 @@ export function registerTraceRoutes(
         tags: ['traces'],
         params: pathParams({ service: 'The service name (service.name), percent-encoded.' }),
         querystring: RED_QUERY,
-        response: { 200: ok('Per operation.', OPERATIONS_VIEW), ...errorResponses(400, 401) },
+        response: { 200: ok('Per operation.', OPERATIONS_VIEW), ...errorResponses(400, 401, 422, 503) },
       },
     },
     async (request) => {

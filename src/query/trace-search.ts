@@ -5,7 +5,7 @@ import { parseLimit, parseTimeRange } from './time-range.js';
 
 /**
  * `POST /api/v1/traces/search`'s body and the RED routes' query, checked and bounded. The
- * guard rails match the log search's: at most MAX_TRACE_LIMIT traces, at most 31 days.
+ * guard rails match the log search's: at most MAX_TRACE_LIMIT traces, at most api.query.maxRangeDays.
  */
 export const DEFAULT_TRACE_LIMIT = 20;
 export const MAX_TRACE_LIMIT = 1000;

@@ -15,6 +15,7 @@ import { registerDatabaseRoutes } from './database-routes.js';
 import { registerLogSearchRoutes } from './log-search-routes.js';
 import { registerLogTailRoutes } from './log-tail-routes.js';
 import { registerMetricQueryRoutes } from './metric-query-routes.js';
+import { metricsForOrg } from './org-metrics.js';
 import { registerPrometheusRoutes } from './prometheus-routes.js';
 import { OPENAPI_PATH, installOpenApi } from './openapi.js';
 import {
@@ -103,8 +104,10 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
       .code(readiness.ready ? 200 : 503)
       .send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness });
   });
-  app.get('/metrics', { schema: SELF_METRICS_SCHEMA }, async (_request, reply) =>
-    reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics()),
+  app.get('/metrics', { schema: SELF_METRICS_SCHEMA }, async (request, reply) =>
+    reply
+      .type(deps.metrics.registry.contentType)
+      .send(metricsForOrg(await deps.metrics.registry.metrics(), authOf(request).orgId)),
   );
 
   app.get('/api/v1/logs', { schema: LOGS_SCHEMA }, async (request) => {
@@ -176,7 +179,8 @@ const READYZ_SCHEMA = {
 const SELF_METRICS_SCHEMA = {
   summary: 'Self-metrics',
   description:
-    'The process’s own telemetry (received, dropped, errors, queues, store) in the Prometheus text format.',
+    'The process’s own telemetry (received, dropped, errors, queues, store) in the Prometheus text format: ' +
+    'the process-wide samples and those of the caller’s org; other orgs’ samples are left out.',
   tags: ['process'],
   response: {
     200: {

@@ -684,11 +684,15 @@ describe('one org’s key never reads another org’s data, on every route of th
 
   // Known gap: /metrics is the process's self-telemetry, per org (`org` label) for every org,
   // and any org's key may read it. When it is restricted or loses the label, flip `fails`.
-  it.fails(
-    'self-metrics do not name the other org (fails today: any key reads every org’s counters)',
-    async () => {
-      const answer = await ask(A, get('/metrics'));
-      expect(answer.text).not.toContain(B.orgId);
-    },
-  );
+  it('self-metrics show the caller’s org and process-wide samples, never the other org', async () => {
+    for (const [caller, other] of [
+      [A, B],
+      [B, A],
+    ] as const) {
+      const answer = await ask(caller, get('/metrics'));
+      expect(answer.text).toContain(`org="${caller.orgId}"`);
+      expect(answer.text).not.toContain(other.orgId);
+      expect(answer.text).toMatch(/^sightline_process_cpu_seconds_total /m);
+    }
+  });
 });

@@ -226,17 +226,28 @@ describe('records over the ingest limits are rejected one by one, reported and c
     expect(stack.startsWith(String(kept))).toBe(true);
   });
 
-  it('/metrics counts the rejections by org, signal and reason', async () => {
-    const response = await fetch(`${server.apiUrl}/metrics`, {
-      headers: { authorization: `Bearer ${keyA}` },
-    });
-    const text = await response.text();
-    const count = (name: string, labels: string): number | undefined => {
-      const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
+  it('/metrics counts the rejections by org, signal and reason, each org seeing its own', async () => {
+    const scrape = async (key: string): Promise<string> => {
+      const response = await fetch(`${server.apiUrl}/metrics`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      return response.text();
+    };
+    const texts = { [orgA]: await scrape(keyA), [orgB]: await scrape(keyB) };
+    const text = texts[orgA] ?? '';
+    const countIn = (body: string, name: string, labels: string): number | undefined => {
+      const line = body.split('\n').find((l) => l.startsWith(`${name}{${labels}} `));
       return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
     };
+    const count = (name: string, labels: string): number | undefined => countIn(text, name, labels);
     const rejected = (org: string, reason: string): number | undefined =>
-      count('sightline_ingest_rejected_total', `org="${org}",signal="logs",reason="${reason}"`);
+      countIn(
+        texts[org] ?? '',
+        'sightline_ingest_rejected_total',
+        `org="${org}",signal="logs",reason="${reason}"`,
+      );
+    expect(texts[orgA]).not.toContain(orgB);
+    expect(texts[orgB]).not.toContain(orgA);
     expect(rejected(orgA, 'timestamp_in_future')).toBe(2);
     expect(rejected(orgB, 'timestamp_in_future')).toBe(1);
     expect(rejected(orgA, 'timestamp_too_old')).toBe(1);

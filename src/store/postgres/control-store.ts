@@ -1,0 +1,270 @@
+import pg from 'pg';
+import type { Component } from '../../core/component.js';
+import { SightlineError, errorMessage } from '../../core/errors.js';
+import { newId } from '../../core/ids.js';
+import type { Logger } from '../../core/logger.js';
+import type { ApiKeyRecord, ControlStore, Org } from '../control-store.js';
+import { orgId, type OrgId } from '../rows.js';
+import {
+  endpointOf,
+  failureKind,
+  serveError,
+  startError,
+  type PostgresConnection,
+  type PostgresEndpoint,
+} from './connection.js';
+import { quoteSchema, runControlMigrations, type PostgresMigrationReport } from './migrations.js';
+
+export const DEFAULT_CONTROL_SCHEMA = 'sightline';
+
+export interface PostgresControlStoreOptions {
+  /** postgresql://user:password@host:port/database, or pg's pool options (host, port, user, password, …). */
+  connection: PostgresConnection;
+  /** The schema holding the tables, created at start when missing (default `sightline`). */
+  schema?: string;
+  /** Most connections this process opens (default 4: lookups are short and cached by the authenticator). */
+  maxConnections?: number;
+  /** How long opening a connection may take before the server counts as unreachable (default 5 s). */
+  connectTimeoutMs?: number;
+  /** Server-side limit of one statement (default 10 s), so a stuck server answers 503, not never. */
+  statementTimeoutMs?: number;
+  /** Sent with the 503 when the server is unavailable (default 5 s). */
+  retryAfterSeconds?: number;
+}
+
+interface OrgRow {
+  id: string;
+  name: string;
+  created_at: Date;
+}
+
+interface ApiKeyRow {
+  id: string;
+  org_id: string;
+  name: string;
+  prefix: string;
+  created_at: Date;
+  revoked_at: Date | null;
+}
+
+/**
+ * The control plane in PostgreSQL, reachable by every role in scale-out (embedded mode keeps
+ * it in the DuckDB file: duckdb/control-store.ts). `start` applies the migrations; the tables
+ * live in one schema so the control plane can share a database.
+ */
+export class PostgresControlStore implements ControlStore, Component {
+  private readonly pool: pg.Pool;
+  private readonly endpoint: PostgresEndpoint;
+  private readonly schema: string;
+  private readonly retryAfterSeconds: number;
+  private readonly sql: Record<'listOrgs' | 'createOrg' | 'createApiKey' | 'findApiKey', string>;
+  private started = false;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    options: PostgresControlStoreOptions,
+    private readonly logger: Logger,
+  ) {
+    this.schema = options.schema ?? DEFAULT_CONTROL_SCHEMA;
+    const s = quoteSchema(this.schema);
+    this.endpoint = endpointOf(options.connection);
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 5;
+    const base: pg.PoolConfig =
+      typeof options.connection === 'string' ? { connectionString: options.connection } : options.connection;
+    this.pool = new pg.Pool({
+      application_name: 'sightline-control',
+      ...base,
+      max: options.maxConnections ?? base.max ?? 4,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? base.connectionTimeoutMillis ?? 5_000,
+      statement_timeout: options.statementTimeoutMs ?? base.statement_timeout ?? 10_000,
+      // A peer that vanished without closing the socket is noticed instead of waited on forever.
+      keepAlive: true,
+    });
+    // An idle connection the server drops emits 'error' on the pool; unheard, it would crash the process.
+    this.pool.on('error', (error) => {
+      this.logger.warn(
+        { err: errorMessage(error) },
+        'control-plane PostgreSQL connection lost; it is reopened on demand',
+      );
+    });
+    const keyColumns = 'id, org_id, name, prefix, created_at, revoked_at';
+    this.sql = {
+      listOrgs: `SELECT id, name, created_at FROM ${s}.orgs ORDER BY created_at, id`,
+      createOrg: `INSERT INTO ${s}.orgs (id, name) VALUES ($1, $2) RETURNING id, name, created_at`,
+      createApiKey: `INSERT INTO ${s}.api_keys (id, org_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4, $5)
+        RETURNING ${keyColumns}`,
+      findApiKey: `SELECT ${keyColumns} FROM ${s}.api_keys WHERE key_hash = $1`,
+    };
+  }
+
+  /** Applies the migrations (once, whichever of the processes starting together gets there first). */
+  async start(): Promise<void> {
+    if (this.stopping !== undefined) throw stoppedError();
+    if (this.started) return;
+    let report: PostgresMigrationReport;
+    try {
+      const client = await this.pool.connect();
+      try {
+        report = await runControlMigrations(client, this.schema);
+        client.release();
+      } catch (error) {
+        // Passing the error destroys the connection instead of returning it mid-transaction.
+        client.release(error instanceof Error ? error : new Error(String(error)));
+        throw error;
+      }
+    } catch (error) {
+      // The pool stays open: start may be called again (a supervisor retrying while PostgreSQL boots).
+      throw startError(error, this.endpoint, this.schema);
+    }
+    if (report.applied.length > 0) {
+      this.logger.info({ applied: report.applied, schema: this.schema }, 'applied control-plane migrations');
+    }
+    this.started = true;
+  }
+
+  /** Closes the connections; idempotent and safe before start. */
+  shutdown(): Promise<void> {
+    this.stopping ??= this.pool.end().catch((error: unknown) => {
+      this.logger.warn({ err: errorMessage(error) }, 'closing the control-plane connections failed');
+    });
+    return this.stopping;
+  }
+
+  async listOrgs(): Promise<Org[]> {
+    const rows = await this.read<OrgRow>(this.sql.listOrgs, []);
+    return rows.map(toOrg);
+  }
+
+  async createOrg(name: string): Promise<Org> {
+    try {
+      const rows = await this.write<OrgRow>(this.sql.createOrg, [newId('org'), name]);
+      return toOrg(single(rows));
+    } catch (error) {
+      if (constraint(error) === 'orgs_name_key') {
+        throw new SightlineError(
+          'SL_ERR_BAD_REQUEST',
+          `an org named "${name}" exists already; choose another name`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    }
+  }
+
+  async createApiKey(input: {
+    orgId: OrgId;
+    name: string;
+    prefix: string;
+    keyHash: string;
+  }): Promise<ApiKeyRecord> {
+    try {
+      const rows = await this.write<ApiKeyRow>(this.sql.createApiKey, [
+        newId('key'),
+        input.orgId,
+        input.name,
+        input.prefix,
+        input.keyHash,
+      ]);
+      return toApiKey(single(rows));
+    } catch (error) {
+      const violated = constraint(error);
+      if (violated === 'api_keys_key_hash_key') {
+        throw new SightlineError(
+          'SL_ERR_BAD_REQUEST',
+          'this API key is registered already; generate a new key',
+          {
+            cause: error,
+          },
+        );
+      }
+      if (violated === 'api_keys_org_id_fkey') {
+        throw new SightlineError(
+          'SL_ERR_NOT_FOUND',
+          `org ${input.orgId} does not exist; create the org first`,
+          {
+            cause: error,
+          },
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** A revoked key is returned with its revokedAt, as the DuckDB store does: the authenticator refuses it. */
+  async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
+    const rows = await this.read<ApiKeyRow>(this.sql.findApiKey, [keyHash]);
+    return rows[0] === undefined ? undefined : toApiKey(rows[0]);
+  }
+
+  /**
+   * Reads are tried again once on a connection that broke under them (the server restarted
+   * and the pool still held a connection to the old one); a server that stays away is a 503.
+   */
+  private async read<R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<R[]> {
+    this.checkUsable();
+    try {
+      return (await this.pool.query<R>(sql, values)).rows;
+    } catch (error) {
+      if (failureKind(error) !== 'lost') throw serveError(error, this.endpoint, this.retryAfterSeconds);
+      try {
+        return (await this.pool.query<R>(sql, values)).rows;
+      } catch (again) {
+        throw serveError(again, this.endpoint, this.retryAfterSeconds);
+      }
+    }
+  }
+
+  /** Writes are not repeated: a connection lost after COMMIT would make the repeat a duplicate. */
+  private async write<R extends pg.QueryResultRow>(sql: string, values: unknown[]): Promise<R[]> {
+    this.checkUsable();
+    try {
+      return (await this.pool.query<R>(sql, values)).rows;
+    } catch (error) {
+      throw serveError(error, this.endpoint, this.retryAfterSeconds);
+    }
+  }
+
+  private checkUsable(): void {
+    if (this.stopping !== undefined) throw stoppedError();
+    // A programming error, not a condition to answer: the tables may not exist before start.
+    if (!this.started) throw new Error('PostgresControlStore used before start()');
+  }
+}
+
+function stoppedError(): SightlineError {
+  return new SightlineError(
+    'SL_ERR_SHUTTING_DOWN',
+    'the control plane is shutting down; retry on another instance',
+    {
+      retryAfterSeconds: 1,
+    },
+  );
+}
+
+function constraint(error: unknown): string | undefined {
+  const cause = error instanceof SightlineError ? undefined : (error as { constraint?: unknown }).constraint;
+  return typeof cause === 'string' ? cause : undefined;
+}
+
+function single<R>(rows: R[]): R {
+  const row = rows[0];
+  if (row === undefined) throw new Error('INSERT … RETURNING returned no row');
+  return row;
+}
+
+function toOrg(row: OrgRow): Org {
+  return { id: orgId(row.id), name: row.name, createdAt: row.created_at };
+}
+
+function toApiKey(row: ApiKeyRow): ApiKeyRecord {
+  return {
+    id: row.id,
+    orgId: orgId(row.org_id),
+    name: row.name,
+    prefix: row.prefix,
+    createdAt: row.created_at,
+    revokedAt: row.revoked_at,
+  };
+}

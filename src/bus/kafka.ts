@@ -51,12 +51,8 @@ const DEFAULTS: Omit<Resolved, 'brokers' | 'clientId'> = {
   statsIntervalMs: 5_000,
 };
 
-/**
- * The error code of a publish the brokers did not acknowledge. SL_ERR_BUS_FULL (503) is what
- * callers already retry on (src/collect/publisher.ts); an unreachable Kafka is the same for them:
- * nothing was made durable, try again later.
- */
-const UNAVAILABLE = 'SL_ERR_BUS_FULL';
+/** The error code of a publish the brokers did not acknowledge: a 503 callers retry. */
+const UNAVAILABLE = 'SL_ERR_BUS_UNAVAILABLE';
 
 /**
  * The scale-out bus on Apache Kafka (@platformatic/kafka). `publish` resolves only once every

@@ -53,7 +53,7 @@ export class CollectorPublisher {
         await this.bus.publish(topic, messages);
         return;
       } catch (error) {
-        const retryable = isSightlineError(error) && error.code === 'SL_ERR_BUS_FULL';
+        const retryable = isSightlineError(error) && error.retryable;
         if (!retryable || attempt >= this.options.attempts || this.options.signal?.aborted === true)
           throw error;
         const backoff = this.options.firstBackoffMs * 2 ** (attempt - 1);

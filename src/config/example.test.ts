@@ -22,6 +22,7 @@ describe('sightline.example.yaml', () => {
     const withOptional = {
       ...defaults,
       store: { ...defaults.store, duckdb: { ...defaults.store.duckdb, threads: 2 } },
+      control: { ...defaults.control, postgres: { ...defaults.control.postgres, url: 'postgresql://x' } },
     };
     expect(keys(documented).sort()).toEqual(keys(withOptional).sort());
   });

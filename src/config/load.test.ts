@@ -56,10 +56,21 @@ describe('loadConfig defaults', () => {
     });
     expect(config.api.port).toBe(3000);
     expect(config.auth.bootstrapKey).toBeUndefined();
+    expect(config.roles).toEqual(['gateway', 'processor', 'collector', 'api']);
     expect(config.bus).toEqual({
       type: 'memory',
       memory: { maxQueueBytes: 128 * 1024 * 1024, maxQueueMessages: 10_000 },
+      kafka: {
+        brokers: [],
+        clientId: 'sightline',
+        partitions: 3,
+        replicationFactor: 1,
+        publishTimeoutSeconds: 10,
+        drainTimeoutSeconds: 30,
+        sessionTimeoutSeconds: 10,
+      },
     });
+    expect(config.control).toEqual({ type: 'duckdb', postgres: { schema: 'sightline' } });
     expect(config.store.type).toBe('duckdb');
     expect(config.store.duckdb).toEqual({
       file: 'sightline.duckdb',
@@ -200,7 +211,7 @@ describe('loadConfig errors', () => {
   it('lists the top-level keys for an unknown top-level key', () => {
     const error = configError({ file: yamlFile('dataDirectory: /x\n') });
     expect(error.message).toContain(
-      'allowed here: dataDir, host, log, ingest, api, auth, bus, store, collect, processor',
+      'allowed here: roles, dataDir, host, log, ingest, api, auth, bus, control, store, collect, processor',
     );
     expect(error.message).toContain('unknown key "dataDirectory"');
   });

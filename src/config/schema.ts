@@ -173,7 +173,15 @@ const DEFAULT_STAGES = [
   { type: 'limit' },
 ] as const;
 
+/** What one process may run (`sightline start --role`); every one of them by default. */
+export const ROLES = ['gateway', 'processor', 'collector', 'api'] as const;
+export type Role = (typeof ROLES)[number];
+
 export const configSchema = z.strictObject({
+  roles: z
+    .array(z.enum(ROLES))
+    .min(1, 'name at least one role')
+    .default(() => [...ROLES]),
   dataDir: z.string().min(1).default('./data'),
   host: z.string().min(1).default('127.0.0.1'),
   log: z
@@ -237,7 +245,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   bus: z
     .strictObject({
-      type: z.enum(['memory']).default('memory'),
+      type: z.enum(['memory', 'kafka']).default('memory'),
       memory: z
         .strictObject({
           /**
@@ -247,6 +255,41 @@ export const configSchema = z.strictObject({
           maxQueueBytes: positiveInt.default(128 * 1024 * 1024),
           /** Per topic: messages published and not yet committed by every consumer group. */
           maxQueueMessages: positiveInt.default(10_000),
+        })
+        .prefault({}),
+      kafka: z
+        .strictObject({
+          /** `host:port` of brokers to bootstrap from; required with `type: kafka`. */
+          brokers: z.array(z.string().regex(/^[^\s:]+:\d+$/, 'must be host:port')).default([]),
+          clientId: z.string().min(1).default('sightline'),
+          /** Of the topics Sightline creates when they are missing; existing topics keep theirs. */
+          partitions: positiveInt.default(3),
+          replicationFactor: positiveInt.default(1),
+          /** How long a publish waits for the brokers before the gateway answers 503. */
+          publishTimeoutSeconds: positiveInt.default(10),
+          /** How long a stopping consumer waits for its batch in flight. */
+          drainTimeoutSeconds: positiveInt.default(30),
+          /** How soon the group notices a processor that died. */
+          sessionTimeoutSeconds: positiveInt.default(10),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  /** Orgs and API keys: in the DuckDB file, or in PostgreSQL where every process can reach them. */
+  control: z
+    .strictObject({
+      type: z.enum(['duckdb', 'postgres']).default('duckdb'),
+      postgres: z
+        .strictObject({
+          /** Required with `type: postgres`; prefer SIGHTLINE_CONTROL__POSTGRES__URL for the password. */
+          url: z
+            .string()
+            .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// connection string')
+            .optional(),
+          schema: z
+            .string()
+            .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier')
+            .default('sightline'),
         })
         .prefault({}),
     })

@@ -21,6 +21,8 @@ export const ERROR_STATUS = {
   /** A query that ran longer than api.query.timeoutSeconds and was stopped. */
   SL_ERR_QUERY_TIMEOUT: 503,
   SL_ERR_BUS_FULL: 503,
+  /** The bus did not acknowledge in time (Kafka unreachable, no leader): nothing was made durable. */
+  SL_ERR_BUS_UNAVAILABLE: 503,
   SL_ERR_SHUTTING_DOWN: 503,
   SL_ERR_STORE_UNAVAILABLE: 503,
   SL_ERR_INTERNAL: 500,

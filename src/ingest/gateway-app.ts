@@ -38,12 +38,17 @@ export interface GatewayDeps {
   retryAfterSeconds: number;
   /** `ingest.rum`; left out, the client address is the socket's. */
   rum?: RumOptions;
+  /** What `/readyz` on the ingest port answers; ready when left out. */
+  readiness?: () => { ready: boolean; reason?: string };
 }
 
 export interface RumOptions {
   /** The client address is the first X-Forwarded-For entry (Sightline behind a reverse proxy). */
   trustProxy: boolean;
 }
+
+/** Probes answer without a key. */
+const PROBE_PATHS = ['/healthz', '/readyz'];
 
 /** Browsers' events (README.md "Real User Monitoring"). */
 const RUM_PATH = '/v1/rum';
@@ -93,7 +98,7 @@ export function buildGatewayApp(deps: GatewayDeps): FastifyInstance {
     reply.headers(RUM_CORS_HEADERS);
     return undefined;
   });
-  requireApiKey(app, deps.authenticator);
+  requireApiKey(app, deps.authenticator, PROBE_PATHS);
 
   app.setErrorHandler((error, request, reply) => sendError(deps, request, reply, error));
   app.setNotFoundHandler((request, reply) =>
@@ -117,6 +122,14 @@ export function buildGatewayApp(deps: GatewayDeps): FastifyInstance {
     ...deps,
     maxBodyBytes: limits.maxBodyBytes,
     accept: (orgId, decoded) => acceptRecords(deps, limits, orgId, decoded, undefined),
+  });
+  // A gateway may run alone (`--role gateway`): load balancers probe it on its own port.
+  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/readyz', (_request, reply) => {
+    const readiness = deps.readiness?.() ?? { ready: true };
+    return reply
+      .code(readiness.ready ? 200 : 503)
+      .send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness });
   });
   // Answered by the hook above; the route makes OPTIONS a known method on the path.
   app.options(RUM_PATH, (_request, reply) => reply.code(204).headers(RUM_PREFLIGHT_HEADERS).send());

@@ -1,0 +1,294 @@
+import type {
+  ActivitySnapshotRow,
+  DeadLetterRow,
+  EntityRow,
+  LogRow,
+  MetricPointRow,
+  OrgId,
+  QuerySampleRow,
+  QueryStatRow,
+  RumEventRow,
+  SessionRow,
+  SpanKind,
+  SpanRow,
+  SpanStatus,
+} from '../rows.js';
+import type { RecordCounts, Store, StoredEntity, StoredSpan, WriteResult } from '../store.js';
+import { MAX_ENTITIES, MAX_TRACE_SPANS } from '../store.js';
+import type { ClickhouseDatabase } from './database.js';
+import { identifier, joinSql, sql, type Sql } from './sql.js';
+import { EntityWriter, TableWriter } from './table-writer.js';
+import * as tables from './tables.js';
+
+/** The tables reads may name; `orgScoped` refuses any other. */
+const READABLE = new Set([
+  'logs',
+  'spans',
+  'spans_trace_index',
+  'metric_points',
+  'dead_letters',
+  'query_stats',
+  'query_samples',
+  'activity_samples',
+  'activity_snapshots',
+  'entities',
+  'rum_events',
+  'metric_rollups_1m',
+  'metric_rollups_5m',
+  'metric_rollups_1h',
+  'log_counts_1m',
+  'span_latency_1m',
+]);
+
+/**
+ * The only way reads reach a telemetry table, and the one place both guarantees live:
+ * - the caller's org is always the first condition, so no query sees another org's rows;
+ * - FINAL, so a replayed record (same sorting key, schema.ts) counts once even before a
+ *   background merge removed its copy. On the aggregate tables (entities, the trace index)
+ *   FINAL merges states, which their -Merge reads would do anyway.
+ */
+export function orgScoped(table: string, org: OrgId, conditions: readonly Sql[]): Sql {
+  if (!READABLE.has(table)) throw new Error(`not a telemetry table: ${table}`);
+  return sql`FROM ${identifier(table)} FINAL WHERE ${joinSql([sql`org_id = ${org}`, ...conditions], ' AND ')}`;
+}
+
+/** Which Store methods the ClickHouse store has so far; the rest are still DuckDB-only. */
+export type ClickhouseStorePart = Pick<
+  Store,
+  | 'start'
+  | 'shutdown'
+  | 'writeLogs'
+  | 'writeSpans'
+  | 'writeMetricPoints'
+  | 'writeDeadLetters'
+  | 'writeQueryStats'
+  | 'writeQuerySamples'
+  | 'writeSessions'
+  | 'writeActivitySnapshots'
+  | 'upsertEntities'
+  | 'writeRumEvents'
+  | 'countRecords'
+  | 'getTrace'
+  | 'listEntities'
+  | 'getEntity'
+>;
+
+/** An entity's merged sighting (schema.ts ENTITIES): the -Merge of each state, per id. */
+const ENTITY_SELECT = sql`SELECT id, argMaxMerge(kind) AS kind, argMaxMerge(name) AS name,
+  argMaxMerge(parent_id) AS parent_id, argMaxMerge(version) AS version,
+  argMaxMerge(attributes) AS attributes, minMerge(first_seen) AS first_seen, maxMerge(last_seen) AS last_seen`;
+
+interface EntityRecord {
+  id: string;
+  kind: string;
+  name: string;
+  parent_id: string;
+  version: string;
+  attributes: string;
+  first_seen: string;
+  last_seen: string;
+}
+
+function entityOf(r: EntityRecord): StoredEntity {
+  return {
+    id: r.id,
+    kind: r.kind,
+    name: r.name,
+    parentId: r.parent_id,
+    version: r.version,
+    attributes: r.attributes,
+    firstSeen: BigInt(r.first_seen),
+    lastSeen: BigInt(r.last_seen),
+  };
+}
+
+interface SpanRecord {
+  id: string;
+  start_ts: string;
+  end_ts: string;
+  duration_ns: string;
+  trace_id: string;
+  span_id: string;
+  parent_span_id: string;
+  trace_state: string;
+  service: string;
+  host: string;
+  entity_id: string;
+  name: string;
+  kind: string;
+  status: string;
+  status_message: string;
+  scope_name: string;
+  attributes: string;
+  resource: string;
+  events: string;
+  links: string;
+}
+
+export class ClickhouseStore implements ClickhouseStorePart {
+  private readonly logs: TableWriter<LogRow>;
+  private readonly spans: TableWriter<SpanRow>;
+  private readonly metricPoints: TableWriter<MetricPointRow>;
+  private readonly deadLetters: TableWriter<DeadLetterRow>;
+  private readonly queryStats: TableWriter<QueryStatRow>;
+  private readonly querySamples: TableWriter<QuerySampleRow>;
+  private readonly sessions: TableWriter<SessionRow>;
+  private readonly activitySnapshots: TableWriter<ActivitySnapshotRow>;
+  private readonly rumEvents: TableWriter<RumEventRow>;
+  private readonly entities: EntityWriter;
+
+  constructor(private readonly database: ClickhouseDatabase) {
+    this.logs = new TableWriter(database, tables.LOGS);
+    this.spans = new TableWriter(database, tables.SPANS);
+    this.metricPoints = new TableWriter(database, tables.METRIC_POINTS);
+    this.deadLetters = new TableWriter(database, tables.DEAD_LETTERS);
+    this.queryStats = new TableWriter(database, tables.QUERY_STATS);
+    this.querySamples = new TableWriter(database, tables.QUERY_SAMPLES);
+    this.sessions = new TableWriter(database, tables.ACTIVITY_SAMPLES);
+    this.activitySnapshots = new TableWriter(database, tables.ACTIVITY_SNAPSHOTS);
+    this.rumEvents = new TableWriter(database, tables.RUM_EVENTS);
+    this.entities = new EntityWriter(database);
+  }
+
+  /** Checks every writer's columns against the tables; run the migrations first. */
+  async start(): Promise<void> {
+    for (const writer of [
+      this.logs,
+      this.spans,
+      this.metricPoints,
+      this.deadLetters,
+      this.queryStats,
+      this.querySamples,
+      this.sessions,
+      this.activitySnapshots,
+      this.rumEvents,
+      this.entities,
+    ])
+      await writer.open();
+  }
+
+  /** The client is closed by its owner, after every role that shares it has stopped. */
+  async shutdown(): Promise<void> {}
+
+  writeLogs(rows: readonly LogRow[]): Promise<WriteResult> {
+    return this.logs.write(rows);
+  }
+
+  writeSpans(rows: readonly SpanRow[]): Promise<WriteResult> {
+    return this.spans.write(rows);
+  }
+
+  writeMetricPoints(rows: readonly MetricPointRow[]): Promise<WriteResult> {
+    return this.metricPoints.write(rows);
+  }
+
+  writeDeadLetters(rows: readonly DeadLetterRow[]): Promise<WriteResult> {
+    return this.deadLetters.write(rows);
+  }
+
+  writeQueryStats(rows: readonly QueryStatRow[]): Promise<WriteResult> {
+    return this.queryStats.write(rows);
+  }
+
+  writeQuerySamples(rows: readonly QuerySampleRow[]): Promise<WriteResult> {
+    return this.querySamples.write(rows);
+  }
+
+  writeSessions(rows: readonly SessionRow[]): Promise<WriteResult> {
+    return this.sessions.write(rows);
+  }
+
+  writeActivitySnapshots(rows: readonly ActivitySnapshotRow[]): Promise<WriteResult> {
+    return this.activitySnapshots.write(rows);
+  }
+
+  writeRumEvents(rows: readonly RumEventRow[]): Promise<WriteResult> {
+    return this.rumEvents.write(rows);
+  }
+
+  upsertEntities(rows: readonly EntityRow[]): Promise<WriteResult> {
+    return this.entities.upsert(rows);
+  }
+
+  async countRecords(org: OrgId): Promise<RecordCounts> {
+    const count = async (table: string): Promise<number> => {
+      const rows = await this.database.select<{ n: string }>(
+        sql`SELECT count() AS n ${orgScoped(table, org, [])}`,
+      );
+      return Number(rows[0]?.n ?? 0);
+    };
+    return {
+      logs: await count('logs'),
+      spans: await count('spans'),
+      metricPoints: await count('metric_points'),
+      deadLetters: await count('dead_letters'),
+      queryStats: await count('query_stats'),
+      querySamples: await count('query_samples'),
+      sessions: await count('activity_samples'),
+      // FINAL folds each entity's states into one row.
+      entities: await count('entities'),
+      rumEvents: await count('rum_events'),
+    };
+  }
+
+  async listEntities(org: OrgId): Promise<StoredEntity[]> {
+    const rows = await this.database.select<EntityRecord>(
+      sql`${ENTITY_SELECT} ${orgScoped('entities', org, [])} GROUP BY id ORDER BY id LIMIT ${MAX_ENTITIES}`,
+    );
+    return rows.map(entityOf);
+  }
+
+  async getEntity(org: OrgId, id: string): Promise<StoredEntity | undefined> {
+    const rows = await this.database.select<EntityRecord>(
+      sql`${ENTITY_SELECT} ${orgScoped('entities', org, [sql`id = ${id}`])} GROUP BY id`,
+    );
+    return rows[0] === undefined ? undefined : entityOf(rows[0]);
+  }
+
+  /**
+   * The trace's time bounds from spans_trace_index first (a key lookup), then its spans in that
+   * range: spans is ordered by service and time, not by trace id (schema.ts).
+   */
+  async getTrace(org: OrgId, traceId: string): Promise<{ spans: StoredSpan[]; truncated: boolean }> {
+    const bounds = await this.database.select<{ lo: string; hi: string }>(
+      sql`SELECT minMerge(min_start_ts) AS lo, maxMerge(max_start_ts) AS hi
+          ${orgScoped('spans_trace_index', org, [sql`trace_id = ${traceId}`])} GROUP BY trace_id`,
+    );
+    const bound = bounds[0];
+    if (bound === undefined) return { spans: [], truncated: false };
+    const rows = await this.database.select<SpanRecord>(
+      sql`SELECT id, start_ts, end_ts, duration_ns, trace_id, span_id, parent_span_id, trace_state, service, host,
+                 entity_id, name, kind, status, status_message, scope_name, attributes, resource, events, links
+          ${orgScoped('spans', org, [
+            sql`trace_id = ${traceId}`,
+            sql`start_ts >= ${BigInt(bound.lo)}`,
+            sql`start_ts <= ${BigInt(bound.hi)}`,
+          ])}
+          ORDER BY start_ts, span_id LIMIT ${MAX_TRACE_SPANS + 1}`,
+    );
+    const truncated = rows.length > MAX_TRACE_SPANS;
+    const spans = rows.slice(0, MAX_TRACE_SPANS).map((r): StoredSpan => ({
+      id: r.id,
+      startTs: BigInt(r.start_ts),
+      endTs: BigInt(r.end_ts),
+      durationNs: BigInt(r.duration_ns),
+      traceId: r.trace_id,
+      spanId: r.span_id,
+      parentSpanId: r.parent_span_id,
+      traceState: r.trace_state,
+      service: r.service,
+      host: r.host,
+      entityId: r.entity_id,
+      name: r.name,
+      kind: r.kind as SpanKind,
+      status: r.status as SpanStatus,
+      statusMessage: r.status_message,
+      scopeName: r.scope_name,
+      attributes: r.attributes,
+      resource: r.resource,
+      events: r.events,
+      links: r.links,
+    }));
+    return { spans, truncated };
+  }
+}

@@ -3,63 +3,63 @@ import type { FastifyInstance } from 'fastify';
 import { buildApiApp } from '../api/api-app.js';
 import { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { bootstrapAccess } from '../auth/bootstrap.js';
+import type { Bus } from '../bus/bus.js';
+import { KafkaBus } from '../bus/kafka.js';
 import { MemoryBus } from '../bus/memory.js';
+import { buildCollectors, planCollectors } from '../collect/collectors.js';
 import type { Config } from '../config/schema.js';
 import { SightlineError, errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { SelfMetrics } from '../core/telemetry.js';
 import { nowNs } from '../core/time.js';
 import { buildGatewayApp } from '../ingest/gateway-app.js';
-import { buildCollectors, planCollectors } from '../collect/collectors.js';
 import { ProcessorRole } from '../process/processor.js';
 import { loadLimitBaseline } from '../process/stages/limit.js';
 import { redactStageReady } from '../process/stages/redact.js';
 import { createStageChain } from '../process/stages/registry.js';
 import { UsageRecorder } from '../process/stages/usage.js';
-import { DuckDBUsageStore } from '../store/duckdb/usage-store.js';
-import type { Org } from '../store/control-store.js';
+import type { ControlStore, Org } from '../store/control-store.js';
 import { DuckDBControlStore } from '../store/duckdb/control-store.js';
 import { DuckDBDatabase } from '../store/duckdb/database.js';
 import { RetentionJob } from '../store/duckdb/retention.js';
 import { RollupJob } from '../store/duckdb/rollups.js';
 import { DuckDBStore } from '../store/duckdb/telemetry-store.js';
+import { DuckDBUsageStore } from '../store/duckdb/usage-store.js';
+import { PostgresControlStore } from '../store/postgres/control-store.js';
+import { checkDeployment, usesDuckDB } from './deployment.js';
 
 /** How often usage per org, day and signal is added to usage_daily. */
 const USAGE_FLUSH_MS = 10_000;
 
 export interface RunningSightline {
-  dataDir: string;
-  databasePath: string;
-  ingestUrl: string;
-  apiUrl: string;
-  org: Org;
+  roles: readonly string[];
+  /** Where the store and embedded control plane live; undefined when this process opens no DuckDB file. */
+  databasePath?: string;
+  busDescription: string;
+  /** Present when this process runs the gateway role. */
+  ingestUrl?: string;
+  /** Present when this process runs the api role. */
+  apiUrl?: string;
+  /** The default org, when this process answers to keys or collects. */
+  org?: Org;
   /** The database servers being watched, by target name. */
   collectors: string[];
   /** The API key created on first start, if one was; it is not stored anywhere readable. */
   generatedKey?: string;
-  /** Stops intake, stores what was accepted, closes the database. Idempotent. */
+  /** Stops intake, stores what was accepted, closes what was opened. Idempotent. */
   shutdown(): Promise<void>;
 }
 
 /**
- * The embedded shape: every role in this process on the in-memory bus and the DuckDB
- * file. Stopping runs the start-up in reverse, so nothing acknowledged is left behind.
+ * Starts the roles of `config.roles` in this process: by default all of them on the in-memory
+ * bus and the DuckDB file (the embedded shape); with Kafka and a PostgreSQL control plane, any
+ * subset, so roles can run as separate processes (docs/scale-out.md). Stopping runs the
+ * start-up in reverse, so nothing acknowledged is left behind.
  */
 export async function startSightline(config: Config, logger: Logger): Promise<RunningSightline> {
-  const dataDir = resolve(config.dataDir);
-  const file = config.store.duckdb.file;
-  const databasePath = isAbsolute(file) ? file : resolve(dataDir, file);
-  const database = await DuckDBDatabase.open(
-    {
-      path: databasePath,
-      memoryLimit: config.store.duckdb.memoryLimit,
-      checkpointThreshold: config.store.duckdb.checkpointThreshold,
-      threads: config.store.duckdb.threads,
-      queryTimeoutMs: config.api.query.timeoutSeconds * 1000,
-    },
-    logger,
-  );
-  const cleanup: Array<() => Promise<void>> = [() => database.close()];
+  checkDeployment(config);
+  const roles = new Set(config.roles);
+  const cleanup: Array<() => Promise<void>> = [];
   const stopAll = async (): Promise<void> => {
     for (const step of cleanup.splice(0).reverse()) {
       try {
@@ -71,154 +71,279 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
   };
 
   try {
-    await database.migrate();
+    const databasePath = duckdbPath(config);
+    const database = usesDuckDB(config) ? await openDuckDB(config, databasePath, logger) : undefined;
+    if (database !== undefined) cleanup.push(() => database.close());
     // Before anything listens or a key is shown: a target's config error must stop start-up cleanly.
-    const collectorPlan = await planCollectors(config.collect);
-    const control = new DuckDBControlStore(database);
+    const collectorPlan = roles.has('collector') ? await planCollectors(config.collect) : undefined;
+    const control = await openControl(config, database, logger, cleanup);
 
     const metrics = new SelfMetrics();
-    const bus = new MemoryBus(
-      {
-        maxQueueBytes: config.bus.memory.maxQueueBytes,
-        maxQueueMessages: config.bus.memory.maxQueueMessages,
-        retryAfterSeconds: config.ingest.retryAfterSeconds,
-      },
-      logger.child({ component: 'bus' }),
-    );
+    const bus = createBus(config, logger);
+    await bus.start();
     metrics.observeQueues(() => bus.stats());
-    const store = new DuckDBStore(database);
-    await store.start();
-    // Stopped after the processor has drained into the store (cleanup runs in reverse), so the
-    // rollups' last pass summarises everything stored; both before the database closes.
-    const rollups = new RollupJob(config.store.retention.rollups, {
-      database,
-      logger: logger.child({ component: 'rollups' }),
-      onReport: (report) => metrics.observeRollups(report),
-      onError: () => metrics.maintenanceErrors.inc({ job: 'rollups' }),
-    });
-    const retention = new RetentionJob(config.store.retention, {
-      database,
-      logger: logger.child({ component: 'retention' }),
-      onReport: (report) => metrics.observeRetention(report),
-      onError: () => metrics.maintenanceErrors.inc({ job: 'retention' }),
-    });
-    cleanup.push(
-      () => retention.shutdown(),
-      () => rollups.shutdown(),
-    );
-    await rollups.start();
-    await retention.start();
-    const usageStore = new DuckDBUsageStore(database);
-    const usage = new UsageRecorder(
-      usageStore,
-      { flushIntervalMs: USAGE_FLUSH_MS },
-      logger.child({ component: 'usage' }),
-    );
-    // Today's bytes and recent series per org: a restart must not reset the limits.
-    const limitBaseline = await loadLimitBaseline(usageStore, config.processor.stages, nowNs());
-    const processor = new ProcessorRole({
-      bus,
-      store,
-      metrics,
-      logger: logger.child({ component: 'processor' }),
-      batch: config.processor.batch,
-      stages: createStageChain(
-        config.processor.stages,
-        { observe: (stage, seconds) => metrics.stageDuration.observe({ stage }, seconds) },
-        {
-          sample: { metrics },
-          limit: { baseline: limitBaseline, metrics, logger: logger.child({ component: 'limit' }) },
-        },
-      ),
-      usage,
-    });
-    await usage.start();
-    // PostgreSQL's parser, so statements in the first messages lose their literals exactly.
-    if (config.processor.stages.some((stage) => stage.type === 'redact' && stage.enabled))
-      await redactStageReady();
-    await processor.start();
-    // Stopped in reverse: processor and bus drain into the store, usage is flushed, then the database closes.
-    cleanup.push(
-      () => store.shutdown(),
-      () => usage.shutdown(),
-      () => processor.shutdown(),
-      () => bus.shutdown(),
-    );
+
+    const store = database === undefined ? undefined : new DuckDBStore(database);
+    if (store !== undefined) await store.start();
+
+    if (roles.has('processor')) {
+      if (database === undefined || store === undefined)
+        throw new Error('the processor role needs the store');
+      await startProcessor(config, { database, store, bus, metrics, logger }, cleanup);
+    }
+    cleanup.push(() => bus.shutdown());
 
     let stopping = false;
-    const authenticator = new ApiKeyAuthenticator(control);
-    const api = buildApiApp({
-      authenticator,
-      store,
-      metrics,
-      logger: logger.child({ component: 'api' }),
-      readiness: () => (stopping ? { ready: false, reason: 'shutting down' } : { ready: true }),
-      queryLimits: {
-        timeoutMs: config.api.query.timeoutSeconds * 1000,
-        maxRangeMs: config.api.query.maxRangeDays * 86_400_000,
-        maxSamples: config.api.query.maxSamples,
-        maxSeries: config.api.query.maxSeries,
-      },
-    });
-    const gateway = buildGatewayApp({
-      authenticator,
-      bus,
-      metrics,
-      logger: logger.child({ component: 'ingest' }),
-      limits: {
-        maxBodyBytes: config.ingest.maxBodyBytes,
-        maxAttributeDepth: config.ingest.maxAttributeDepth,
-        ...config.ingest.limits,
-      },
-      ackTimeoutMs: config.ingest.ackTimeoutSeconds * 1000,
-      retryAfterSeconds: config.ingest.retryAfterSeconds,
-      rum: config.ingest.rum,
-    });
-    cleanup.push(() => api.close());
-    const apiUrl = await listen(api, config.host, config.api.port, '--port');
-    cleanup.push(async () => {
-      stopping = true;
-      // Stop accepting, then drain the bus: requests still waiting on it are answered when it
-      // has stored their records, or with 503 once its drain timeout is up, so a client that
-      // never gives up cannot hold the shutdown open.
-      const closed = gateway.close();
-      await bus.shutdown();
-      await closed;
-    });
-    const ingestUrl = await listen(gateway, config.host, config.ingest.port, '--ingest-port');
-    // Only once both ports are ours: a start that fails must not use up the one showing of a new key.
-    const access = await bootstrapAccess(control, config.auth.bootstrapKey);
+    const readiness = () => (stopping ? { ready: false, reason: 'shutting down' } : { ready: true });
+    const authenticator = control === undefined ? undefined : new ApiKeyAuthenticator(control);
 
-    // Collectors publish as the default org; they stop first, so their last records still reach the store.
-    const collectorsStopped = new AbortController();
-    const collectors = buildCollectors(collectorPlan, {
-      bus,
-      orgId: access.org.id,
-      metrics,
-      logger,
-      signal: collectorsStopped.signal,
-    });
-    cleanup.push(async () => {
-      collectorsStopped.abort();
-      await Promise.all(collectors.map((collector) => collector.shutdown()));
-    });
-    for (const collector of collectors) await collector.start();
+    let apiUrl: string | undefined;
+    if (roles.has('api')) {
+      if (store === undefined || authenticator === undefined) throw new Error('the api role needs the store');
+      const api = buildApiApp({
+        authenticator,
+        store,
+        metrics,
+        logger: logger.child({ component: 'api' }),
+        readiness,
+        queryLimits: {
+          timeoutMs: config.api.query.timeoutSeconds * 1000,
+          maxRangeMs: config.api.query.maxRangeDays * 86_400_000,
+          maxSamples: config.api.query.maxSamples,
+          maxSeries: config.api.query.maxSeries,
+        },
+      });
+      cleanup.push(() => api.close());
+      apiUrl = await listen(api, config.host, config.api.port, '--port');
+    }
+
+    let ingestUrl: string | undefined;
+    if (roles.has('gateway')) {
+      if (authenticator === undefined) throw new Error('the gateway role needs the control plane');
+      const gateway = buildGatewayApp({
+        authenticator,
+        bus,
+        metrics,
+        logger: logger.child({ component: 'ingest' }),
+        limits: {
+          maxBodyBytes: config.ingest.maxBodyBytes,
+          maxAttributeDepth: config.ingest.maxAttributeDepth,
+          ...config.ingest.limits,
+        },
+        ackTimeoutMs: config.ingest.ackTimeoutSeconds * 1000,
+        retryAfterSeconds: config.ingest.retryAfterSeconds,
+        rum: config.ingest.rum,
+        readiness,
+      });
+      cleanup.push(async () => {
+        stopping = true;
+        // Stop accepting, then drain the bus: requests still waiting on it are answered when it
+        // has stored their records, or with 503 once its drain timeout is up, so a client that
+        // never gives up cannot hold the shutdown open.
+        const closed = gateway.close();
+        await bus.shutdown();
+        await closed;
+      });
+      ingestUrl = await listen(gateway, config.host, config.ingest.port, '--ingest-port');
+    } else {
+      cleanup.push(async () => {
+        stopping = true;
+      });
+    }
+
+    // Only once the ports are ours: a start that fails must not use up the one showing of a new key.
+    const access =
+      control === undefined ? undefined : await bootstrapAccess(control, config.auth.bootstrapKey);
+
+    let collectorNames: string[] = [];
+    if (collectorPlan !== undefined && access !== undefined) {
+      // Collectors publish as the default org; they stop first, so their last records still reach the store.
+      const collectorsStopped = new AbortController();
+      const collectors = buildCollectors(collectorPlan, {
+        bus,
+        orgId: access.org.id,
+        metrics,
+        logger,
+        signal: collectorsStopped.signal,
+      });
+      cleanup.push(async () => {
+        collectorsStopped.abort();
+        await Promise.all(collectors.map((collector) => collector.shutdown()));
+      });
+      for (const collector of collectors) await collector.start();
+      collectorNames = collectors.map((collector) => collector.name);
+    }
 
     let stopped: Promise<void> | undefined;
     return {
-      dataDir,
-      databasePath,
-      ingestUrl,
-      apiUrl,
-      org: access.org,
-      collectors: collectors.map((collector) => collector.name),
-      ...(access.generatedKey === undefined ? {} : { generatedKey: access.generatedKey }),
+      roles: config.roles,
+      ...(database === undefined ? {} : { databasePath }),
+      busDescription:
+        config.bus.type === 'kafka' ? `Kafka at ${config.bus.kafka.brokers.join(', ')}` : 'in-memory bus',
+      ...(ingestUrl === undefined ? {} : { ingestUrl }),
+      ...(apiUrl === undefined ? {} : { apiUrl }),
+      ...(access === undefined ? {} : { org: access.org }),
+      collectors: collectorNames,
+      ...(access?.generatedKey === undefined ? {} : { generatedKey: access.generatedKey }),
       shutdown: () => (stopped ??= stopAll()),
     };
   } catch (error) {
     await stopAll();
     throw error;
   }
+}
+
+function duckdbPath(config: Config): string {
+  const file = config.store.duckdb.file;
+  return isAbsolute(file) ? file : resolve(resolve(config.dataDir), file);
+}
+
+async function openDuckDB(config: Config, path: string, logger: Logger): Promise<DuckDBDatabase> {
+  const database = await DuckDBDatabase.open(
+    {
+      path,
+      memoryLimit: config.store.duckdb.memoryLimit,
+      checkpointThreshold: config.store.duckdb.checkpointThreshold,
+      threads: config.store.duckdb.threads,
+      queryTimeoutMs: config.api.query.timeoutSeconds * 1000,
+    },
+    logger,
+  );
+  try {
+    await database.migrate();
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+  return database;
+}
+
+/** The control plane, when a role of this process answers to API keys or collects as the default org. */
+async function openControl(
+  config: Config,
+  database: DuckDBDatabase | undefined,
+  logger: Logger,
+  cleanup: Array<() => Promise<void>>,
+): Promise<ControlStore | undefined> {
+  if (!config.roles.some((role) => role === 'gateway' || role === 'api' || role === 'collector')) {
+    return undefined;
+  }
+  if (config.control.type === 'duckdb') {
+    if (database === undefined) throw new Error('the embedded control plane needs the DuckDB file');
+    return new DuckDBControlStore(database);
+  }
+  const control = new PostgresControlStore(
+    {
+      connection: config.control.postgres.url ?? '',
+      schema: config.control.postgres.schema,
+      retryAfterSeconds: config.ingest.retryAfterSeconds,
+    },
+    logger.child({ component: 'control' }),
+  );
+  cleanup.push(() => control.shutdown());
+  await control.start();
+  return control;
+}
+
+function createBus(config: Config, logger: Logger): Bus {
+  const busLogger = logger.child({ component: 'bus' });
+  if (config.bus.type === 'kafka') {
+    const kafka = config.bus.kafka;
+    return new KafkaBus(
+      {
+        brokers: kafka.brokers,
+        clientId: `${kafka.clientId}-${config.roles.join('-')}`,
+        partitions: kafka.partitions,
+        replicationFactor: kafka.replicationFactor,
+        publishTimeoutMs: kafka.publishTimeoutSeconds * 1000,
+        retryAfterSeconds: config.ingest.retryAfterSeconds,
+        drainTimeoutMs: kafka.drainTimeoutSeconds * 1000,
+        sessionTimeoutMs: kafka.sessionTimeoutSeconds * 1000,
+      },
+      busLogger,
+    );
+  }
+  return new MemoryBus(
+    {
+      maxQueueBytes: config.bus.memory.maxQueueBytes,
+      maxQueueMessages: config.bus.memory.maxQueueMessages,
+      retryAfterSeconds: config.ingest.retryAfterSeconds,
+    },
+    busLogger,
+  );
+}
+
+interface ProcessorDeps {
+  database: DuckDBDatabase;
+  store: DuckDBStore;
+  bus: Bus;
+  metrics: SelfMetrics;
+  logger: Logger;
+}
+
+/**
+ * The processor role and the store's maintenance jobs. Registered for stopping in reverse: the
+ * processor drains the bus into the store, usage is flushed, the rollups' last pass summarises
+ * everything stored, all before the database closes.
+ */
+async function startProcessor(
+  config: Config,
+  deps: ProcessorDeps,
+  cleanup: Array<() => Promise<void>>,
+): Promise<void> {
+  const { database, store, bus, metrics, logger } = deps;
+  const rollups = new RollupJob(config.store.retention.rollups, {
+    database,
+    logger: logger.child({ component: 'rollups' }),
+    onReport: (report) => metrics.observeRollups(report),
+    onError: () => metrics.maintenanceErrors.inc({ job: 'rollups' }),
+  });
+  const retention = new RetentionJob(config.store.retention, {
+    database,
+    logger: logger.child({ component: 'retention' }),
+    onReport: (report) => metrics.observeRetention(report),
+    onError: () => metrics.maintenanceErrors.inc({ job: 'retention' }),
+  });
+  cleanup.push(
+    () => retention.shutdown(),
+    () => rollups.shutdown(),
+  );
+  await rollups.start();
+  await retention.start();
+  const usageStore = new DuckDBUsageStore(database);
+  const usage = new UsageRecorder(
+    usageStore,
+    { flushIntervalMs: USAGE_FLUSH_MS },
+    logger.child({ component: 'usage' }),
+  );
+  // Today's bytes and recent series per org: a restart must not reset the limits.
+  const limitBaseline = await loadLimitBaseline(usageStore, config.processor.stages, nowNs());
+  const processor = new ProcessorRole({
+    bus,
+    store,
+    metrics,
+    logger: logger.child({ component: 'processor' }),
+    batch: config.processor.batch,
+    stages: createStageChain(
+      config.processor.stages,
+      { observe: (stage, seconds) => metrics.stageDuration.observe({ stage }, seconds) },
+      {
+        sample: { metrics },
+        limit: { baseline: limitBaseline, metrics, logger: logger.child({ component: 'limit' }) },
+      },
+    ),
+    usage,
+  });
+  await usage.start();
+  // PostgreSQL's parser, so statements in the first messages lose their literals exactly.
+  if (config.processor.stages.some((stage) => stage.type === 'redact' && stage.enabled))
+    await redactStageReady();
+  await processor.start();
+  cleanup.push(
+    () => store.shutdown(),
+    () => usage.shutdown(),
+    () => processor.shutdown(),
+  );
 }
 
 async function listen(app: FastifyInstance, host: string, port: number, flag: string): Promise<string> {

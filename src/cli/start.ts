@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { startSightline, type RunningSightline } from '../app/sightline.js';
 import { loadConfig } from '../config/load.js';
+import { ROLES } from '../config/schema.js';
 import { isSightlineError, type ErrorCode } from '../core/errors.js';
 import { LOG_LEVELS, createLogger } from '../core/logger.js';
 import { VERSION } from '../core/version.js';
@@ -23,12 +24,15 @@ interface StartFlags {
   logLevel?: string;
   postgres?: string[];
   mysql?: string[];
+  role?: string[];
 }
 
 export function registerStartCommand(program: Command): void {
   program
     .command('start')
-    .description('run every role in one process: OTLP ingest, pipeline, DuckDB storage, query API and UI')
+    .description(
+      'run Sightline: by default every role in one process (OTLP ingest, pipeline, DuckDB storage, query API and UI)',
+    )
     .addOption(
       new Option('-c, --config <file>', 'YAML config file (see sightline.example.yaml)').env(
         'SIGHTLINE_CONFIG',
@@ -65,6 +69,12 @@ export function registerStartCommand(program: Command): void {
     )
     .addOption(
       new Option(
+        '--role <roles>',
+        `run only these roles (repeatable or comma-separated): ${ROLES.join(', ')}; separate processes need bus.type kafka and control.type postgres (docs/scale-out.md)`,
+      ).argParser(roleList),
+    )
+    .addOption(
+      new Option(
         '--mysql <url>',
         'watch this MySQL or MariaDB server (repeatable): mysql://user:password@host:port/; see `sightline setup-sql mysql` for its user',
       ).argParser(repeatable),
@@ -86,6 +96,7 @@ Examples:
   sightline start --data-dir /var/lib/sightline --host 0.0.0.0
   sightline start --postgres 'postgresql://sightline:secret@db1:5432/app' --postgres 'postgresql://sightline:secret@db2/app'
   sightline start --mysql 'mysql://sightline:secret@db3:3306/'
+  sightline start --config scale-out.yaml --role gateway                 (see docs/scale-out.md)
   SIGHTLINE_BOOTSTRAP_KEY=sl_0123456789abcdef sightline start --port 3100`,
     )
     .action(async (flags: StartFlags, command: Command) => {
@@ -101,6 +112,16 @@ Examples:
 
 function repeatable(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+function roleList(value: string, previous: string[] | undefined): string[] {
+  return [
+    ...(previous ?? []),
+    ...value
+      .split(',')
+      .map((role) => role.trim())
+      .filter((role) => role !== ''),
+  ];
 }
 
 /** Flags arrive as strings; numbers stay strings when they are not numbers, so the error shows what was typed. */
@@ -124,6 +145,7 @@ async function runStart(flags: StartFlags): Promise<number> {
         { path: 'log.level', value: flags.logLevel, flag: '--log-level' },
         { path: 'collect.postgres.urls', value: flags.postgres, flag: '--postgres' },
         { path: 'collect.mysql.urls', value: flags.mysql, flag: '--mysql' },
+        { path: 'roles', value: flags.role, flag: '--role' },
       ],
     });
     logger.level = config.log.level;
@@ -169,14 +191,21 @@ function fail(error: unknown): number {
 }
 
 function printBanner(running: RunningSightline): void {
+  const embedded = running.roles.length === ROLES.length && running.busDescription === 'in-memory bus';
   const lines = [
-    `Sightline ${VERSION} is running (embedded: DuckDB file and in-memory bus).`,
-    `  Data          ${running.databasePath}`,
-    `  OTLP ingest   ${running.ingestUrl}   (POST /v1/logs, /v1/metrics, /v1/traces; browsers: /v1/rum)`,
-    `  UI and API    ${running.apiUrl}`,
+    embedded
+      ? `Sightline ${VERSION} is running (embedded: DuckDB file and in-memory bus).`
+      : `Sightline ${VERSION} is running: ${running.roles.join(', ')} on the ${running.busDescription}.`,
   ];
+  if (running.databasePath !== undefined) lines.push(`  Data          ${running.databasePath}`);
+  if (running.ingestUrl !== undefined) {
+    lines.push(
+      `  OTLP ingest   ${running.ingestUrl}   (POST /v1/logs, /v1/metrics, /v1/traces; browsers: /v1/rum)`,
+    );
+  }
+  if (running.apiUrl !== undefined) lines.push(`  UI and API    ${running.apiUrl}`);
   if (running.collectors.length > 0) lines.push(`  Watching      ${running.collectors.join(', ')}`);
-  if (running.generatedKey !== undefined) {
+  if (running.generatedKey !== undefined && running.org !== undefined) {
     lines.push(
       '',
       `First start: created the organization "${running.org.name}" and an API key for it.`,
@@ -185,7 +214,7 @@ function printBanner(running: RunningSightline): void {
       `    ${running.generatedKey}`,
       '',
       'Point any OpenTelemetry SDK or Collector at Sightline with:',
-      `  OTEL_EXPORTER_OTLP_ENDPOINT=${running.ingestUrl}`,
+      `  OTEL_EXPORTER_OTLP_ENDPOINT=${running.ingestUrl ?? '<the gateway: http://host:4318>'}`,
       `  OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer ${running.generatedKey}"`,
     );
   }

@@ -15,7 +15,7 @@ describe('the sightline CLI', () => {
     const stdout = raw.replace(/\s+/g, ' ');
     expect(code).toBe(0);
     expect(stdout).toContain('Usage: sightline');
-    expect(stdout).toContain('start [options] run every role in one process');
+    expect(stdout).toMatch(/start \[options\]\s+run Sightline: by default every role in one process/);
     expect(stdout).toContain('version print the version');
   });
 

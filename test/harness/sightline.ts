@@ -9,7 +9,9 @@ export const CLI = resolve(import.meta.dirname, '../../dist/src/cli/main.js');
 export interface SightlineProcess {
   child: ChildProcess;
   dataDir: string;
+  /** Empty when the process runs no gateway role (`--role`). */
   ingestUrl: string;
+  /** Empty when the process runs no api role. */
   apiUrl: string;
   key: string;
   stdout(): string;
@@ -82,13 +84,14 @@ export async function startSightlineProcess(options: StartOptions = {}): Promise
       () => fail(new Error(`sightline did not start in 30 s.\nstdout:\n${out}\nstderr:\n${err}`)),
       30_000,
     );
+    // The banner ends with this line once every role of the process runs; roles it lacks have no address line.
     const check = (): void => {
-      const ingest = /OTLP ingest\s+(http:\/\/\S+)/.exec(out)?.[1];
-      const api = /UI and API\s+(http:\/\/\S+)/.exec(out)?.[1];
-      if (ingest !== undefined && api !== undefined) {
-        clearTimeout(timer);
-        done({ ingestUrl: ingest, apiUrl: api });
-      }
+      if (!out.includes('Press Ctrl+C to stop.')) return;
+      clearTimeout(timer);
+      done({
+        ingestUrl: /OTLP ingest\s+(http:\/\/\S+)/.exec(out)?.[1] ?? '',
+        apiUrl: /UI and API\s+(http:\/\/\S+)/.exec(out)?.[1] ?? '',
+      });
     };
     child.stdout?.on('data', check);
     void exited.then((code) => {

@@ -65,6 +65,8 @@ export class KafkaBus implements Bus {
   private readonly consumers = new Set<GroupConsumer>();
   private started = false;
   private stopped = false;
+  private readonly queue: PendingPublish[] = [];
+  private sending = false;
 
   constructor(
     options: KafkaBusOptions,
@@ -112,6 +114,13 @@ export class KafkaBus implements Bus {
     this.started = true;
   }
 
+  /**
+   * Resolves once the brokers acknowledged every message (acks=all). Publishes are sent one
+   * produce request at a time, the ones that arrive meanwhile together in the next: the
+   * idempotent producer of @platformatic/kafka 1.x acknowledges concurrent sends while the
+   * broker drops all but one of them as duplicate sequence numbers (platformatic/kafka#326),
+   * and one request for many callers is the cheaper way anyway.
+   */
   async publish(topic: Topic, messages: readonly OutgoingMessage[]): Promise<void> {
     if (messages.length === 0) return;
     if (this.stopped || this.producer === undefined) {
@@ -121,28 +130,24 @@ export class KafkaBus implements Bus {
         { retryAfterSeconds: this.options.retryAfterSeconds },
       );
     }
-    const send = this.producer.send({
-      messages: messages.map((message) => ({
-        topic,
-        key: Buffer.from(message.key),
-        value: Buffer.from(message.value.buffer, message.value.byteOffset, message.value.byteLength),
-        headers: new Map(
-          Object.entries(message.headers).map(([name, value]) => [Buffer.from(name), Buffer.from(value)]),
-        ),
-      })),
-    });
+    const pending = new PendingPublish(topic, messages);
+    this.queue.push(pending);
+    void this.sendQueued();
     const timeout = new AbortController();
     try {
       // The client retries on its own; the timeout bounds how long a caller (an HTTP request) waits.
       await Promise.race([
-        send,
+        pending.done,
         sleep(this.options.publishTimeoutMs, undefined, { signal: timeout.signal }).then(() => {
           throw new Error(`no acknowledgement within ${this.options.publishTimeoutMs} ms`);
         }),
       ]);
     } catch (error) {
-      // A send that finishes after the timeout is a duplicate the store removes by record id.
-      send.catch(() => undefined);
+      // Not sent yet: it never will be. Sent: a late acknowledgement makes a duplicate, which
+      // the store removes by record id.
+      const queued = this.queue.indexOf(pending);
+      if (queued !== -1) this.queue.splice(queued, 1);
+      pending.done.catch(() => undefined);
       throw new SightlineError(
         UNAVAILABLE,
         `Kafka did not acknowledge ${messages.length} message(s) for ${topic} (${errorMessage(error)}); nothing was stored, send again later`,
@@ -150,6 +155,25 @@ export class KafkaBus implements Bus {
       );
     } finally {
       timeout.abort();
+    }
+  }
+
+  /** Sends what is queued, one produce request at a time, until the queue is empty. */
+  private async sendQueued(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    try {
+      while (this.queue.length > 0 && this.producer !== undefined) {
+        const batch = this.queue.splice(0, MAX_PUBLISHES_PER_REQUEST);
+        try {
+          await this.producer.send({ messages: batch.flatMap((pending) => pending.records()) });
+          for (const pending of batch) pending.resolve();
+        } catch (error) {
+          for (const pending of batch) pending.reject(error);
+        }
+      }
+    } finally {
+      this.sending = false;
     }
   }
 
@@ -207,6 +231,37 @@ export class KafkaBus implements Bus {
   }
 }
 
+/** Publishes one produce request carries at most: a bounded request even under a burst. */
+const MAX_PUBLISHES_PER_REQUEST = 256;
+
+/** One caller's messages waiting for their produce request. */
+class PendingPublish {
+  readonly done: Promise<void>;
+  resolve: () => void = () => undefined;
+  reject: (error: unknown) => void = () => undefined;
+
+  constructor(
+    private readonly topic: Topic,
+    private readonly messages: readonly OutgoingMessage[],
+  ) {
+    this.done = new Promise<void>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+
+  records() {
+    return this.messages.map((message) => ({
+      topic: this.topic,
+      key: Buffer.from(message.key),
+      value: Buffer.from(message.value.buffer, message.value.byteOffset, message.value.byteLength),
+      headers: new Map(
+        Object.entries(message.headers).map(([name, value]) => [Buffer.from(name), Buffer.from(value)]),
+      ),
+    }));
+  }
+}
+
 interface Buffered {
   message: IncomingMessage;
   partition: number;
@@ -225,6 +280,16 @@ interface Buffered {
  * buffered messages; the new owner starts at the last commit, so a batch in flight during the
  * rebalance may be processed twice — at-least-once, deduplicated at the store by record id.
  */
+/**
+ * One Kafka consumer group per bus group and topic: members of one Kafka group that subscribe
+ * to different topics rebalance together whenever any of them joins or leaves, so a processor
+ * with a consumer per topic would stall every topic on each change. The bus contract is per
+ * topic anyway: a group sees every message of the topics it consumes once.
+ */
+export function kafkaGroupId(options: Pick<ConsumerOptions, 'group' | 'topic'>): string {
+  return `${options.group}.${options.topic}`;
+}
+
 class GroupConsumer implements Consumer {
   private readonly client: KafkaConsumer;
   private stream: MessagesStream<Buffer, Buffer, Buffer, Buffer> | undefined;
@@ -255,7 +320,7 @@ class GroupConsumer implements Consumer {
     this.client = new KafkaConsumer({
       clientId: `${bus.clientId}-${options.group}`,
       bootstrapBrokers: bus.brokers,
-      groupId: options.group,
+      groupId: kafkaGroupId(options),
       sessionTimeout: bus.sessionTimeoutMs,
       heartbeatInterval: Math.max(100, Math.floor(bus.sessionTimeoutMs / 3)),
       rebalanceTimeout: Math.max(bus.sessionTimeoutMs, 10_000),

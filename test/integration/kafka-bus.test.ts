@@ -113,6 +113,29 @@ describe.skipIf(!available)('KafkaBus against a real broker', () => {
     }
   });
 
+  it('delivers every message of concurrent publishes, each acknowledged only once stored by Kafka', async () => {
+    const bus = await newBus();
+    const run = randomUUID();
+    const received: string[] = [];
+    const consumer = await bus.consume(
+      { group: `g-${run}`, topic: TOPICS.rawQueries, ...BATCH },
+      async (batch) => {
+        received.push(...ofRun(run, batch));
+      },
+    );
+    // As many requests at once as a busy gateway has: one message each, and some of five.
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        bus.publish(TOPICS.rawQueries, i % 4 === 0 ? messages(run, 5, 1000 + i * 10) : messages(run, 1, i)),
+      ),
+    );
+    await until(() => received.length >= 80, 20_000, '80 messages');
+    await sleep(500);
+    await consumer.close();
+    expect(new Set(received).size).toBe(80);
+    expect(received).toHaveLength(80);
+  });
+
   it('delivers a batch again when the handler rejects, and commits only once it resolved', async () => {
     const bus = await newBus();
     const run = randomUUID();

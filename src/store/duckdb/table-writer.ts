@@ -1,6 +1,7 @@
 import {
   BIGINT,
   DuckDBDataChunk,
+  type DuckDBAppender,
   type DuckDBConnection,
   type DuckDBType,
   type DuckDBValue,
@@ -33,6 +34,8 @@ const CHUNK_ROWS = 2048;
  */
 export class TableWriter<Row extends { id: string; orgId: string }> {
   private connection: DuckDBConnection | undefined;
+  /** Kept open across batches: creating one is a round trip through the event loop. */
+  private appender: DuckDBAppender | undefined;
   private types: DuckDBType[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private readonly staging: string;
@@ -59,7 +62,7 @@ export class TableWriter<Row extends { id: string; orgId: string }> {
     await connection.run(`CREATE TEMP TABLE ${this.staging} AS SELECT * FROM ${this.spec.table} LIMIT 0`);
     const appender = await connection.createAppender(this.staging, 'main', 'temp');
     this.types = expected.map((_name, index) => appender.columnType(index));
-    appender.closeSync();
+    this.appender = appender;
     this.connection = connection;
   }
 
@@ -70,23 +73,32 @@ export class TableWriter<Row extends { id: string; orgId: string }> {
     return result;
   }
 
+  /**
+   * Few round trips, because each one waits for the event loop, which under load is busy
+   * decoding the next requests: the rows are appended synchronously to the temp staging table
+   * (not durable, nothing to commit), then one INSERT, atomic and durable on its own, copies the
+   * new ones over; a batch spanning several time ranges takes a transaction around its INSERTs.
+   */
   private async writeNow(rows: readonly Row[]): Promise<WriteResult> {
     const connection = this.connection;
-    if (connection === undefined) throw new Error(`writer for ${this.spec.table} is not open`);
+    const appender = this.appender;
+    if (connection === undefined || appender === undefined) {
+      throw new Error(`writer for ${this.spec.table} is not open`);
+    }
     const unique = uniqueById(rows);
     if (unique.length === 0) return { inserted: 0, duplicates: 0 };
     const ranges = timeRanges(unique.map(this.spec.time));
     const chunks = this.toChunks(unique);
     const { table, timeColumn } = this.spec;
-    await connection.run('BEGIN TRANSACTION');
+    const several = ranges.length > 1;
     try {
-      const appender = await connection.createAppender(this.staging, 'main', 'temp');
       for (const chunk of chunks) appender.appendDataChunk(chunk);
-      appender.closeSync();
+      appender.flushSync();
+      if (several) await connection.run('BEGIN TRANSACTION');
       let inserted = 0;
       for (const [from, to] of ranges) {
         // With one range (the usual case) every staged row is in it and needs no filter.
-        const staged = ranges.length === 1 ? 'TRUE' : `s.${timeColumn} BETWEEN $from AND $to`;
+        const staged = several ? `s.${timeColumn} BETWEEN $from AND $to` : 'TRUE';
         const insert = await connection.run(
           `INSERT INTO ${table} SELECT s.* FROM ${this.staging} s
            WHERE ${staged} AND NOT EXISTS (
@@ -98,12 +110,13 @@ export class TableWriter<Row extends { id: string; orgId: string }> {
         );
         inserted += insert.rowsChanged;
       }
-      await connection.run(`DELETE FROM ${this.staging}`);
-      await connection.run('COMMIT');
+      if (several) await connection.run('COMMIT');
       return { inserted, duplicates: rows.length - inserted };
     } catch (error) {
-      await connection.run('ROLLBACK').catch(() => undefined);
+      if (several) await connection.run('ROLLBACK').catch(() => undefined);
       throw error;
+    } finally {
+      await connection.run(`DELETE FROM ${this.staging}`).catch(() => undefined);
     }
   }
 

@@ -15,7 +15,7 @@ export class DuckDBControlStore implements ControlStore {
   async createOrg(name: string): Promise<Org> {
     const id = newId('org');
     const rows = await this.query(
-      'INSERT INTO orgs (id, name) VALUES ($id, $name) RETURNING id, name, created_at',
+      `INSERT INTO orgs (id, name, created_at) VALUES ($id, $name, ${UTC_NOW}) RETURNING id, name, created_at`,
       {
         id,
         name,
@@ -31,7 +31,8 @@ export class DuckDBControlStore implements ControlStore {
     keyHash: string;
   }): Promise<ApiKeyRecord> {
     const rows = await this.query(
-      `INSERT INTO api_keys (id, org_id, name, prefix, key_hash) VALUES ($id, $orgId, $name, $prefix, $keyHash)
+      `INSERT INTO api_keys (id, org_id, name, prefix, key_hash, created_at)
+       VALUES ($id, $orgId, $name, $prefix, $keyHash, ${UTC_NOW})
        RETURNING id, org_id, name, prefix, created_at, revoked_at`,
       { id: newId('key'), ...input },
     );
@@ -68,6 +69,12 @@ function toApiKey(row: Record<string, unknown>): ApiKeyRecord {
     revokedAt: row.revoked_at === null || row.revoked_at === undefined ? null : toDate(row.revoked_at),
   };
 }
+
+/**
+ * The columns are TIMESTAMP (no zone) and read back as UTC; the column default
+ * (`current_timestamp`) would store the machine's local time instead.
+ */
+const UTC_NOW = "(current_timestamp AT TIME ZONE 'UTC')";
 
 function toDate(value: unknown): Date {
   return value instanceof Date ? value : new Date(String(value));

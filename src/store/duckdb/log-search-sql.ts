@@ -116,7 +116,10 @@ function compileMatch(
     // Contains, case-insensitively: a term is a substring, its wildcards stretch inside it. A
     // regular expression rather than ILIKE: DuckDB runs it about ten times faster over bodies
     // (bench/README.md, query benchmark); 's' lets the wildcards span lines as ILIKE's do.
-    if (value.kind === 'pattern' && value.parts.every((part) => 'wildcard' in part && part.wildcard === '*')) {
+    if (
+      value.kind === 'pattern' &&
+      value.parts.every((part) => 'wildcard' in part && part.wildcard === '*')
+    ) {
       return 'true';
     }
     const pattern = value.kind === 'exact' ? escapeRegex(value.text) : regexPattern(value.parts);

@@ -94,7 +94,14 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
     cleanup.push(() => bus.shutdown());
 
     let stopping = false;
-    const readiness = () => (stopping ? { ready: false, reason: 'shutting down' } : { ready: true });
+    // Ready while not stopping and the bus takes publishes (Kafka answering, for the roles that publish or consume).
+    const readiness = (): { ready: boolean; reason?: string } => {
+      if (stopping) return { ready: false, reason: 'shutting down' };
+      const health = bus.health();
+      return health.ok
+        ? { ready: true }
+        : { ready: false, reason: health.reason ?? 'the bus is unavailable' };
+    };
     const authenticator = control === undefined ? undefined : new ApiKeyAuthenticator(control);
 
     let apiUrl: string | undefined;

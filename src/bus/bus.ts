@@ -42,6 +42,12 @@ export interface TopicStats {
   pendingBytes: number;
 }
 
+/** Whether the bus can take publishes now; `reason` says what is wrong when it cannot. */
+export interface BusHealth {
+  ok: boolean;
+  reason?: string;
+}
+
 /**
  * A message bus with Kafka's semantics: topics, keys, headers, consumer groups and commit
  * after processing. `publish` resolves only when the messages are durable: for Kafka when
@@ -52,4 +58,6 @@ export interface Bus extends Component {
   publish(topic: Topic, messages: readonly OutgoingMessage[]): Promise<void>;
   consume(options: ConsumerOptions, handler: BatchHandler): Promise<Consumer>;
   stats(): TopicStats[];
+  /** For `/readyz`: recent enough to route traffic by, never a wait on the network. */
+  health(): BusHealth;
 }

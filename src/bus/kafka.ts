@@ -12,6 +12,7 @@ import type { Logger } from '../core/logger.js';
 import type {
   BatchHandler,
   Bus,
+  BusHealth,
   Consumer,
   ConsumerOptions,
   IncomingMessage,
@@ -67,6 +68,8 @@ export class KafkaBus implements Bus {
   private stopped = false;
   private readonly queue: PendingPublish[] = [];
   private sending = false;
+  private lastHealth: BusHealth = { ok: true };
+  private healthTimer: NodeJS.Timeout | undefined;
 
   constructor(
     options: KafkaBusOptions,
@@ -111,7 +114,44 @@ export class KafkaBus implements Bus {
       idempotent: true,
       acks: ProduceAcks.ALL,
     });
+    this.healthTimer = setInterval(() => void this.probe(), this.options.statsIntervalMs);
+    this.healthTimer.unref();
     this.started = true;
+  }
+
+  /**
+   * From the last publish or metadata probe (every statsIntervalMs), so `/readyz` turns 503
+   * while the brokers are unreachable and 200 again once they answer, with or without traffic.
+   */
+  health(): BusHealth {
+    if (this.stopped) return { ok: false, reason: 'the Kafka bus is stopped' };
+    return this.lastHealth;
+  }
+
+  private async probe(): Promise<void> {
+    const producer = this.producer;
+    if (producer === undefined || this.stopped) return;
+    const timeout = new AbortController();
+    try {
+      await Promise.race([
+        producer.metadata({ topics: [TOPICS.otelLogs], forceUpdate: true }),
+        sleep(this.options.publishTimeoutMs, undefined, { signal: timeout.signal }).then(() => {
+          throw new Error(`no answer within ${this.options.publishTimeoutMs} ms`);
+        }),
+      ]);
+      this.lastHealth = { ok: true };
+    } catch (error) {
+      this.unhealthy(error);
+    } finally {
+      timeout.abort();
+    }
+  }
+
+  private unhealthy(error: unknown): void {
+    this.lastHealth = {
+      ok: false,
+      reason: `Kafka at ${this.options.brokers.join(', ')} does not answer (${errorMessage(error)})`,
+    };
   }
 
   /**
@@ -147,6 +187,7 @@ export class KafkaBus implements Bus {
       // the store removes by record id.
       const queued = this.queue.indexOf(pending);
       if (queued !== -1) this.queue.splice(queued, 1);
+      this.unhealthy(error);
       pending.done.catch(() => undefined);
       throw new SightlineError(
         UNAVAILABLE,
@@ -167,8 +208,10 @@ export class KafkaBus implements Bus {
         const batch = this.queue.splice(0, MAX_PUBLISHES_PER_REQUEST);
         try {
           await this.producer.send({ messages: batch.flatMap((pending) => pending.records()) });
+          this.lastHealth = { ok: true };
           for (const pending of batch) pending.resolve();
         } catch (error) {
+          this.unhealthy(error);
           for (const pending of batch) pending.reject(error);
         }
       }
@@ -213,6 +256,7 @@ export class KafkaBus implements Bus {
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    clearInterval(this.healthTimer);
     await Promise.all([...this.consumers].map((consumer) => consumer.close()));
     await this.producer?.close().catch((error: unknown) => {
       this.logger.warn({ err: errorMessage(error) }, 'closing the Kafka producer failed');

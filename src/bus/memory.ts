@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.js';
 import type {
   BatchHandler,
   Bus,
+  BusHealth,
   Consumer,
   ConsumerOptions,
   IncomingMessage,
@@ -276,6 +277,11 @@ export class MemoryBus implements Bus {
     );
     state.groups.set(options.group, consumer);
     return Promise.resolve(consumer);
+  }
+
+  /** In this process: there whenever the process is. */
+  health(): BusHealth {
+    return this.stopped ? { ok: false, reason: 'the in-memory bus is stopped' } : { ok: true };
   }
 
   stats(): TopicStats[] {

@@ -243,7 +243,21 @@ describe.skipIf(!available)('scale-out: gateway and processor as separate proces
     );
     expect(response.status).toBe(503);
     expect(response.headers['retry-after']).toBeDefined();
+    // Readiness follows: load balancers stop sending here while Kafka is away, and come back.
+    const ready = async (): Promise<{ code: number; reason?: string }> => {
+      const answer = await fetch(`${gateway?.ingestUrl ?? ''}/readyz`);
+      const { reason } = (await answer.json()) as { reason?: string };
+      return { code: answer.status, ...(reason === undefined ? {} : { reason }) };
+    };
+    const down = await ready();
+    expect(down.code).toBe(503);
+    expect(down.reason).toMatch(/^Kafka at .* does not answer/);
     await kafka.restart();
+    const deadline = Date.now() + 30_000;
+    while ((await ready()).code !== 200) {
+      if (Date.now() > deadline) throw new Error('the gateway did not become ready after Kafka came back');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     await sendMany(5, 10, 1);
     // What was refused may still arrive (a producer retry after the 503 is allowed: at least
     // once); what was acknowledged must, once.

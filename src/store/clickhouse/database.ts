@@ -5,7 +5,8 @@ import {
   type ClickHouseSettings,
 } from '@clickhouse/client';
 import { SightlineError } from '../../core/errors.js';
-import { rawSql, type Sql } from './sql.js';
+import { randomUUID } from 'node:crypto';
+import { rawSql, sql, type Sql } from './sql.js';
 
 export interface ClickhouseOptions {
   /** `http://host:8123` (the HTTP interface). */
@@ -79,6 +80,54 @@ export class ClickhouseDatabase {
     }
   }
 
+  /**
+   * A read for the query API, stopped after `timeoutMs` as SL_ERR_QUERY_TIMEOUT (the message
+   * DuckDB's store gives). 18.16's `max_execution_time` takes whole seconds only (a fraction is
+   * "Bad get: has Float64"), so the server limit is the timeout rounded up, and a client timer
+   * enforces the exact limit: it aborts the request and kills the query by its id (closing the
+   * connection alone does not stop a query on 18.16).
+   */
+  async selectWithin<Row = Record<string, unknown>>(statement: Sql, timeoutMs: number): Promise<Row[]> {
+    const limitMs = Math.max(1, Math.min(timeoutMs, this.options.requestTimeoutMs ?? 30_000));
+    const queryId = `sightline-${randomUUID()}`;
+    const abort = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      abort.abort();
+      // Best effort: the query may already be over; a failure here changes nothing for the caller.
+      this.client
+        .command({ query: sql`KILL QUERY WHERE query_id = ${queryId} ASYNC`.text })
+        .catch(() => undefined);
+    }, limitMs);
+    try {
+      const result = await this.client.query({
+        query: statement.text,
+        format: 'JSONEachRow',
+        query_id: queryId,
+        abort_signal: abort.signal,
+        clickhouse_settings: {
+          max_execution_time: Math.ceil(limitMs / 1000),
+          timeout_overflow_mode: 'throw',
+        },
+      });
+      return await result.json<Row>();
+    } catch (error) {
+      // Code 159 is TIMEOUT_EXCEEDED: the server's own (rounded-up) limit struck first.
+      if (timedOut || /^Code: 159\b|TIMEOUT_EXCEEDED|Timeout exceeded/i.test(errorText(error))) {
+        throw new SightlineError(
+          'SL_ERR_QUERY_TIMEOUT',
+          `the query ran longer than ${limitMs / 1000} s and was stopped (api.query.timeoutSeconds); ` +
+            'narrow the time range or the filters and try again',
+          { cause: error },
+        );
+      }
+      throw storeError(error, statement);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** `SELECT version()`, e.g. `18.16.1` or `25.3.2.39`. */
   async serverVersion(): Promise<string> {
     const rows = await this.select<{ v: string }>(rawSql('SELECT version() AS v'));
@@ -108,8 +157,12 @@ export function versionAtLeast(version: string, min: readonly [number, number]):
  * (retryable by the caller), anything ClickHouse answered is the statement's fault and keeps
  * ClickHouse's message with the start of the statement.
  */
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
 function storeError(error: unknown, statement: Sql): Error {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorText(error);
   const code = (error as { code?: unknown }).code;
   if (
     typeof code === 'string' &&

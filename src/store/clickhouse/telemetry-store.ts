@@ -13,44 +13,54 @@ import type {
   SpanRow,
   SpanStatus,
 } from '../rows.js';
-import type { RecordCounts, Store, StoredEntity, StoredSpan, WriteResult } from '../store.js';
+import type { LogQuery, LogQueryResult } from '../log-query.js';
+import type {
+  LogSearch,
+  MetricCatalogEntry,
+  MetricCatalogQuery,
+  MetricNameEntry,
+  MetricQuery,
+  MetricSeries,
+  RecordCounts,
+  SeriesListQuery,
+  SeriesPoints,
+  SeriesPointsQuery,
+  SeriesResolution,
+  SpanRed,
+  Store,
+  StoredEntity,
+  StoredLog,
+  StoredSeriesMeta,
+  StoredSpan,
+  TimeRange,
+  TraceSearch,
+  TraceSummary,
+  WriteResult,
+} from '../store.js';
 import { MAX_ENTITIES, MAX_TRACE_SPANS } from '../store.js';
 import type { ClickhouseDatabase } from './database.js';
-import { identifier, joinSql, sql, type Sql } from './sql.js';
+import {
+  LOG_COLUMNS,
+  bodyContains,
+  list,
+  runLogQuery,
+  storedLogOf,
+  type LogRecord,
+} from './log-search-sql.js';
+import {
+  readMetricNames,
+  readRollupsCompleteTo,
+  readSeriesList,
+  readSeriesPoints,
+} from './metric-series-sql.js';
+import { listMetrics, queryMetrics } from './metric-query-sql.js';
+import { orgScoped } from './scope.js';
+import { runSpanRed, runTraceSearch } from './trace-sql.js';
+import { sql, type Sql } from './sql.js';
 import { EntityWriter, TableWriter } from './table-writer.js';
 import * as tables from './tables.js';
 
-/** The tables reads may name; `orgScoped` refuses any other. */
-const READABLE = new Set([
-  'logs',
-  'spans',
-  'spans_trace_index',
-  'metric_points',
-  'dead_letters',
-  'query_stats',
-  'query_samples',
-  'activity_samples',
-  'activity_snapshots',
-  'entities',
-  'rum_events',
-  'metric_rollups_1m',
-  'metric_rollups_5m',
-  'metric_rollups_1h',
-  'log_counts_1m',
-  'span_latency_1m',
-]);
-
-/**
- * The only way reads reach a telemetry table, and the one place both guarantees live:
- * - the caller's org is always the first condition, so no query sees another org's rows;
- * - FINAL, so a replayed record (same sorting key, schema.ts) counts once even before a
- *   background merge removed its copy. On the aggregate tables (entities, the trace index)
- *   FINAL merges states, which their -Merge reads would do anyway.
- */
-export function orgScoped(table: string, org: OrgId, conditions: readonly Sql[]): Sql {
-  if (!READABLE.has(table)) throw new Error(`not a telemetry table: ${table}`);
-  return sql`FROM ${identifier(table)} FINAL WHERE ${joinSql([sql`org_id = ${org}`, ...conditions], ' AND ')}`;
-}
+export { orgScoped };
 
 /** Which Store methods the ClickHouse store has so far; the rest are still DuckDB-only. */
 export type ClickhouseStorePart = Pick<
@@ -71,6 +81,16 @@ export type ClickhouseStorePart = Pick<
   | 'getTrace'
   | 'listEntities'
   | 'getEntity'
+  | 'queryLogs'
+  | 'searchLogs'
+  | 'listMetricNames'
+  | 'listSeries'
+  | 'readSeriesPoints'
+  | 'rollupsCompleteTo'
+  | 'queryMetrics'
+  | 'listMetrics'
+  | 'searchTraces'
+  | 'spanRed'
 >;
 
 /** An entity's merged sighting (schema.ts ENTITIES): the -Merge of each state, per id. */
@@ -208,6 +228,66 @@ export class ClickhouseStore implements ClickhouseStorePart {
 
   upsertEntities(rows: readonly EntityRow[]): Promise<WriteResult> {
     return this.entities.upsert(rows);
+  }
+
+  /** The log search language (log-search-sql.ts); deduplicated by FINAL, newest first. */
+  queryLogs(org: OrgId, query: LogQuery): Promise<LogQueryResult<StoredLog>> {
+    return runLogQuery(this.database, org, query);
+  }
+
+  /** GET /api/v1/logs: every text term is a case-insensitive substring of the body. */
+  async searchLogs(org: OrgId, search: LogSearch): Promise<StoredLog[]> {
+    const conditions: Sql[] = [sql`ts >= ${search.fromNs}`, sql`ts < ${search.toNs}`];
+    const addIn = (column: Sql, values: readonly string[]): void => {
+      if (values.length > 0) conditions.push(sql`${column} IN (${list(values)})`);
+    };
+    addIn(sql`service`, search.services);
+    addIn(sql`severity`, search.severities);
+    addIn(sql`host`, search.hosts);
+    addIn(sql`trace_id`, search.traceIds);
+    for (const term of search.text) conditions.push(bodyContains(term));
+    const rows = await this.database.select<LogRecord>(
+      sql`SELECT ${LOG_COLUMNS} ${orgScoped('logs', org, conditions)} ORDER BY ts DESC, id DESC LIMIT ${search.limit}`,
+    );
+    return rows.map(storedLogOf);
+  }
+
+  listMetricNames(org: OrgId, range: TimeRange, resolution?: SeriesResolution): Promise<MetricNameEntry[]> {
+    return readMetricNames(this.database, org, range, resolution);
+  }
+
+  rollupsCompleteTo(): Promise<bigint | undefined> {
+    return readRollupsCompleteTo(this.database);
+  }
+
+  listSeries(
+    org: OrgId,
+    query: SeriesListQuery,
+  ): Promise<{ series: StoredSeriesMeta[]; truncated: boolean }> {
+    return readSeriesList(this.database, org, query);
+  }
+
+  readSeriesPoints(org: OrgId, query: SeriesPointsQuery): Promise<SeriesPoints[]> {
+    return readSeriesPoints(this.database, org, query);
+  }
+
+  queryMetrics(org: OrgId, query: MetricQuery): Promise<{ series: MetricSeries[]; truncated: boolean }> {
+    return queryMetrics(this.database, org, query);
+  }
+
+  listMetrics(
+    org: OrgId,
+    query: MetricCatalogQuery,
+  ): Promise<{ metrics: MetricCatalogEntry[]; truncated: boolean }> {
+    return listMetrics(this.database, org, query);
+  }
+
+  searchTraces(org: OrgId, search: TraceSearch): Promise<TraceSummary[]> {
+    return runTraceSearch(this.database, org, search);
+  }
+
+  spanRed(org: OrgId, range: TimeRange, service?: string): Promise<SpanRed[]> {
+    return runSpanRed(this.database, org, range, service);
   }
 
   async countRecords(org: OrgId): Promise<RecordCounts> {

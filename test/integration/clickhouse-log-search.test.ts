@@ -8,6 +8,7 @@ import { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
 import type { LogExpr, LogQuery } from '../../src/store/log-query.js';
 import { orgId, type LogRow, type OrgId } from '../../src/store/rows.js';
 import type { LogSearch, StoredLog } from '../../src/store/store.js';
+import { LOG_SEARCH_CASES, LOG_SEARCH_ROWS, LOG_SEARCH_TRACE } from '../fixtures/log-search-cases.js';
 import { ORG_A, ORG_B, T0, logRow } from '../fixtures/rows.js';
 import {
   CLICKHOUSE_INSTALL_HINT,
@@ -18,16 +19,15 @@ import {
 import { requireService } from '../harness/service-missing.js';
 
 /*
- * The log search language on ClickHouse: the same fixture and the same table of queries as
- * test/integration/log-search.test.ts (DuckDB), copied here because that file keeps them inline.
- * Keep the two in step until they move to one shared module (test/fixtures/log-search-cases.ts).
+ * The log search language on ClickHouse: the same rows and table of queries as
+ * test/integration/log-search.test.ts (DuckDB), from test/fixtures/log-search-cases.ts.
  */
 
 const available = requireService('ClickHouse', clickhouseAvailable(), CLICKHOUSE_INSTALL_HINT);
 
 const MINUTE = 60_000_000_000n;
 const HOUR = 60n * MINUTE;
-const TRACE = '0af7651916cd43dd8448eb211c80319c';
+const TRACE = LOG_SEARCH_TRACE;
 
 /** Windows of time that keep each test's rows apart. */
 const OPERATORS = T0;
@@ -35,124 +35,6 @@ const PAGES = T0 + 2n * HOUR;
 const COUNTS = T0 + 4n * HOUR;
 const BIG = T0 + 6n * HOUR;
 const HOSTILE_WINDOW = T0 + 8n * HOUR;
-
-/** The rows every case in LOG_SEARCH_CASES runs against (as log-search.test.ts writes them). */
-const LOG_SEARCH_ROWS: LogRow[] = [
-  logRow({
-    id: 'l1',
-    ts: OPERATORS + 1n,
-    body: 'order placed',
-    attributes: '{"order.id":42,"duration_ms":120,"http.route":"/orders"}',
-  }),
-  logRow({
-    id: 'l2',
-    ts: OPERATORS + 2n,
-    host: 'web-2',
-    severity: 'WARN',
-    severityNumber: 13,
-    body: 'payment slow: 100% of budget',
-    attributes: '{"duration_ms":750,"http.route":"/pay"}',
-  }),
-  logRow({
-    id: 'l3',
-    ts: OPERATORS + 3n,
-    service: 'payments',
-    host: 'db-1',
-    severity: 'ERROR',
-    severityNumber: 17,
-    body: 'Connection reset by peer',
-    traceId: TRACE,
-    spanId: 'b7ad6b7169203331',
-    attributes: '{"duration_ms":"1500","we\\"ird":"yes"}',
-  }),
-  logRow({
-    id: 'l4',
-    ts: OPERATORS + 4n,
-    service: 'payments',
-    severity: 'DEBUG',
-    severityNumber: 5,
-    body: 'cache miss for user_42',
-    attributes: '{}',
-    resource: '{"service.name":"payments","k8s.pod.name":"pay-7"}',
-  }),
-  logRow({
-    id: 'l5',
-    ts: OPERATORS + 5n,
-    service: 'search',
-    entityId: 'service/search',
-    severity: 'FATAL',
-    severityNumber: 21,
-    body: 'out of memory; userX42 evicted',
-    attributes: '{}',
-  }),
-  // Another org's rows match almost every query below; none may ever appear.
-  ...['l1', 'l2', 'l3', 'l4', 'l5'].map((id, i) =>
-    logRow({
-      id: `b-${id}`,
-      orgId: ORG_B,
-      ts: OPERATORS + BigInt(i + 1),
-      service: i < 2 ? 'checkout' : 'payments',
-      host: 'web-1',
-      severity: 'ERROR',
-      severityNumber: 17,
-      body: 'order placed payment slow 100% Connection reset by peer cache miss for user_42 out of memory',
-      traceId: TRACE,
-      attributes: '{"duration_ms":9999,"http.route":"/pay"}',
-      resource: '{"k8s.pod.name":"pay-7"}',
-    }),
-  ),
-];
-
-/** Query → the ids it returns for ORG_A over LOG_SEARCH_ROWS, newest first. */
-const LOG_SEARCH_CASES: ReadonlyArray<readonly [string, readonly string[]]> = [
-  ['', ['l5', 'l4', 'l3', 'l2', 'l1']],
-  ['order', ['l1']],
-  ['CONNECTION', ['l3']],
-  ['"reset by"', ['l3']],
-  ['"100%"', ['l2']],
-  ['user_42', ['l4']],
-  ['cache*user', ['l4']],
-  ['*', ['l5', 'l4', 'l3', 'l2', 'l1']],
-  ['slow?', ['l2']],
-  ['"slow: 1"', ['l2']],
-  ['"of budget"', ['l2']],
-  ['user.42', []],
-  ['"(100%)"', []],
-  ['user_4?', ['l4']],
-  ['memory;*x42', ['l5']],
-  ['body:memory', ['l5']],
-  ['service:payments', ['l4', 'l3']],
-  ['service:pay*', ['l4', 'l3']],
-  ['host:"web-1"', ['l5', 'l4', 'l1']],
-  ['host:web-?', ['l5', 'l4', 'l2', 'l1']],
-  ['host:web*', ['l5', 'l4', 'l2', 'l1']],
-  ['entity:service/search', ['l5']],
-  ['entity_id:service/search', ['l5']],
-  [`trace_id:${TRACE.toUpperCase()}`, ['l3']],
-  ['span_id:b7ad6b7169203331', ['l3']],
-  ['-service:checkout', ['l5', 'l4', 'l3']],
-  ['NOT service:checkout', ['l5', 'l4', 'l3']],
-  ['service:checkout OR service:search', ['l5', 'l2', 'l1']],
-  ['(service:search OR host:db-1) -level:fatal', ['l3']],
-  ['service:payments AND NOT cache', ['l3']],
-  ['duration_ms>500', ['l3', 'l2']],
-  ['duration_ms>=750', ['l3', 'l2']],
-  ['duration_ms<750', ['l1']],
-  ['duration_ms<=120', ['l1']],
-  ['duration_ms=750', ['l2']],
-  ['-duration_ms>500', ['l5', 'l4', 'l1']],
-  ['order.id:42', ['l1']],
-  ['http.route:/pay*', ['l2']],
-  ['http.route:*', ['l2', 'l1']],
-  ['resource.k8s.pod.name:pay-7', ['l4']],
-  ['severity>=warn', ['l5', 'l3', 'l2']],
-  ['severity>error', ['l5']],
-  ['severity<info', ['l4']],
-  ['level:debug', ['l4']],
-  ['level=warning', ['l2']],
-  [`service:"x' OR 1=1 --"`, []],
-  ["'; DROP TABLE logs; --", []],
-];
 
 /** Strings that need care in a literal, a LIKE pattern or a regex, plus text that looks like SQL. */
 const HOSTILE = [

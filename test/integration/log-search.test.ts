@@ -9,11 +9,11 @@ import { DuckDBDatabase } from '../../src/store/duckdb/database.js';
 import { DuckDBStore } from '../../src/store/duckdb/telemetry-store.js';
 import { orgId, type OrgId } from '../../src/store/rows.js';
 import type { StoredLog } from '../../src/store/store.js';
+import { LOG_SEARCH_CASES, LOG_SEARCH_ROWS } from '../fixtures/log-search-cases.js';
 import { ORG_A, ORG_B, T0, logRow } from '../fixtures/rows.js';
 
 const MINUTE = 60_000_000_000n;
 const HOUR = 60n * MINUTE;
-const TRACE = '0af7651916cd43dd8448eb211c80319c';
 
 /** Windows of time that keep each test's rows apart. */
 const OPERATORS = T0;
@@ -35,71 +35,7 @@ describe('log search language on DuckDB', () => {
     await database.migrate();
     store = new DuckDBStore(database);
     await store.start();
-    await store.writeLogs([
-      logRow({
-        id: 'l1',
-        ts: OPERATORS + 1n,
-        body: 'order placed',
-        attributes: '{"order.id":42,"duration_ms":120,"http.route":"/orders"}',
-      }),
-      logRow({
-        id: 'l2',
-        ts: OPERATORS + 2n,
-        host: 'web-2',
-        severity: 'WARN',
-        severityNumber: 13,
-        body: 'payment slow: 100% of budget',
-        attributes: '{"duration_ms":750,"http.route":"/pay"}',
-      }),
-      logRow({
-        id: 'l3',
-        ts: OPERATORS + 3n,
-        service: 'payments',
-        host: 'db-1',
-        severity: 'ERROR',
-        severityNumber: 17,
-        body: 'Connection reset by peer',
-        traceId: TRACE,
-        spanId: 'b7ad6b7169203331',
-        attributes: '{"duration_ms":"1500","we\\"ird":"yes"}',
-      }),
-      logRow({
-        id: 'l4',
-        ts: OPERATORS + 4n,
-        service: 'payments',
-        severity: 'DEBUG',
-        severityNumber: 5,
-        body: 'cache miss for user_42',
-        attributes: '{}',
-        resource: '{"service.name":"payments","k8s.pod.name":"pay-7"}',
-      }),
-      logRow({
-        id: 'l5',
-        ts: OPERATORS + 5n,
-        service: 'search',
-        entityId: 'service/search',
-        severity: 'FATAL',
-        severityNumber: 21,
-        body: 'out of memory; userX42 evicted',
-        attributes: '{}',
-      }),
-      // Another org's rows match almost every query below; none may ever appear.
-      ...['l1', 'l2', 'l3', 'l4', 'l5'].map((id, i) =>
-        logRow({
-          id: `b-${id}`,
-          orgId: ORG_B,
-          ts: OPERATORS + BigInt(i + 1),
-          service: i < 2 ? 'checkout' : 'payments',
-          host: 'web-1',
-          severity: 'ERROR',
-          severityNumber: 17,
-          body: 'order placed payment slow 100% Connection reset by peer cache miss for user_42 out of memory',
-          traceId: TRACE,
-          attributes: '{"duration_ms":9999,"http.route":"/pay"}',
-          resource: '{"k8s.pod.name":"pay-7"}',
-        }),
-      ),
-    ]);
+    await store.writeLogs(LOG_SEARCH_ROWS);
   });
 
   afterAll(async () => {
@@ -128,55 +64,7 @@ describe('log search language on DuckDB', () => {
     return result.logs.map((l) => l.id);
   }
 
-  it.each([
-    ['', ['l5', 'l4', 'l3', 'l2', 'l1']],
-    ['order', ['l1']],
-    ['CONNECTION', ['l3']],
-    ['"reset by"', ['l3']],
-    ['"100%"', ['l2']],
-    ['user_42', ['l4']],
-    ['cache*user', ['l4']],
-    ['*', ['l5', 'l4', 'l3', 'l2', 'l1']],
-    ['slow?', ['l2']],
-    ['"slow: 1"', ['l2']],
-    ['"of budget"', ['l2']],
-    ['user.42', []],
-    ['"(100%)"', []],
-    ['user_4?', ['l4']],
-    ['memory;*x42', ['l5']],
-    ['body:memory', ['l5']],
-    ['service:payments', ['l4', 'l3']],
-    ['service:pay*', ['l4', 'l3']],
-    ['host:"web-1"', ['l5', 'l4', 'l1']],
-    ['host:web-?', ['l5', 'l4', 'l2', 'l1']],
-    ['host:web*', ['l5', 'l4', 'l2', 'l1']],
-    ['entity:service/search', ['l5']],
-    ['entity_id:service/search', ['l5']],
-    [`trace_id:${TRACE.toUpperCase()}`, ['l3']],
-    ['span_id:b7ad6b7169203331', ['l3']],
-    ['-service:checkout', ['l5', 'l4', 'l3']],
-    ['NOT service:checkout', ['l5', 'l4', 'l3']],
-    ['service:checkout OR service:search', ['l5', 'l2', 'l1']],
-    ['(service:search OR host:db-1) -level:fatal', ['l3']],
-    ['service:payments AND NOT cache', ['l3']],
-    ['duration_ms>500', ['l3', 'l2']],
-    ['duration_ms>=750', ['l3', 'l2']],
-    ['duration_ms<750', ['l1']],
-    ['duration_ms<=120', ['l1']],
-    ['duration_ms=750', ['l2']],
-    ['-duration_ms>500', ['l5', 'l4', 'l1']],
-    ['order.id:42', ['l1']],
-    ['http.route:/pay*', ['l2']],
-    ['http.route:*', ['l2', 'l1']],
-    ['resource.k8s.pod.name:pay-7', ['l4']],
-    ['severity>=warn', ['l5', 'l3', 'l2']],
-    ['severity>error', ['l5']],
-    ['severity<info', ['l4']],
-    ['level:debug', ['l4']],
-    ['level=warning', ['l2']],
-    [`service:"x' OR 1=1 --"`, []],
-    ["'; DROP TABLE logs; --", []],
-  ])('%s matches %j', async (q, expected) => {
+  it.each(LOG_SEARCH_CASES)('%s matches %j', async (q, expected) => {
     expect(await ids(q)).toEqual(expected);
   });
 

@@ -12,6 +12,12 @@ import {
   type SeriesSource,
 } from './promql/index.js';
 
+/** The store reads the engine's samples come from. */
+export type SeriesStore = Pick<
+  Store,
+  'listMetricNames' | 'listSeries' | 'readSeriesPoints' | 'rollupsCompleteTo'
+>;
+
 export interface StoreSourceLimits {
   /** Points one query may read (PromQL's `--query.max-samples`). */
   maxSamples: number;
@@ -69,7 +75,7 @@ export class StoreSeriesSource implements SeriesSource {
   private pointsRead = 0;
 
   constructor(
-    private readonly store: Store,
+    private readonly store: SeriesStore,
     private readonly org: OrgId,
     private readonly limits: StoreSourceLimits,
   ) {}

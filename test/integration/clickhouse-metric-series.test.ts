@@ -6,7 +6,6 @@ import { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
 import { runMigrations } from '../../src/store/clickhouse/migrations.js';
 import { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
 import type { MetricPointRow } from '../../src/store/rows.js';
-import type { Store } from '../../src/store/store.js';
 import { ORG_A, ORG_B, T0, metricRow } from '../fixtures/rows.js';
 import {
   CLICKHOUSE_INSTALL_HINT,
@@ -109,8 +108,7 @@ describe.skipIf(!available)('PromQL reads on ClickHouse', () => {
     Object.fromEntries(series.map((s) => [JSON.stringify(s.labels), [...s.values]]));
 
   // StoreSeriesSource takes a whole Store but calls only the four reads ported here.
-  const source = (org = ORG_A, limits = LIMITS) =>
-    new StoreSeriesSource(store as unknown as Store, org, limits);
+  const source = (org = ORG_A, limits = LIMITS) => new StoreSeriesSource(store, org, limits);
   const window = [T0_MS - 1000, T0_MS + 60_000] as const;
 
   describe('StoreSeriesSource over ClickHouse (same expectations as on DuckDB)', () => {

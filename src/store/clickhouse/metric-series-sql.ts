@@ -8,6 +8,7 @@ import type {
   SeriesResolution,
   StoredSeriesMeta,
 } from '../store.js';
+import { PointsBuilder, type PointsShape } from '../series-points.js';
 import type { ClickhouseDatabase } from './database.js';
 import { list } from './log-search-sql.js';
 import { orgScoped } from './scope.js';
@@ -113,8 +114,6 @@ export async function readSeriesList(
   };
 }
 
-type PointsShape = 'value' | 'histogram' | 'rollup';
-
 /** Float64 columns arrive as numbers, NaN/±Inf as strings (database.ts SETTINGS), NULL as null. */
 type Num = number | string | null;
 
@@ -211,58 +210,6 @@ function num(value: Num): number {
   if (value === 'inf' || value === '+inf') return Infinity;
   if (value === '-inf') return -Infinity;
   return Number(value);
-}
-
-class PointsBuilder {
-  private readonly timestamps: number[] = [];
-  private readonly values: number[] = [];
-  private readonly bounds: number[][] = [];
-  private readonly counts: number[][] = [];
-  private readonly sums: number[] = [];
-  private readonly deltas: number[] = [];
-  private readonly histDeltas: number[] = [];
-  private readonly histSumDeltas: number[] = [];
-
-  constructor(private readonly shape: PointsShape) {}
-
-  add(ms: number, value: number): void {
-    this.timestamps.push(ms);
-    this.values.push(value);
-  }
-
-  addHistogram(ms: number, count: number, sum: number, bounds: number[], counts: number[]): void {
-    this.timestamps.push(ms);
-    this.values.push(count);
-    this.sums.push(sum);
-    this.bounds.push(bounds);
-    this.counts.push(counts);
-  }
-
-  addRollup(ms: number, last: number, delta: number, histDelta: number, histSumDelta: number): void {
-    this.timestamps.push(ms);
-    this.values.push(last);
-    this.deltas.push(delta);
-    this.histDeltas.push(histDelta);
-    this.histSumDeltas.push(histSumDelta);
-  }
-
-  build(): SeriesPoints {
-    const points: SeriesPoints = {
-      timestampsMs: Float64Array.from(this.timestamps),
-      values: Float64Array.from(this.values),
-    };
-    if (this.shape === 'histogram') {
-      points.histogram = { sums: Float64Array.from(this.sums), bounds: this.bounds, counts: this.counts };
-    }
-    if (this.shape === 'rollup') {
-      points.rollup = {
-        deltas: Float64Array.from(this.deltas),
-        histCountDeltas: Float64Array.from(this.histDeltas),
-        histSumDeltas: Float64Array.from(this.histSumDeltas),
-      };
-    }
-    return points;
-  }
 }
 
 /**

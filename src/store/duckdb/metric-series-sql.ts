@@ -9,6 +9,7 @@ import type {
   SeriesPointsQuery,
   StoredSeriesMeta,
 } from '../store.js';
+import { PointsBuilder, type PointsShape } from '../series-points.js';
 import type { DuckDBDatabase } from './database.js';
 import type { Params } from './log-search-sql.js';
 import { str } from './values.js';
@@ -230,62 +231,6 @@ function numberList(value: unknown): number[] {
     return [];
   }
   return value.items.map(numberOrNaN);
-}
-
-type PointsShape = 'value' | 'histogram' | 'rollup';
-
-class PointsBuilder {
-  private timestamps: number[] = [];
-  private values: number[] = [];
-  private readonly bounds: number[][] = [];
-  private readonly counts: number[][] = [];
-  private readonly sums: number[] = [];
-  private readonly deltas: number[] = [];
-  private readonly histDeltas: number[] = [];
-  private readonly histSumDeltas: number[] = [];
-
-  constructor(private readonly shape: PointsShape) {}
-
-  add(ms: number, value: number): void {
-    this.timestamps.push(ms);
-    this.values.push(value);
-  }
-
-  addHistogram(ms: number, count: number, sum: number, bounds: number[], counts: number[]): void {
-    this.timestamps.push(ms);
-    this.values.push(count);
-    this.sums.push(sum);
-    this.bounds.push(bounds);
-    this.counts.push(counts);
-  }
-
-  addRollup(ms: number, last: number, delta: number, histDelta: number, histSumDelta: number): void {
-    this.timestamps.push(ms);
-    this.values.push(last);
-    this.deltas.push(delta);
-    this.histDeltas.push(histDelta);
-    this.histSumDeltas.push(histSumDelta);
-  }
-
-  build(): SeriesPoints {
-    const points: SeriesPoints = {
-      timestampsMs: Float64Array.from(this.timestamps),
-      values: Float64Array.from(this.values),
-    };
-    if (this.shape === 'histogram') {
-      points.histogram = { sums: Float64Array.from(this.sums), bounds: this.bounds, counts: this.counts };
-    }
-    if (this.shape === 'rollup') {
-      points.rollup = {
-        deltas: Float64Array.from(this.deltas),
-        histCountDeltas: Float64Array.from(this.histDeltas),
-        histSumDeltas: Float64Array.from(this.histSumDeltas),
-      };
-    }
-    this.timestamps = [];
-    this.values = [];
-    return points;
-  }
 }
 
 /** The rollup job's progress (rollups.ts): buckets before it were complete when last computed. */

@@ -101,9 +101,16 @@ function metrics({ load, peakRssMiB }: Observed): Metric[] {
   ];
 }
 
-function runLoadGenerator(ingestUrl: string, options: IngestBenchOptions): Promise<LoadResult> {
+export function runLoadGenerator(
+  ingestUrl: string,
+  options: Pick<
+    IngestBenchOptions,
+    'durationS' | 'warmupS' | 'concurrency' | 'batchSize' | 'recordBytes' | 'gzipLevel'
+  >,
+  apiKey: string = API_KEY,
+): Promise<LoadResult> {
   const args = [
-    ['--url', ingestUrl, '--key', API_KEY],
+    ['--url', ingestUrl, '--key', apiKey],
     ['--duration', String(options.durationS), '--warmup', String(options.warmupS)],
     ['--concurrency', String(options.concurrency), '--batch-size', String(options.batchSize)],
     ['--record-bytes', String(options.recordBytes), '--gzip-level', String(options.gzipLevel)],

@@ -3,6 +3,7 @@ import type { Metric } from './metric.js';
 import { otlpLogsIngest, type IngestBenchOptions } from './otlp-logs-ingest.js';
 import { mysqlCollection, type MysqlBenchOptions } from './mysql-collection.js';
 import { pipelineThroughput } from './pipeline.js';
+import { scaleOutIngest } from './scale-out.js';
 import { postgresCollection, type PostgresBenchOptions } from './postgres-collection.js';
 import { queryLatency, type QueryBenchOptions } from './query.js';
 
@@ -12,7 +13,7 @@ import { queryLatency, type QueryBenchOptions } from './query.js';
  * progress and diagnostics go to stderr. Exits 1 when a benchmark's result cannot be trusted.
  *
  * Options, as flags (`npm run bench -- --duration 10`) or environment variables:
- *   --only          BENCH_ONLY          comma-separated benchmarks to run: ingest, pipeline, postgres, mysql, query
+ *   --only          BENCH_ONLY          comma-separated benchmarks to run: ingest, pipeline, postgres, mysql, query, scale-out
  *                                       (all of them)
  *
  * ingest (otlp-logs-ingest.ts):
@@ -63,9 +64,14 @@ import { queryLatency, type QueryBenchOptions } from './query.js';
  *   --query-runs           BENCH_QUERY_RUNS           measured runs of each query, one at a time (20)
  *   --query-warmup         BENCH_QUERY_WARMUP         runs of each query not measured (3)
  *   --query-fresh          BENCH_QUERY_FRESH=1        make the data again even if the cached copy is valid
+ *
+ * scale-out (scale-out.ts): the ingest benchmark's load (--duration, --concurrency, --batch-size, …) through a
+ * gateway process on a real Kafka into a processor-and-API process (Kafka and PostgreSQL from the test
+ * harness), then the same load on the embedded shape for the ratio:
+ *   --scale-out-probes     BENCH_SCALE_OUT_PROBES     single records timed from acknowledgement to searchable (20)
  */
 
-const BENCHMARKS = ['ingest', 'pipeline', 'postgres', 'mysql', 'query'] as const;
+const BENCHMARKS = ['ingest', 'pipeline', 'postgres', 'mysql', 'query', 'scale-out'] as const;
 type Benchmark = (typeof BENCHMARKS)[number];
 
 type Values = ReturnType<typeof parse>['values'];
@@ -101,6 +107,7 @@ function parse() {
       'query-runs': { type: 'string' },
       'query-warmup': { type: 'string' },
       'query-fresh': { type: 'boolean' },
+      'scale-out-probes': { type: 'string' },
     },
   });
 }
@@ -150,6 +157,17 @@ async function main(): Promise<void> {
       (options: QueryBenchOptions) => () =>
         queryLatency(options)
     )(queryOptions(values)),
+    'scale-out': (
+      (latencyProbes: number) => () =>
+        scaleOutIngest({ ...ingest, latencyProbes })
+    )(
+      numberOption(
+        'scale-out-probes',
+        values['scale-out-probes'] ?? process.env.BENCH_SCALE_OUT_PROBES,
+        20,
+        1,
+      ),
+    ),
   };
   let failed = false;
   for (const name of selected) {

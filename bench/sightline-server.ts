@@ -12,11 +12,15 @@ export interface ServerOptions {
   cpuProfileDir?: string;
   /** Extra node flags for the server, for experiments such as --max-semi-space-size. */
   nodeFlags?: readonly string[];
+  /** Extra `sightline start` arguments (`--config`, `--role`, …). */
+  args?: readonly string[];
 }
 
 export interface RunningServer {
   pid: number;
+  /** Empty when the server runs no gateway role. */
   ingestUrl: string;
+  /** Empty when the server runs no api role. */
   apiUrl: string;
   /** SIGTERM, then waits for a clean exit; resolves with the exit code. */
   stop(timeoutMs?: number): Promise<number | null>;
@@ -43,6 +47,7 @@ export function startServer(options: ServerOptions, startTimeoutMs = 30_000): Pr
       ['--data-dir', options.dataDir],
       ['--port', '0', '--ingest-port', '0'],
       ['--bootstrap-key', options.apiKey, '--log-level', 'warn'],
+      [...(options.args ?? [])],
     ].flat(),
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -72,7 +77,10 @@ export function startServer(options: ServerOptions, startTimeoutMs = 30_000): Pr
   });
 }
 
-/** Forwards the child's output and resolves once the banner named both URLs (cli/start.ts printBanner). */
+/**
+ * Forwards the child's output and resolves once the banner is complete (cli/start.ts printBanner
+ * ends it with "Press Ctrl+C to stop."), with the URLs of the roles the server runs.
+ */
 function bannerUrls(child: ChildProcess): Promise<{ ingestUrl: string; apiUrl: string }> {
   const forward = (line: string): boolean => process.stderr.write(`[server] ${line}\n`);
   if (child.stderr !== null) createInterface({ input: child.stderr }).on('line', forward);
@@ -84,7 +92,8 @@ function bannerUrls(child: ChildProcess): Promise<{ ingestUrl: string; apiUrl: s
       forward(line);
       ingestUrl ??= /^\s*OTLP ingest\s+(http\S+)/.exec(line)?.[1];
       apiUrl ??= /^\s*UI and API\s+(http\S+)/.exec(line)?.[1];
-      if (ingestUrl !== undefined && apiUrl !== undefined) resolve({ ingestUrl, apiUrl });
+      if (line.includes('Press Ctrl+C to stop.'))
+        resolve({ ingestUrl: ingestUrl ?? '', apiUrl: apiUrl ?? '' });
     });
   });
 }

@@ -1,0 +1,200 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { logsRequestBody, post } from '../test/harness/otlp-requests.js';
+import { startKafka, type KafkaInstance } from '../test/harness/kafka.js';
+import { startPostgres, type PostgresInstance } from '../test/harness/postgres.js';
+import type { Metric } from './metric.js';
+import { runLoadGenerator, type IngestBenchOptions } from './otlp-logs-ingest.js';
+import { fmt, progress, round, sleep } from './report.js';
+import { startServer, type RunningServer } from './sightline-server.js';
+
+/**
+ * The ingest benchmark's load in the scale-out shape on this one machine: a gateway process and
+ * a processor-and-API process (DuckDB) on a real Kafka broker, orgs and keys in PostgreSQL, both
+ * from the test harness. Reports records/s acknowledged by the gateway (Kafka acknowledged them;
+ * the store has them once the processor caught up, which is checked), the latency from an
+ * acknowledgement to the record being found by a search, and the ratio to the embedded shape
+ * (in-memory bus, every role in one process) measured the same way in this run.
+ *
+ * Processor scaling (two processors in one consumer group) needs a store both can write, which
+ * DuckDB is not (one process per file): it waits for the ClickHouse store (issue 7).
+ */
+
+export type ScaleOutBenchOptions = Pick<
+  IngestBenchOptions,
+  'durationS' | 'warmupS' | 'concurrency' | 'batchSize' | 'recordBytes' | 'gzipLevel'
+> & {
+  /** Single-record requests sent after the load, each timed from acknowledgement to searchable. */
+  latencyProbes: number;
+};
+
+const API_KEY = 'sl_benchscaleout00000001';
+/** How long the processor may take to store what the gateway acknowledged, after the load. */
+const CATCH_UP_TIMEOUT_MS = 120_000;
+
+interface ShapeResult {
+  recordsPerSecond: number;
+  ackP50: number;
+  ackP99: number;
+  acked: number;
+  catchUpS: number;
+  visible: number[];
+}
+
+export async function scaleOutIngest(options: ScaleOutBenchOptions): Promise<Metric[]> {
+  progress('scale_out: starting Kafka and PostgreSQL from the test harness');
+  const [kafka, postgres] = await Promise.all([startKafka(), startPostgres()]);
+  const dirs: string[] = [];
+  const servers: RunningServer[] = [];
+  try {
+    const configDir = await mkdtemp(join(tmpdir(), 'sightline-bench-scale-out-'));
+    dirs.push(configDir);
+    const config = join(configDir, 'sightline.yaml');
+    await writeFile(config, scaleOutConfig(kafka, postgres));
+    const backendDir = await mkdtemp(join(tmpdir(), 'sightline-bench-backend-'));
+    const gatewayDir = await mkdtemp(join(tmpdir(), 'sightline-bench-gateway-'));
+    dirs.push(backendDir, gatewayDir);
+    const [backend, gateway] = await Promise.all([
+      startServer({
+        dataDir: backendDir,
+        apiKey: API_KEY,
+        args: ['--config', config, '--role', 'processor,api'],
+      }),
+      startServer({ dataDir: gatewayDir, apiKey: API_KEY, args: ['--config', config, '--role', 'gateway'] }),
+    ]);
+    servers.push(backend, gateway);
+    const scaleOut = await measureShape('scale-out (Kafka)', gateway.ingestUrl, backend.apiUrl, options);
+
+    const embeddedDir = await mkdtemp(join(tmpdir(), 'sightline-bench-embedded-'));
+    dirs.push(embeddedDir);
+    const embedded = await startServer({ dataDir: embeddedDir, apiKey: API_KEY });
+    servers.push(embedded);
+    const inMemory = await measureShape(
+      'embedded (in-memory bus)',
+      embedded.ingestUrl,
+      embedded.apiUrl,
+      options,
+    );
+
+    const ratio = scaleOut.recordsPerSecond / inMemory.recordsPerSecond;
+    progress(
+      `scale_out: ${fmt(scaleOut.recordsPerSecond)} records/s through Kafka vs ${fmt(inMemory.recordsPerSecond)} embedded (ratio ${ratio.toFixed(2)}); ` +
+        `ack → searchable p50 ${fmt(percentile(scaleOut.visible, 50))} ms, p99 ${fmt(percentile(scaleOut.visible, 99))} ms ` +
+        `(embedded: p50 ${fmt(percentile(inMemory.visible, 50))} ms)`,
+    );
+    return [
+      {
+        name: 'scale_out_ingest_throughput',
+        value: Math.round(scaleOut.recordsPerSecond),
+        unit: 'records/s',
+      },
+      { name: 'scale_out_ingest_ack_latency_p50', value: scaleOut.ackP50, unit: 'ms' },
+      { name: 'scale_out_ingest_ack_latency_p99', value: scaleOut.ackP99, unit: 'ms' },
+      { name: 'scale_out_processor_catch_up', value: round(scaleOut.catchUpS, 1), unit: 's' },
+      {
+        name: 'scale_out_ack_to_searchable_p50',
+        value: round(percentile(scaleOut.visible, 50), 1),
+        unit: 'ms',
+      },
+      {
+        name: 'scale_out_ack_to_searchable_p99',
+        value: round(percentile(scaleOut.visible, 99), 1),
+        unit: 'ms',
+      },
+      { name: 'scale_out_vs_in_memory_ratio', value: round(ratio, 2), unit: 'ratio' },
+    ];
+  } finally {
+    for (const server of servers.reverse()) await server.stop().catch(() => server.kill());
+    await Promise.all([kafka.stop(), postgres.stop()]);
+    for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function scaleOutConfig(kafka: KafkaInstance, postgres: PostgresInstance): string {
+  return [
+    'bus:',
+    '  type: kafka',
+    '  kafka:',
+    `    brokers: ["${kafka.bootstrap}"]`,
+    'control:',
+    '  type: postgres',
+    '  postgres:',
+    `    url: "${postgres.url}"`,
+    '',
+  ].join('\n');
+}
+
+async function measureShape(
+  label: string,
+  ingestUrl: string,
+  apiUrl: string,
+  options: ScaleOutBenchOptions,
+): Promise<ShapeResult> {
+  progress(`scale_out: ${label}: load for ${options.durationS} s after ${options.warmupS} s warm-up`);
+  const load = await runLoadGenerator(ingestUrl, options, API_KEY);
+  const acked = load.total.ackedRecords;
+  const caughtUp = performance.now();
+  let stored = 0;
+  while (stored < acked) {
+    if (performance.now() - caughtUp > CATCH_UP_TIMEOUT_MS) {
+      throw new Error(
+        `${label}: ${acked} records acknowledged, ${stored} stored after ${CATCH_UP_TIMEOUT_MS} ms`,
+      );
+    }
+    await sleep(200);
+    stored = await storedLogs(apiUrl);
+  }
+  if (stored !== acked) throw new Error(`${label}: ${acked} records acknowledged but ${stored} stored`);
+  const catchUpS = (performance.now() - caughtUp) / 1000;
+  const visible: number[] = [];
+  for (let i = 0; i < options.latencyProbes; i++)
+    visible.push(await probe(ingestUrl, apiUrl, `${label}-${i}`));
+  progress(
+    `scale_out: ${label}: ${fmt(load.measured.recordsPerSecond)} records/s acknowledged, ack p50 ${fmt(load.measured.latencyMs.p50)} ms, ` +
+      `p99 ${fmt(load.measured.latencyMs.p99)} ms; all ${acked} stored ${catchUpS.toFixed(1)} s after the load`,
+  );
+  return {
+    recordsPerSecond: load.measured.recordsPerSecond,
+    ackP50: load.measured.latencyMs.p50,
+    ackP99: load.measured.latencyMs.p99,
+    acked,
+    catchUpS,
+    visible,
+  };
+}
+
+/** One record: ms from the gateway's acknowledgement until a search finds it. */
+async function probe(ingestUrl: string, apiUrl: string, tag: string): Promise<number> {
+  const token = `probe${tag.replace(/[^a-z0-9]/gi, '')}x${Date.now()}`;
+  const response = await post(`${ingestUrl}/v1/logs`, logsRequestBody([token], 'probe'), {
+    'content-type': 'application/x-protobuf',
+    authorization: `Bearer ${API_KEY}`,
+  });
+  if (response.status !== 200) throw new Error(`probe ${tag}: the gateway answered ${response.status}`);
+  const acked = performance.now();
+  for (;;) {
+    const search = await fetch(new URL('/api/v1/logs/search', apiUrl), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: token, limit: 1 }),
+    });
+    const body = (await search.json()) as { data?: unknown[] };
+    if ((body.data?.length ?? 0) > 0) return performance.now() - acked;
+    if (performance.now() - acked > 30_000) throw new Error(`probe ${tag}: not searchable after 30 s`);
+    await sleep(5);
+  }
+}
+
+async function storedLogs(apiUrl: string): Promise<number> {
+  const response = await fetch(new URL('/api/v1/stats', apiUrl), {
+    headers: { authorization: `Bearer ${API_KEY}` },
+  });
+  return ((await response.json()) as { logs: number }).logs;
+}
+
+function percentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+}

@@ -19,6 +19,7 @@ const READABLE = new Set([
   'metric_rollups_1h',
   'log_counts_1m',
   'span_latency_1m',
+  'usage_daily',
 ]);
 
 /**
@@ -31,4 +32,17 @@ const READABLE = new Set([
 export function orgScoped(table: string, org: OrgId, conditions: readonly Sql[]): Sql {
   if (!READABLE.has(table)) throw new Error(`not a telemetry table: ${table}`);
   return sql`FROM ${identifier(table)} FINAL WHERE ${joinSql([sql`org_id = ${org}`, ...conditions], ' AND ')}`;
+}
+
+/** The tables a cross-org read may name: the usage and limit baselines the processor loads. */
+const ALL_ORGS_READABLE = new Set(['usage_daily', 'metric_points']);
+
+/**
+ * The named escape from `orgScoped` for the few reads that serve every org at once (the limit
+ * stage's baseline after a restart, usage-store.ts). Still FINAL; never for an API read, which
+ * always has one caller's org.
+ */
+export function acrossOrgs(table: string, conditions: readonly Sql[]): Sql {
+  if (!ALL_ORGS_READABLE.has(table)) throw new Error(`not a cross-org table: ${table}`);
+  return sql`FROM ${identifier(table)} FINAL WHERE ${joinSql(conditions.length === 0 ? [sql`1`] : conditions, ' AND ')}`;
 }

@@ -15,12 +15,16 @@ import type {
 } from '../rows.js';
 import type { LogQuery, LogQueryResult } from '../log-query.js';
 import type {
+  Activity,
+  ActivityQuery,
   LogSearch,
   MetricCatalogEntry,
   MetricCatalogQuery,
   MetricNameEntry,
   MetricQuery,
   MetricSeries,
+  QueryDetail,
+  QueryScope,
   RecordCounts,
   SeriesListQuery,
   SeriesPoints,
@@ -33,6 +37,8 @@ import type {
   StoredSeriesMeta,
   StoredSpan,
   TimeRange,
+  TopQueries,
+  TopQueriesQuery,
   TraceSearch,
   TraceSummary,
   WriteResult,
@@ -54,6 +60,8 @@ import {
   readSeriesPoints,
 } from './metric-series-sql.js';
 import { listMetrics, queryMetrics } from './metric-query-sql.js';
+import { readActivity } from './activity-sql.js';
+import { readQueryDetail, readTopQueries } from './query-stats-sql.js';
 import { orgScoped } from './scope.js';
 import { runSpanRed, runTraceSearch } from './trace-sql.js';
 import { sql, type Sql } from './sql.js';
@@ -62,36 +70,11 @@ import * as tables from './tables.js';
 
 export { orgScoped };
 
-/** Which Store methods the ClickHouse store has so far; the rest are still DuckDB-only. */
-export type ClickhouseStorePart = Pick<
-  Store,
-  | 'start'
-  | 'shutdown'
-  | 'writeLogs'
-  | 'writeSpans'
-  | 'writeMetricPoints'
-  | 'writeDeadLetters'
-  | 'writeQueryStats'
-  | 'writeQuerySamples'
-  | 'writeSessions'
-  | 'writeActivitySnapshots'
-  | 'upsertEntities'
-  | 'writeRumEvents'
-  | 'countRecords'
-  | 'getTrace'
-  | 'listEntities'
-  | 'getEntity'
-  | 'queryLogs'
-  | 'searchLogs'
-  | 'listMetricNames'
-  | 'listSeries'
-  | 'readSeriesPoints'
-  | 'rollupsCompleteTo'
-  | 'queryMetrics'
-  | 'listMetrics'
-  | 'searchTraces'
-  | 'spanRed'
->;
+/**
+ * Which Store methods the ClickHouse store has: all of them now (the class implements Store);
+ * kept as a name for callers that typed against the partial store.
+ */
+export type ClickhouseStorePart = Store;
 
 /** An entity's merged sighting (schema.ts ENTITIES): the -Merge of each state, per id. */
 const ENTITY_SELECT = sql`SELECT id, argMaxMerge(kind) AS kind, argMaxMerge(name) AS name,
@@ -145,7 +128,7 @@ interface SpanRecord {
   links: string;
 }
 
-export class ClickhouseStore implements ClickhouseStorePart {
+export class ClickhouseStore implements Store {
   private readonly logs: TableWriter<LogRow>;
   private readonly spans: TableWriter<SpanRow>;
   private readonly metricPoints: TableWriter<MetricPointRow>;
@@ -288,6 +271,20 @@ export class ClickhouseStore implements ClickhouseStorePart {
 
   spanRed(org: OrgId, range: TimeRange, service?: string): Promise<SpanRed[]> {
     return runSpanRed(this.database, org, range, service);
+  }
+
+  /** Statements ranked over query_stats, with their totals and time series (query-stats-sql.ts). */
+  topQueries(org: OrgId, query: TopQueriesQuery): Promise<TopQueries> {
+    return readTopQueries(this.database, org, query);
+  }
+
+  queryDetail(org: OrgId, fingerprint: string, scope: QueryScope): Promise<QueryDetail | undefined> {
+    return readQueryDetail(this.database, org, fingerprint, scope);
+  }
+
+  /** Sessions of a moment with their blocking tree, and sessions over time (activity-sql.ts). */
+  activity(org: OrgId, entityId: string, query: ActivityQuery): Promise<Activity> {
+    return readActivity(this.database, org, entityId, query);
   }
 
   async countRecords(org: OrgId): Promise<RecordCounts> {

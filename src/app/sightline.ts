@@ -14,10 +14,10 @@ import { SelfMetrics } from '../core/telemetry.js';
 import { nowNs } from '../core/time.js';
 import { buildGatewayApp } from '../ingest/gateway-app.js';
 import { ProcessorRole } from '../process/processor.js';
-import { loadLimitBaseline } from '../process/stages/limit.js';
+import { loadLimitBaseline, type UsageSource } from '../process/stages/limit.js';
 import { redactStageReady } from '../process/stages/redact.js';
 import { createStageChain } from '../process/stages/registry.js';
-import { UsageRecorder } from '../process/stages/usage.js';
+import { UsageRecorder, type UsageSink } from '../process/stages/usage.js';
 import type { ControlStore, Org } from '../store/control-store.js';
 import { DuckDBControlStore } from '../store/duckdb/control-store.js';
 import { DuckDBDatabase } from '../store/duckdb/database.js';
@@ -25,6 +25,13 @@ import { RetentionJob } from '../store/duckdb/retention.js';
 import { RollupJob } from '../store/duckdb/rollups.js';
 import { DuckDBStore } from '../store/duckdb/telemetry-store.js';
 import { DuckDBUsageStore } from '../store/duckdb/usage-store.js';
+import { ClickhouseDatabase } from '../store/clickhouse/database.js';
+import { runMigrations as runClickhouseMigrations } from '../store/clickhouse/migrations.js';
+import { dropExpiredPartitions } from '../store/clickhouse/retention.js';
+import { ClickhouseStore } from '../store/clickhouse/telemetry-store.js';
+import { ClickhouseUsageStore } from '../store/clickhouse/usage-store.js';
+import { PeriodicRunner } from '../store/maintenance.js';
+import type { Store } from '../store/store.js';
 import { PostgresControlStore } from '../store/postgres/control-store.js';
 import { checkDeployment, usesDuckDB } from './deployment.js';
 
@@ -83,13 +90,15 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
     await bus.start();
     metrics.observeQueues(() => bus.stats());
 
-    const store = database === undefined ? undefined : new DuckDBStore(database);
-    if (store !== undefined) await store.start();
+    const storage =
+      roles.has('processor') || roles.has('api')
+        ? await openStorage(config, database, metrics, logger, cleanup)
+        : undefined;
+    const store = storage?.store;
 
     if (roles.has('processor')) {
-      if (database === undefined || store === undefined)
-        throw new Error('the processor role needs the store');
-      await startProcessor(config, { database, store, bus, metrics, logger }, cleanup);
+      if (storage === undefined) throw new Error('the processor role needs the store');
+      await startProcessor(config, { storage, bus, metrics, logger }, cleanup);
     }
     cleanup.push(() => bus.shutdown());
 
@@ -280,9 +289,88 @@ function createBus(config: Config, logger: Logger): Bus {
   );
 }
 
+/** The store and what the processor keeps beside it: usage per org and day, maintenance jobs. */
+interface Storage {
+  store: Store;
+  usage: UsageSink & UsageSource;
+  /** Rollups and retention, started with the processor and stopped after it drained. */
+  maintenance: ReadonlyArray<{ start(): Promise<void> | void; shutdown(): Promise<void> }>;
+}
+
+async function openStorage(
+  config: Config,
+  database: DuckDBDatabase | undefined,
+  metrics: SelfMetrics,
+  logger: Logger,
+  cleanup: Array<() => Promise<void>>,
+): Promise<Storage> {
+  if (config.store.type === 'clickhouse') return openClickhouse(config, logger, cleanup);
+  if (database === undefined) throw new Error('the DuckDB store needs its file');
+  const store = new DuckDBStore(database);
+  await store.start();
+  return {
+    store,
+    usage: new DuckDBUsageStore(database),
+    maintenance: [
+      new RollupJob(config.store.retention.rollups, {
+        database,
+        logger: logger.child({ component: 'rollups' }),
+        onReport: (report) => metrics.observeRollups(report),
+        onError: () => metrics.maintenanceErrors.inc({ job: 'rollups' }),
+      }),
+      new RetentionJob(config.store.retention, {
+        database,
+        logger: logger.child({ component: 'retention' }),
+        onReport: (report) => metrics.observeRetention(report),
+        onError: () => metrics.maintenanceErrors.inc({ job: 'retention' }),
+      }),
+    ],
+  };
+}
+
+/**
+ * ClickHouse: migrated on start by whichever process gets there first (the DDL is idempotent),
+ * retention by dropping whole days. No rollup job runs on ClickHouse yet, so metric queries read
+ * raw points at every step there.
+ */
+async function openClickhouse(
+  config: Config,
+  logger: Logger,
+  cleanup: Array<() => Promise<void>>,
+): Promise<Storage> {
+  const { clickhouse } = config.store;
+  const database = new ClickhouseDatabase({
+    url: clickhouse.url,
+    database: clickhouse.database,
+    username: clickhouse.username,
+    ...(clickhouse.password === undefined ? {} : { password: clickhouse.password }),
+    requestTimeoutMs: clickhouse.requestTimeoutSeconds * 1000,
+  });
+  cleanup.push(() => database.close());
+  const report = await runClickhouseMigrations(database);
+  if (report.applied.length > 0) logger.info({ applied: report.applied }, 'applied ClickHouse migrations');
+  const store = new ClickhouseStore(database);
+  await store.start();
+  return {
+    store,
+    usage: new ClickhouseUsageStore(database),
+    maintenance: [
+      new PeriodicRunner(
+        {
+          name: 'retention',
+          intervalMs: config.store.retention.intervalSeconds * 1000,
+          firstDelayMs: 5_000,
+          finalPass: false,
+          logger: logger.child({ component: 'retention' }),
+        },
+        (now) => dropExpiredPartitions(database, config.store.retention.days, now),
+      ),
+    ],
+  };
+}
+
 interface ProcessorDeps {
-  database: DuckDBDatabase;
-  store: DuckDBStore;
+  storage: Storage;
   bus: Bus;
   metrics: SelfMetrics;
   logger: Logger;
@@ -298,26 +386,10 @@ async function startProcessor(
   deps: ProcessorDeps,
   cleanup: Array<() => Promise<void>>,
 ): Promise<void> {
-  const { database, store, bus, metrics, logger } = deps;
-  const rollups = new RollupJob(config.store.retention.rollups, {
-    database,
-    logger: logger.child({ component: 'rollups' }),
-    onReport: (report) => metrics.observeRollups(report),
-    onError: () => metrics.maintenanceErrors.inc({ job: 'rollups' }),
-  });
-  const retention = new RetentionJob(config.store.retention, {
-    database,
-    logger: logger.child({ component: 'retention' }),
-    onReport: (report) => metrics.observeRetention(report),
-    onError: () => metrics.maintenanceErrors.inc({ job: 'retention' }),
-  });
-  cleanup.push(
-    () => retention.shutdown(),
-    () => rollups.shutdown(),
-  );
-  await rollups.start();
-  await retention.start();
-  const usageStore = new DuckDBUsageStore(database);
+  const { storage, bus, metrics, logger } = deps;
+  const { store, usage: usageStore } = storage;
+  for (const job of [...storage.maintenance].reverse()) cleanup.push(() => job.shutdown());
+  for (const job of storage.maintenance) await job.start();
   const usage = new UsageRecorder(
     usageStore,
     { flushIntervalMs: USAGE_FLUSH_MS },

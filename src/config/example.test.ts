@@ -21,8 +21,12 @@ describe('sightline.example.yaml', () => {
     const defaults = { ...configSchema.parse({}), auth: { bootstrapKey: 'x' } };
     const withOptional = {
       ...defaults,
-      store: { ...defaults.store, duckdb: { ...defaults.store.duckdb, threads: 2 } },
       control: { ...defaults.control, postgres: { ...defaults.control.postgres, url: 'postgresql://x' } },
+      store: {
+        ...defaults.store,
+        duckdb: { ...defaults.store.duckdb, threads: 2 },
+        clickhouse: { ...defaults.store.clickhouse, password: 'x' },
+      },
     };
     expect(keys(documented).sort()).toEqual(keys(withOptional).sort());
   });

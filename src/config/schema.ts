@@ -296,7 +296,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   store: z
     .strictObject({
-      type: z.enum(['duckdb']).default('duckdb'),
+      type: z.enum(['duckdb', 'clickhouse']).default('duckdb'),
       duckdb: z
         .strictObject({
           /** The database file, relative to dataDir unless absolute. */
@@ -305,6 +305,21 @@ export const configSchema = z.strictObject({
           /** WAL size that triggers a checkpoint; larger means fewer pauses but longer recovery. */
           checkpointThreshold: duckdbSize.default('256MB'),
           threads: positiveInt.optional(),
+        })
+        .prefault({}),
+      /** ClickHouse 18.16 or later (src/store/clickhouse/README.md), for processors and APIs in separate processes. */
+      clickhouse: z
+        .strictObject({
+          /** Its HTTP interface. */
+          url: z
+            .string()
+            .regex(/^https?:\/\//, 'must be the HTTP interface, e.g. http://clickhouse:8123')
+            .default('http://127.0.0.1:8123'),
+          database: z.string().min(1).default('default'),
+          username: z.string().min(1).default('default'),
+          /** Prefer SIGHTLINE_STORE__CLICKHOUSE__PASSWORD: a password in a file is easy to leak. */
+          password: z.string().optional(),
+          requestTimeoutSeconds: positiveInt.default(30),
         })
         .prefault({}),
       retention: retentionSchema.prefault({}),

@@ -38,16 +38,18 @@ describe.skipIf(!available)('scale-out on Kafka and ClickHouse: gateway, process
   let configDir: string;
   let configFile: string;
   const key = testKey();
-  const processes: Record<'gateway' | 'processor' | 'api', SightlineProcess | undefined> = {
+  type Name = 'gateway' | 'processor' | 'processor2' | 'api';
+  const processes: Record<Name, SightlineProcess | undefined> = {
     gateway: undefined,
     processor: undefined,
+    processor2: undefined,
     api: undefined,
   };
-  const start = async (role: 'gateway' | 'processor' | 'api') =>
-    (processes[role] = await startSightlineProcess({
+  const start = async (name: Name) =>
+    (processes[name] = await startSightlineProcess({
       key,
       dataDir: newDataDir(),
-      args: ['--config', configFile, '--role', role],
+      args: ['--config', configFile, '--role', name === 'processor2' ? 'processor' : name],
     }));
 
   beforeAll(async () => {
@@ -170,6 +172,32 @@ describe.skipIf(!available)('scale-out on Kafka and ClickHouse: gateway, process
     expect(now - before, 'the backlog was worked through before the kill').toBeLessThan(5000);
     await processes.processor?.stop('SIGKILL');
     await start('processor');
+    await expectStoredOnce(120_000);
+  }, 240_000);
+
+  it('shares the partitions between two processors, and one takes over when the other is killed', async () => {
+    await start('processor2');
+    await sendMany(20, 50);
+    await processes.processor?.stop('SIGKILL');
+    processes.processor = undefined;
+    await sendMany(20, 50);
+    await expectStoredOnce(120_000);
+  }, 240_000);
+
+  it('keeps what it acknowledged while ClickHouse is down and stores it once it is back', async () => {
+    await clickhouse.kill();
+    const before = acknowledged.length;
+    await sendMany(10, 50);
+    // The gateway still acknowledges (Kafka has the records); the processor cannot write, so its
+    // batches fail and wait in Kafka, uncommitted; the API says the store is unavailable.
+    expect(acknowledged.length - before).toBe(500);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    const during = await fetch(`${processes.api?.apiUrl ?? ''}/api/v1/stats`, {
+      headers: { authorization: `Bearer ${key}` },
+    });
+    expect(during.status).toBe(503);
+    expect(during.headers.get('retry-after')).not.toBeNull();
+    await clickhouse.restart();
     await expectStoredOnce(120_000);
   }, 240_000);
 });

@@ -1,17 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawnKept, stopChild, tail, waitUntilAnswering, type SpawnedChild } from './child-process.js';
 import { freePort } from './free-port.js';
 
 /**
- * A Prometheus exporter (postgres_exporter, mysqld_exporter) as a child process of the tests:
- * started with a data source in its environment, its output kept to explain a failure, killed
- * on exit if a test forgets to stop it.
+ * A Prometheus exporter (postgres_exporter, mysqld_exporter) as a child process of the tests,
+ * started with a data source in its environment (child-process.ts keeps its output and kills it
+ * on exit if a test forgets to stop it).
  */
-interface SpawnedExporter {
-  process: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
 export interface ExporterCommand {
   /** For messages: `prometheus-postgres-exporter`. */
   name: string;
@@ -43,7 +37,7 @@ export async function startExporterProcess(command: ExporterCommand): Promise<Ex
     const child = spawnExporter(command, port);
     const url = `http://${HOST}:${port}/metrics`;
     try {
-      await waitUntilServing(child, `http://${HOST}:${port}/`);
+      await waitUntilAnswering(child, `http://${HOST}:${port}/`, READY_TIMEOUT_MS);
     } catch (error) {
       await stopChild(child.process);
       if (attempt === 1 && child.output().includes('address already in use')) continue;
@@ -66,80 +60,17 @@ export async function startExporterProcess(command: ExporterCommand): Promise<Ex
   }
 }
 
-function spawnExporter(command: ExporterCommand, port: number): SpawnedExporter {
+function spawnExporter(command: ExporterCommand, port: number): SpawnedChild {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (!command.dropEnv(key) && !key.startsWith('DATA_SOURCE_')) env[key] = value;
   }
   env.DATA_SOURCE_NAME = command.dataSourceName;
-  const args = [`--web.listen-address=${HOST}:${port}`, '--log.level=warn', ...command.args];
-  const child = spawn(command.binary, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-  track(child);
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    // Enough to explain a failure without growing for the life of a long test.
-    output = (output + chunk.toString('utf8')).slice(-64 * 1024);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
-      running.delete(child);
-      resolve(code);
-    });
-    child.once('error', (error) => {
-      keep(Buffer.from(`spawn failed: ${error.message}\n`));
-      running.delete(child);
-      resolve(null);
-    });
-  });
-  return { process: child, output: () => output, exited };
-}
-
-/** Polls `url` until it answers 2xx; fails when the exporter exits first or does not answer in time. */
-async function waitUntilServing(child: SpawnedExporter, url: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let exitCode: number | null | undefined;
-  void child.exited.then((code) => (exitCode = code));
-  for (;;) {
-    if (exitCode !== undefined) throw new Error(`it exited with code ${exitCode} before serving`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      await response.arrayBuffer();
-      if (response.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error(`no answer within ${READY_TIMEOUT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** A child process outlives a test process that crashes or forgets afterAll: kill it on exit. */
-function track(child: ChildProcess): void {
-  running.add(child);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const leftover of running) leftover.kill('SIGKILL');
-    });
-  }
-}
-
-function tail(text: string, lines = 30): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n') || '(no output)';
+  return spawnKept(
+    command.binary,
+    [`--web.listen-address=${HOST}:${port}`, '--log.level=warn', ...command.args],
+    env,
+  );
 }
 
 function errorMessage(error: unknown): string {

@@ -1,9 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { spawnKept, stopChild, tail, waitUntilAnswering, type SpawnedChild } from './child-process.js';
 import { freePort } from './free-port.js';
 
 /** Where Debian's `prometheus` package (2.42 on bookworm) puts it; overridable for other installs. */
@@ -82,7 +82,7 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
     const child = spawnPrometheus(configFile, join(dir, 'data'), port);
     const url = `http://${HOST}:${port}`;
     try {
-      await waitUntilReady(child, `${url}/-/ready`);
+      await waitUntilAnswering(child, `${url}/-/ready`, READY_TIMEOUT_MS);
     } catch (error) {
       await stopChild(child.process);
       if (attempt === 1 && child.output().includes('address already in use')) continue;
@@ -125,88 +125,14 @@ export async function startPrometheus(options: StartPrometheusOptions = {}): Pro
   }
 }
 
-interface SpawnedPrometheus {
-  process: ChildProcess;
-  output(): string;
-  exited: Promise<number | null>;
-}
-
-function spawnPrometheus(configFile: string, dataDir: string, port: number): SpawnedPrometheus {
-  const child = spawn(
-    PROMETHEUS_BIN,
-    [
-      `--config.file=${configFile}`,
-      `--storage.tsdb.path=${dataDir}`,
-      `--web.listen-address=${HOST}:${port}`,
-      '--web.enable-remote-write-receiver',
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  track(child);
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString('utf8')).slice(-64 * 1024);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
-      running.delete(child);
-      resolve(code);
-    });
-    child.once('error', (error) => {
-      keep(Buffer.from(`spawn failed: ${error.message}\n`));
-      running.delete(child);
-      resolve(null);
-    });
-  });
-  return { process: child, output: () => output, exited };
-}
-
-async function waitUntilReady(child: SpawnedPrometheus, url: string): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let exitCode: number | null | undefined;
-  void child.exited.then((code) => (exitCode = code));
-  for (;;) {
-    if (exitCode !== undefined) throw new Error(`it exited with code ${exitCode} before getting ready`);
-    try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      await response.arrayBuffer();
-      if (response.ok) return;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error(`not ready within ${READY_TIMEOUT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-/** A child process outlives a test process that crashes or forgets afterAll: kill it on exit. */
-function track(child: ChildProcess): void {
-  running.add(child);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.on('exit', () => {
-      for (const leftover of running) leftover.kill('SIGKILL');
-    });
-  }
-}
-
-function tail(text: string, lines = 30): string {
-  return text.trimEnd().split('\n').slice(-lines).join('\n') || '(no output)';
+function spawnPrometheus(configFile: string, dataDir: string, port: number): SpawnedChild {
+  return spawnKept(PROMETHEUS_BIN, [
+    `--config.file=${configFile}`,
+    `--storage.tsdb.path=${dataDir}`,
+    `--web.listen-address=${HOST}:${port}`,
+    '--web.enable-remote-write-receiver',
+    '--log.level=warn',
+  ]);
 }
 
 function errorMessage(error: unknown): string {

@@ -9,7 +9,8 @@ import { silentLogger } from '../src/core/logger.js';
 import { DuckDBControlStore } from '../src/store/duckdb/control-store.js';
 import { DuckDBDatabase } from '../src/store/duckdb/database.js';
 import { MIGRATIONS } from '../src/store/duckdb/migrations.js';
-import { MINUTE_NS, RollupJob } from '../src/store/duckdb/rollups.js';
+import { MINUTE_NS, RollupJob } from '../src/store/rollup-job.js';
+import { DuckDBRollupSteps } from '../src/store/duckdb/rollups.js';
 import { orgId, type OrgId } from '../src/store/rows.js';
 import { progress } from './report.js';
 
@@ -201,7 +202,7 @@ async function generate(dataDir: string, options: QueryDataOptions): Promise<Met
     });
     // The rollups the server would have made while the data arrived, so its first pass is a normal one.
     const rollups = new RollupJob(configSchema.parse({}).store.retention.rollups, {
-      database,
+      steps: new DuckDBRollupSteps(database),
       logger: silentLogger(),
     });
     const completeTo = anchorNs - (anchorNs % MINUTE_NS);

@@ -22,12 +22,14 @@ import type { ControlStore, Org } from '../store/control-store.js';
 import { DuckDBControlStore } from '../store/duckdb/control-store.js';
 import { DuckDBDatabase } from '../store/duckdb/database.js';
 import { RetentionJob } from '../store/duckdb/retention.js';
-import { RollupJob } from '../store/duckdb/rollups.js';
+import { DuckDBRollupSteps } from '../store/duckdb/rollups.js';
+import { RollupJob, type RollupSteps } from '../store/rollup-job.js';
 import { DuckDBStore } from '../store/duckdb/telemetry-store.js';
 import { DuckDBUsageStore } from '../store/duckdb/usage-store.js';
 import { ClickhouseDatabase } from '../store/clickhouse/database.js';
 import { runMigrations as runClickhouseMigrations } from '../store/clickhouse/migrations.js';
 import { dropExpiredPartitions } from '../store/clickhouse/retention.js';
+import { ClickhouseRollupSteps } from '../store/clickhouse/rollups.js';
 import { ClickhouseStore } from '../store/clickhouse/telemetry-store.js';
 import { ClickhouseUsageStore } from '../store/clickhouse/usage-store.js';
 import { PeriodicRunner } from '../store/maintenance.js';
@@ -304,7 +306,7 @@ async function openStorage(
   logger: Logger,
   cleanup: Array<() => Promise<void>>,
 ): Promise<Storage> {
-  if (config.store.type === 'clickhouse') return openClickhouse(config, logger, cleanup);
+  if (config.store.type === 'clickhouse') return openClickhouse(config, metrics, logger, cleanup);
   if (database === undefined) throw new Error('the DuckDB store needs its file');
   const store = new DuckDBStore(database);
   await store.start();
@@ -312,12 +314,7 @@ async function openStorage(
     store,
     usage: new DuckDBUsageStore(database),
     maintenance: [
-      new RollupJob(config.store.retention.rollups, {
-        database,
-        logger: logger.child({ component: 'rollups' }),
-        onReport: (report) => metrics.observeRollups(report),
-        onError: () => metrics.maintenanceErrors.inc({ job: 'rollups' }),
-      }),
+      rollupJob(config, new DuckDBRollupSteps(database), metrics, logger),
       new RetentionJob(config.store.retention, {
         database,
         logger: logger.child({ component: 'retention' }),
@@ -328,13 +325,22 @@ async function openStorage(
   };
 }
 
+function rollupJob(config: Config, steps: RollupSteps, metrics: SelfMetrics, logger: Logger): RollupJob {
+  return new RollupJob(config.store.retention.rollups, {
+    steps,
+    logger: logger.child({ component: 'rollups' }),
+    onReport: (report) => metrics.observeRollups(report),
+    onError: () => metrics.maintenanceErrors.inc({ job: 'rollups' }),
+  });
+}
+
 /**
  * ClickHouse: migrated on start by whichever process gets there first (the DDL is idempotent),
- * retention by dropping whole days. No rollup job runs on ClickHouse yet, so metric queries read
- * raw points at every step there.
+ * retention by dropping whole days. Every processor runs the rollup job; they write the same rows.
  */
 async function openClickhouse(
   config: Config,
+  metrics: SelfMetrics,
   logger: Logger,
   cleanup: Array<() => Promise<void>>,
 ): Promise<Storage> {
@@ -355,6 +361,7 @@ async function openClickhouse(
     store,
     usage: new ClickhouseUsageStore(database),
     maintenance: [
+      rollupJob(config, new ClickhouseRollupSteps(database), metrics, logger),
       new PeriodicRunner(
         {
           name: 'retention',

@@ -11,7 +11,8 @@ import {
   type QueryResult,
 } from '../../src/query/promql/index.js';
 import { DuckDBDatabase } from '../../src/store/duckdb/database.js';
-import { HOUR_NS, MINUTE_NS, RollupJob, floorTo } from '../../src/store/duckdb/rollups.js';
+import { HOUR_NS, MINUTE_NS, RollupJob, floorTo } from '../../src/store/rollup-job.js';
+import { DuckDBRollupSteps } from '../../src/store/duckdb/rollups.js';
 import { DuckDBStore } from '../../src/store/duckdb/telemetry-store.js';
 import type { MetricPointRow } from '../../src/store/rows.js';
 import { ORG_A, T0, metricRow } from '../fixtures/rows.js';
@@ -67,7 +68,7 @@ beforeAll(async () => {
   // Rollups complete up to 2 h 30 m: the last half hour is read raw.
   const job = new RollupJob(
     { intervalSeconds: 60, latenessSeconds: 600, maxCatchUpSeconds: 86_400 },
-    { database, logger: silentLogger(), now: () => H0 + 150n * MINUTE_NS },
+    { steps: new DuckDBRollupSteps(database), logger: silentLogger(), now: () => H0 + 150n * MINUTE_NS },
   );
   await job.runOnce(H0 + 150n * MINUTE_NS);
 }, 60_000);

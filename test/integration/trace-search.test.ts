@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
 import { DuckDBDatabase } from '../../src/store/duckdb/database.js';
-import { HOUR_NS, MINUTE_NS, RollupJob, floorTo } from '../../src/store/duckdb/rollups.js';
+import { HOUR_NS, MINUTE_NS, RollupJob, floorTo } from '../../src/store/rollup-job.js';
+import { DuckDBRollupSteps } from '../../src/store/duckdb/rollups.js';
 import { DuckDBStore } from '../../src/store/duckdb/telemetry-store.js';
 import type { SpanRow } from '../../src/store/rows.js';
 import type { TraceSearch } from '../../src/store/store.js';
@@ -70,7 +71,7 @@ beforeAll(async () => {
   ]);
   await new RollupJob(
     { intervalSeconds: 60, latenessSeconds: 600 },
-    { database, logger: silentLogger() },
+    { steps: new DuckDBRollupSteps(database), logger: silentLogger() },
   ).runOnce(H0 + 10n * MINUTE_NS);
 });
 

@@ -1,93 +1,17 @@
 import { BIGINT, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
-import type { Logger } from '../../core/logger.js';
+import type { RollupTable } from '../maintenance.js';
 import {
-  PeriodicRunner,
-  Serial,
-  type MaintenanceHooks,
-  type MaintenanceJob,
-  type RollupReport,
-  type RollupTable,
-} from '../maintenance.js';
+  COUNTER_MAX_GAP_NS,
+  FIVE_MINUTES_NS,
+  HOUR_NS,
+  MINUTE_NS,
+  ROLLUP_JOB,
+  ceilTo,
+  floorTo,
+  type RollupStep,
+  type RollupSteps,
+} from '../rollup-job.js';
 import type { DuckDBDatabase } from './database.js';
-
-const SECOND_NS = 1_000_000_000n;
-export const MINUTE_NS = 60n * SECOND_NS;
-export const FIVE_MINUTES_NS = 5n * MINUTE_NS;
-export const HOUR_NS = 60n * MINUTE_NS;
-
-/**
- * The longest a cumulative series may be silent and still count its increase across the gap;
- * after a longer silence its next point adds nothing (as a series' first point), since nothing
- * says when the increase happened. It also bounds how far back the point before a range is
- * looked for, and keeps the result the same wherever a recomputed range starts.
- */
-export const COUNTER_MAX_GAP_NS = HOUR_NS;
-
-/** A pass computes at most this many hourly steps; a longer catch-up continues next pass. */
-export const MAX_STEPS_PER_PASS = 24;
-
-/** Catch-up after downtime reaches back at most this far by default: raw rows are kept 7 days by default. */
-const DEFAULT_MAX_CATCH_UP_SECONDS = 7 * 86_400;
-
-const JOB = 'rollups';
-
-export interface RollupOptions {
-  intervalSeconds: number;
-  /** Every pass recomputes at least the buckets of the last this many seconds. */
-  latenessSeconds: number;
-  /** Oldest buckets a pass computes after downtime (or on a data dir that had no rollups yet). */
-  maxCatchUpSeconds?: number;
-}
-
-export interface RollupDeps extends MaintenanceHooks<RollupReport> {
-  database: DuckDBDatabase;
-  logger: Logger;
-  now?: () => bigint;
-}
-
-export function floorTo(ns: bigint, width: bigint): bigint {
-  const remainder = ns % width;
-  return remainder < 0n ? ns - remainder - width : ns - remainder;
-}
-
-export function ceilTo(ns: bigint, width: bigint): bigint {
-  const floor = floorTo(ns, width);
-  return floor === ns ? ns : floor + width;
-}
-
-export interface RollupPlan {
-  /** Buckets before this minute are complete; the one it starts is still filling. */
-  completeTo: bigint;
-  /** The minute ranges to compute, in order, contiguous, each within one hour. */
-  steps: Array<[bigint, bigint]>;
-}
-
-/**
- * Which minutes a pass at `nowNs` recomputes: from the earliest of the lateness window and where
- * the last pass got to (`doneTo`; on a data dir without rollups, the oldest raw row), never
- * before `now - maxCatchUp`, up to and including the current minute; in hourly steps, at most
- * MAX_STEPS_PER_PASS of them.
- */
-export function planRollup(
-  nowNs: bigint,
-  latenessNs: bigint,
-  maxCatchUpNs: bigint,
-  doneTo: bigint | undefined,
-): RollupPlan {
-  const completeTo = floorTo(nowNs, MINUTE_NS);
-  const to = completeTo + MINUTE_NS;
-  let from = floorTo(nowNs - latenessNs, MINUTE_NS);
-  if (doneTo !== undefined && doneTo < from) from = floorTo(doneTo, MINUTE_NS);
-  const oldest = floorTo(nowNs - maxCatchUpNs, MINUTE_NS);
-  if (from < oldest) from = oldest;
-  const steps: Array<[bigint, bigint]> = [];
-  for (let a = from; a < to && steps.length < MAX_STEPS_PER_PASS;) {
-    const b = floorTo(a, HOUR_NS) + HOUR_NS < to ? floorTo(a, HOUR_NS) + HOUR_NS : to;
-    steps.push([a, b]);
-    a = b;
-  }
-  return { completeTo, steps };
-}
 
 const METRIC_ROLLUP_COLUMNS = `org_id, series_id, bucket_ts, name, kind, unit, temporality, monotonic,
   entity_id, service, host, labels, resource, scope_name, count, min, max, sum, last, last_ts, delta, hist_count, hist_sum`;
@@ -201,139 +125,80 @@ const SAVE_PROGRESS = `INSERT INTO rollup_progress (job, done_to) VALUES ($job, 
   ON CONFLICT (job) DO UPDATE SET done_to = greatest(rollup_progress.done_to, excluded.done_to)`;
 
 /**
- * Keeps the rollup tables up to date from the raw rows. Every pass recomputes whole minutes
- * — the lateness window, and after downtime everything since the last pass — and replaces them
- * in one transaction per hourly step, together with the 5m and 1h buckets that contain them.
- * So a pass is idempotent: a point stored twice, late or out of order is counted as if it had
- * come on time, once, as long as it is within the window.
+ * DuckDB's rollup SQL: each step deletes its buckets and inserts them again from the raw rows,
+ * in one transaction (the rollup tables have no key, rollup-schema.ts says why).
  */
-export class RollupJob implements MaintenanceJob<RollupReport> {
-  private readonly runner: PeriodicRunner<RollupReport>;
-  private readonly serial = new Serial();
-  private readonly latenessNs: bigint;
-  private readonly maxCatchUpNs: bigint;
-
-  constructor(
-    options: RollupOptions,
-    private readonly deps: RollupDeps,
-  ) {
-    this.latenessNs = BigInt(Math.round(options.latenessSeconds)) * SECOND_NS;
-    this.maxCatchUpNs =
-      BigInt(Math.round(options.maxCatchUpSeconds ?? DEFAULT_MAX_CATCH_UP_SECONDS)) * SECOND_NS;
-    this.runner = new PeriodicRunner(
-      {
-        name: JOB,
-        intervalMs: options.intervalSeconds * 1000,
-        firstDelayMs: 0,
-        finalPass: true,
-        logger: deps.logger,
-        ...(deps.now === undefined ? {} : { now: deps.now }),
-        ...(deps.onReport === undefined ? {} : { onReport: deps.onReport }),
-        ...(deps.onError === undefined ? {} : { onError: deps.onError }),
-      },
-      (now) => this.runOnce(now),
-    );
-  }
-
-  async start(): Promise<void> {
-    this.runner.start();
-  }
-
-  /** Waits for a pass in progress, then runs one more so everything stored is summarised. */
-  shutdown(): Promise<void> {
-    return this.runner.shutdown();
-  }
-
-  runOnce(nowNs: bigint): Promise<RollupReport> {
-    return this.serial.run(() => this.pass(nowNs));
-  }
-
-  private async pass(nowNs: bigint): Promise<RollupReport> {
-    const started = performance.now();
-    const { database } = this.deps;
-    const doneTo = await database.withConnection((c) => this.startingPoint(c, nowNs));
-    const plan = planRollup(nowNs, this.latenessNs, this.maxCatchUpNs, doneTo);
-    const rows: Record<RollupTable, number> = {
-      metric_rollups_1m: 0,
-      metric_rollups_5m: 0,
-      metric_rollups_1h: 0,
-      log_counts_1m: 0,
-      span_latency_1m: 0,
-    };
-    for (const [from, to] of plan.steps) {
-      const written = await database.withConnection((c) => this.step(c, from, to, plan.completeTo));
-      for (const table of Object.keys(written) as RollupTable[]) rows[table] += written[table];
-    }
-    const first = plan.steps[0];
-    const last = plan.steps[plan.steps.length - 1];
-    return {
-      fromNs: first?.[0] ?? plan.completeTo,
-      toNs: last?.[1] ?? plan.completeTo,
-      rows,
-      durationMs: performance.now() - started,
-    };
-  }
+export class DuckDBRollupSteps implements RollupSteps {
+  constructor(private readonly database: DuckDBDatabase) {}
 
   /** Where the last pass got to; on a data dir without rollups yet, the oldest raw row to summarise. */
-  private async startingPoint(connection: DuckDBConnection, nowNs: bigint): Promise<bigint | undefined> {
-    const done = await read(connection, 'SELECT done_to FROM rollup_progress WHERE job = $job', { job: JOB });
-    if (done[0] !== undefined) return BigInt(done[0].done_to as bigint);
-    const oldest = await read(
-      connection,
-      `SELECT least(
-         (SELECT min(ts) FROM metric_points WHERE ts >= $since),
-         (SELECT min(ts) FROM logs WHERE ts >= $since),
-         (SELECT min(end_ts) FROM spans WHERE end_ts >= $since)) AS ts`,
-      { since: nowNs - this.maxCatchUpNs },
-    );
-    const ts = oldest[0]?.ts;
-    return ts === null || ts === undefined ? undefined : BigInt(ts as bigint);
+  startingPoint(sinceNs: bigint): Promise<bigint | undefined> {
+    return this.database.withConnection(async (connection) => {
+      const done = await read(connection, 'SELECT done_to FROM rollup_progress WHERE job = $job', {
+        job: ROLLUP_JOB,
+      });
+      if (done[0] !== undefined) return BigInt(done[0].done_to as bigint);
+      const oldest = await read(
+        connection,
+        `SELECT least(
+           (SELECT min(ts) FROM metric_points WHERE ts >= $since),
+           (SELECT min(ts) FROM logs WHERE ts >= $since),
+           (SELECT min(end_ts) FROM spans WHERE end_ts >= $since)) AS ts`,
+        { since: sinceNs },
+      );
+      const ts = oldest[0]?.ts;
+      return ts === null || ts === undefined ? undefined : BigInt(ts as bigint);
+    });
   }
 
-  /** Replaces minutes [from, to) and the 5m and 1h buckets around them, in one transaction. */
-  private async step(
-    connection: DuckDBConnection,
-    from: bigint,
-    to: bigint,
-    completeTo: bigint,
-  ): Promise<Record<RollupTable, number>> {
-    const minutes = { from, to };
-    const fiveMinutes = { from: floorTo(from, FIVE_MINUTES_NS), to: ceilTo(to, FIVE_MINUTES_NS) };
-    const hours = { from: floorTo(from, HOUR_NS), to: ceilTo(to, HOUR_NS) };
-    await connection.run('BEGIN TRANSACTION');
-    try {
-      const replace = async (table: RollupTable, sql: string, range: Range): Promise<number> => {
-        await run(connection, `DELETE FROM ${table} WHERE bucket_ts >= $from AND bucket_ts < $to`, {
-          from: range.from,
-          to: range.to,
-        });
-        return run(connection, sql, range);
-      };
-      const written: Record<RollupTable, number> = {
-        metric_rollups_1m: await replace('metric_rollups_1m', METRICS_1M, {
-          ...minutes,
-          lookbackFrom: from - COUNTER_MAX_GAP_NS,
-        }),
-        metric_rollups_5m: await replace(
-          'metric_rollups_5m',
-          metricsFromMinutes('metric_rollups_5m', FIVE_MINUTES_NS),
-          fiveMinutes,
-        ),
-        metric_rollups_1h: await replace(
-          'metric_rollups_1h',
-          metricsFromMinutes('metric_rollups_1h', HOUR_NS),
-          hours,
-        ),
-        log_counts_1m: await replace('log_counts_1m', LOG_COUNTS_1M, minutes),
-        span_latency_1m: await replace('span_latency_1m', SPAN_LATENCY_1M, minutes),
-      };
-      await run(connection, SAVE_PROGRESS, { job: JOB, doneTo: to < completeTo ? to : completeTo });
-      await connection.run('COMMIT');
-      return written;
-    } catch (error) {
-      await connection.run('ROLLBACK').catch(() => undefined);
-      throw error;
-    }
+  step({ from, to, doneTo }: RollupStep): Promise<Record<RollupTable, number>> {
+    return this.database.withConnection((connection) => replaceStep(connection, from, to, doneTo));
+  }
+}
+
+/** Replaces minutes [from, to) and the 5m and 1h buckets around them, in one transaction. */
+async function replaceStep(
+  connection: DuckDBConnection,
+  from: bigint,
+  to: bigint,
+  doneTo: bigint,
+): Promise<Record<RollupTable, number>> {
+  const minutes = { from, to };
+  const fiveMinutes = { from: floorTo(from, FIVE_MINUTES_NS), to: ceilTo(to, FIVE_MINUTES_NS) };
+  const hours = { from: floorTo(from, HOUR_NS), to: ceilTo(to, HOUR_NS) };
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    const replace = async (table: RollupTable, sql: string, range: Range): Promise<number> => {
+      await run(connection, `DELETE FROM ${table} WHERE bucket_ts >= $from AND bucket_ts < $to`, {
+        from: range.from,
+        to: range.to,
+      });
+      return run(connection, sql, range);
+    };
+    const written: Record<RollupTable, number> = {
+      metric_rollups_1m: await replace('metric_rollups_1m', METRICS_1M, {
+        ...minutes,
+        lookbackFrom: from - COUNTER_MAX_GAP_NS,
+      }),
+      metric_rollups_5m: await replace(
+        'metric_rollups_5m',
+        metricsFromMinutes('metric_rollups_5m', FIVE_MINUTES_NS),
+        fiveMinutes,
+      ),
+      metric_rollups_1h: await replace(
+        'metric_rollups_1h',
+        metricsFromMinutes('metric_rollups_1h', HOUR_NS),
+        hours,
+      ),
+      log_counts_1m: await replace('log_counts_1m', LOG_COUNTS_1M, minutes),
+      span_latency_1m: await replace('span_latency_1m', SPAN_LATENCY_1M, minutes),
+    };
+    await run(connection, SAVE_PROGRESS, { job: ROLLUP_JOB, doneTo });
+    await connection.run('COMMIT');
+    return written;
+  } catch (error) {
+    await connection.run('ROLLBACK').catch(() => undefined);
+    throw error;
   }
 }
 

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
-import { authOf, requireApiKey } from '../auth/http.js';
+import { authOf, requireAuth } from '../auth/http.js';
+import { SessionManager } from '../auth/sessions.js';
 import { SightlineError } from '../core/errors.js';
 import { newHttpApp, prepareErrorReply } from '../core/http.js';
 import type { Logger } from '../core/logger.js';
@@ -9,17 +10,18 @@ import { formatNs } from '../core/time.js';
 import { parseLogSearch, type LogSearchParams } from '../query/log-search.js';
 import { parseMetricQuery, type MetricQueryParams } from '../query/metric-query.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../query/query-limits.js';
+import type { ControlStore } from '../store/control-store.js';
 import type { Store } from '../store/store.js';
-import { PLACEHOLDER_PAGE } from '../ui/placeholder-page.js';
+import { registerUiRoutes } from '../ui/static-routes.js';
+import { registerAccessRoutes } from './access-routes.js';
 import { registerDatabaseRoutes } from './database-routes.js';
 import { registerLogSearchRoutes } from './log-search-routes.js';
 import { registerLogTailRoutes } from './log-tail-routes.js';
 import { registerMetricQueryRoutes } from './metric-query-routes.js';
-import { metricsForOrg } from './org-metrics.js';
+import { registerProcessRoutes, type Readiness } from './process-routes.js';
 import { registerPrometheusRoutes } from './prometheus-routes.js';
 import { OPENAPI_PATH, installOpenApi } from './openapi.js';
 import {
-  NO_SECURITY,
   TIME_RANGE_PARAMS,
   STEP_PARAM,
   describedQuery,
@@ -31,13 +33,12 @@ import { registerTraceRoutes } from './trace-routes.js';
 import { LOGS_VIEW, METRICS_VIEW, STATS_VIEW, TRACE_VIEW } from './view-schemas.js';
 import { logView, metricsView, traceView } from './views.js';
 
-export interface Readiness {
-  ready: boolean;
-  reason?: string;
-}
-
 export interface ApiDeps {
   authenticator: ApiKeyAuthenticator;
+  /** Orgs, keys, users and sessions: sign-in and the access routes. */
+  control: ControlStore;
+  /** Left out, sessions of the default TTL over `control`. */
+  sessions?: SessionManager;
   store: Store;
   metrics: SelfMetrics;
   logger: Logger;
@@ -47,7 +48,7 @@ export interface ApiDeps {
   queryLimits?: QueryLimits;
 }
 
-/** Reachable without a key; the document marks them `security: []` (openapi.test.ts checks both agree). */
+/** Reachable without a key (besides routes with `config: { public: true }` and the UI's paths, src/auth/http.ts); the document marks them `security: []` (openapi.test.ts checks both agree). */
 const PUBLIC_PATHS = ['/', '/healthz', '/readyz', OPENAPI_PATH];
 
 const TRACE_ID = /^[0-9a-f]{32}$/;
@@ -64,7 +65,8 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   // Before any route: the document collects the routes added after this.
   installOpenApi(app);
-  requireApiKey(app, deps.authenticator, PUBLIC_PATHS);
+  const sessions = deps.sessions ?? new SessionManager(deps.control);
+  requireAuth(app, { keys: deps.authenticator, sessions }, PUBLIC_PATHS);
   app.setErrorHandler((error, request, reply) => sendError(deps, request, reply, error));
   app.setNotFoundHandler((request, reply) =>
     sendError(
@@ -75,40 +77,10 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
     ),
   );
 
-  // The UI's start page, not part of the API.
-  app.get('/', { schema: { hide: true } }, (_request, reply) =>
-    reply.type('text/html; charset=utf-8').send(PLACEHOLDER_PAGE),
-  );
-  app.get(
-    '/healthz',
-    {
-      schema: {
-        summary: 'Liveness',
-        description: 'Answers while the process serves HTTP. No key needed.',
-        tags: ['process'],
-        security: NO_SECURITY,
-        response: {
-          200: ok('Alive.', {
-            type: 'object',
-            required: ['status'],
-            properties: { status: { const: 'ok' } },
-          }),
-        },
-      },
-    },
-    () => ({ status: 'ok' }),
-  );
-  app.get('/readyz', { schema: READYZ_SCHEMA }, (_request, reply) => {
-    const readiness = deps.readiness();
-    return reply
-      .code(readiness.ready ? 200 : 503)
-      .send({ status: readiness.ready ? 'ready' : 'not ready', ...readiness });
-  });
-  app.get('/metrics', { schema: SELF_METRICS_SCHEMA }, async (request, reply) =>
-    reply
-      .type(deps.metrics.registry.contentType)
-      .send(metricsForOrg(await deps.metrics.registry.metrics(), authOf(request).orgId)),
-  );
+  // The web UI (dist/ui): its pages and assets, and index.html for the app's own paths.
+  registerUiRoutes(app);
+  registerProcessRoutes(app, deps);
+  registerAccessRoutes(app, { control: deps.control, sessions, keys: deps.authenticator });
 
   app.get('/api/v1/logs', { schema: LOGS_SCHEMA }, async (request) => {
     const search = parseLogSearch(request.query as LogSearchParams, now(), queryLimits.maxRangeMs);
@@ -151,45 +123,6 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
   registerPrometheusRoutes(app, { store: deps.store, limits: queryLimits, now });
   return app;
 }
-
-function readyzResponse(description: string) {
-  return {
-    description,
-    type: 'object',
-    required: ['status', 'ready'],
-    properties: {
-      status: { type: 'string', enum: ['ready', 'not ready'] },
-      ready: { type: 'boolean' },
-      reason: { type: 'string' },
-    },
-  };
-}
-
-const READYZ_SCHEMA = {
-  summary: 'Readiness',
-  description: '200 once the store is open and the pipeline runs, else 503 with the reason. No key needed.',
-  tags: ['process'],
-  security: NO_SECURITY,
-  response: {
-    200: readyzResponse('Ready.'),
-    503: readyzResponse('Not ready (starting or stopping).'),
-  },
-};
-
-const SELF_METRICS_SCHEMA = {
-  summary: 'Self-metrics',
-  description:
-    'The process’s own telemetry (received, dropped, errors, queues, store) in the Prometheus text format: ' +
-    'the process-wide samples and those of the caller’s org; other orgs’ samples are left out.',
-  tags: ['process'],
-  response: {
-    200: {
-      description: 'Prometheus text exposition format 0.0.4.',
-      content: { 'text/plain': { schema: { type: 'string' } } },
-    },
-    ...errorResponses(401),
-  },
-};
 
 const LOGS_SCHEMA = {
   summary: 'Search logs (simple)',

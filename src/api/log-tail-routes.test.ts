@@ -127,7 +127,11 @@ describe('GET /api/v1/logs/tail', () => {
     const server = newHttpApp(silentLogger());
     server.decorateRequest('auth', null);
     server.addHook('onRequest', async (request) => {
-      request.auth = { orgId: String(request.headers['x-org'] ?? 'org-1') as OrgId, keyId: 'k' };
+      request.auth = {
+        orgId: String(request.headers['x-org'] ?? 'org-1') as OrgId,
+        role: 'viewer',
+        principal: { kind: 'key', keyId: 'k' },
+      };
     });
     server.setErrorHandler((error, _request, reply) => {
       const e = toSightlineError(error);

@@ -2,8 +2,10 @@
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
-import { SightlineError } from '../core/errors.js';
+import { MemoryControlStore } from '../../test/helpers/memory-control-store.js';
+import { hashApiKey } from '../auth/api-key.js';
+import { ApiKeyAuthenticator } from '../auth/authenticator.js';
+import { hashPassword } from '../auth/passwords.js';
 import { silentLogger } from '../core/logger.js';
 import { SelfMetrics } from '../core/telemetry.js';
 import { msToNs } from '../core/time.js';
@@ -26,7 +28,9 @@ import { OPENAPI_PATH } from './openapi.js';
 
 const NOW = Date.parse('2024-05-01T12:00:00Z');
 const KEY = 'sl_openapi_test_key';
-const ORG = 'org-1' as OrgId;
+const VIEWER_KEY = 'sl_openapi_viewer_key';
+const EMAIL = 'owner@example.com';
+const PASSWORD = 'correct horse battery';
 const TRACE_ID = 'ab'.repeat(16);
 const AUTH = { authorization: `Bearer ${KEY}` };
 const FORM = 'application/x-www-form-urlencoded';
@@ -34,8 +38,10 @@ const FORM_AUTH = { ...AUTH, 'content-type': FORM };
 const NOW_S = String(NOW / 1000);
 const PROM = '/prometheus/api/v1';
 
-/** Routes the document leaves out on purpose: the UI's start page. */
-const HIDDEN = ['GET /'];
+/** Routes the document leaves out on purpose: the UI's pages and assets. */
+const HIDDEN = ['GET /', 'GET /*'];
+/** POSTs that take no body. */
+const NO_BODY = ['POST /api/v1/auth/logout'];
 
 interface Operation {
   summary?: string;
@@ -430,12 +436,35 @@ function fakeStore(): Store {
   return store as Store;
 }
 
-const authenticator = {
-  authenticate: async (headers: { authorization?: string | string[] }) => {
-    if (headers.authorization === `Bearer ${KEY}`) return { orgId: ORG, keyId: 'k1' };
-    throw new SightlineError('SL_ERR_UNAUTHENTICATED', 'missing or unknown API key');
-  },
-} as unknown as ApiKeyAuthenticator;
+/** The org's keys (owner, viewer) and users (the owner who signs in, a member to change), in memory. */
+const control = new MemoryControlStore();
+const ids = { spareKey: '', member: '', owner: '', spareUser: '' };
+/** Filled in beforeAll: the cookie of the owner's session, with and without the CSRF header. */
+const SESSION: Record<string, string> = {};
+const SESSION_NO_CSRF: Record<string, string> = {};
+
+async function setUpControl(): Promise<void> {
+  const org = await control.createOrg('default');
+  const key = (secret: string, role: 'owner' | 'viewer' | 'member') =>
+    control.createApiKey({
+      orgId: org.id,
+      name: role,
+      prefix: secret.slice(0, 9),
+      keyHash: hashApiKey(secret),
+      role,
+    });
+  await key(KEY, 'owner');
+  await key(VIEWER_KEY, 'viewer');
+  ids.spareKey = (await key('sl_openapi_spare_key', 'member')).id;
+  const passwordHash = await hashPassword(PASSWORD);
+  ids.owner = (await control.createUser({ orgId: org.id, email: EMAIL, passwordHash, role: 'owner' })).id;
+  ids.member = (
+    await control.createUser({ orgId: org.id, email: 'm@example.com', passwordHash, role: 'member' })
+  ).id;
+  ids.spareUser = (
+    await control.createUser({ orgId: org.id, email: 's@example.com', passwordHash, role: 'viewer' })
+  ).id;
+}
 
 /** Every object that lists its properties is closed, so an undocumented field fails validation. */
 function closed(schema: unknown): unknown {
@@ -474,8 +503,10 @@ describe('the OpenAPI document', () => {
   let doc: OpenApiDocument;
 
   beforeAll(async () => {
+    await setUpControl();
     app = buildApiApp({
-      authenticator,
+      authenticator: new ApiKeyAuthenticator(control),
+      control,
       store: fakeStore(),
       metrics: new SelfMetrics({ processMetrics: false }),
       logger: silentLogger(),
@@ -485,6 +516,15 @@ describe('the OpenAPI document', () => {
     const response = await app.inject({ url: OPENAPI_PATH });
     expect(response.statusCode).toBe(200);
     doc = response.json<OpenApiDocument>();
+    const login = await app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { email: EMAIL, password: PASSWORD },
+    });
+    expect(login.statusCode, login.body).toBe(200);
+    const cookie = String(login.headers['set-cookie']).split(';')[0] ?? '';
+    Object.assign(SESSION_NO_CSRF, { cookie });
+    Object.assign(SESSION, { cookie, 'x-sightline-csrf': '1' });
   });
   afterAll(() => app.close());
 
@@ -492,8 +532,12 @@ describe('the OpenAPI document', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.info.title).toBe('Sightline query API');
     expect(doc.info.version).toMatch(/^\d+\.\d+\.\d+/);
-    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual(['apiKeyHeader', 'bearerKey']);
-    expect(doc.security).toEqual([{ bearerKey: [] }, { apiKeyHeader: [] }]);
+    expect(Object.keys(doc.components.securitySchemes).sort()).toEqual([
+      'apiKeyHeader',
+      'bearerKey',
+      'sessionCookie',
+    ]);
+    expect(doc.security).toEqual([{ bearerKey: [] }, { apiKeyHeader: [] }, { sessionCookie: [] }]);
     expect(Object.keys(doc.paths).length).toBeGreaterThan(10);
   });
 
@@ -506,7 +550,7 @@ describe('the OpenAPI document', () => {
     expect(documented).toEqual(served.map(asOpenApiPath).sort());
   });
 
-  it('gives every operation a summary, a description, a tag, a 200 and its path parameters', () => {
+  it('gives every operation a summary, a description, a tag, a 2xx and its path parameters', () => {
     const tagNames = new Set(
       ((doc as unknown as { tags: Array<{ name: string }> }).tags ?? []).map((t) => t.name),
     );
@@ -517,14 +561,17 @@ describe('the OpenAPI document', () => {
         expect(op.description, where).toBeTruthy();
         expect(op.tags?.length, where).toBeGreaterThan(0);
         for (const tag of op.tags ?? []) expect(tagNames.has(tag), `${where}: tag ${tag}`).toBe(true);
-        expect(op.responses?.['200'], where).toBeDefined();
+        expect(
+          Object.keys(op.responses ?? {}).filter((status) => /^2\d\d$/.test(status)),
+          where,
+        ).toHaveLength(1);
         for (const response of Object.values(op.responses ?? {}))
           expect(response.description, where).toBeTruthy();
         const inPath = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
         const declared = (op.parameters ?? []).filter((p) => p.in === 'path');
         expect(declared.map((p) => p.name).sort(), where).toEqual(inPath);
         for (const p of declared) expect(p.required, `${where} ${p.name}`).toBe(true);
-        if (method === 'post') {
+        if (method === 'post' && !NO_BODY.includes(where)) {
           const content = op.requestBody?.content ?? {};
           expect(content['application/json']?.schema ?? content[FORM]?.schema, where).toBeDefined();
         }
@@ -552,7 +599,7 @@ describe('the OpenAPI document', () => {
   /** A real answer of each documented route, checked against the document with objects closed. */
   const cases: Array<{
     route: string;
-    url: string;
+    url: string | (() => string);
     body?: unknown;
     status?: number;
     headers?: Record<string, string>;
@@ -673,23 +720,120 @@ describe('the OpenAPI document', () => {
     { route: `GET ${PROM}/status/buildinfo`, url: `${PROM}/status/buildinfo` },
     { route: `POST ${PROM}/status/buildinfo`, url: `${PROM}/status/buildinfo`, body: '', headers: FORM_AUTH },
     { route: 'GET /api/v1/services/{service}/operations', url: '/api/v1/services/checkout/operations' },
+    // Sign-in, keys, users.
+    {
+      route: 'POST /api/v1/auth/login',
+      url: '/api/v1/auth/login',
+      body: { email: 'OWNER@example.com ', password: PASSWORD },
+      headers: {},
+    },
+    {
+      route: 'POST /api/v1/auth/login',
+      url: '/api/v1/auth/login',
+      body: { email: EMAIL, password: 'wrong password!' },
+      headers: {},
+      status: 401,
+    },
+    {
+      route: 'POST /api/v1/auth/login',
+      url: '/api/v1/auth/login',
+      body: { email: EMAIL },
+      headers: {},
+      status: 400,
+    },
+    { route: 'GET /api/v1/auth/me', url: '/api/v1/auth/me' },
+    { route: 'GET /api/v1/auth/me', url: '/api/v1/auth/me', headers: SESSION_NO_CSRF },
+    { route: 'POST /api/v1/auth/logout', url: '/api/v1/auth/logout', status: 204 },
+    { route: 'GET /api/v1/keys', url: '/api/v1/keys' },
+    { route: 'GET /api/v1/keys', url: '/api/v1/keys', headers: SESSION_NO_CSRF },
+    { route: 'POST /api/v1/keys', url: '/api/v1/keys', body: { name: 'ci', role: 'member' }, status: 201 },
+    { route: 'POST /api/v1/keys', url: '/api/v1/keys', body: { name: 'ui' }, headers: SESSION, status: 201 },
+    { route: 'POST /api/v1/keys', url: '/api/v1/keys', body: { name: '' }, status: 400 },
+    {
+      route: 'POST /api/v1/keys',
+      url: '/api/v1/keys',
+      body: { name: 'x' },
+      headers: { authorization: `Bearer ${VIEWER_KEY}` },
+      status: 403,
+    },
+    {
+      route: 'POST /api/v1/keys',
+      url: '/api/v1/keys',
+      body: { name: 'x' },
+      headers: SESSION_NO_CSRF,
+      status: 403,
+    },
+    { route: 'DELETE /api/v1/keys/{id}', url: () => `/api/v1/keys/${ids.spareKey}`, status: 204 },
+    { route: 'DELETE /api/v1/keys/{id}', url: '/api/v1/keys/key_nope', status: 404 },
+    { route: 'GET /api/v1/users', url: '/api/v1/users' },
+    {
+      route: 'POST /api/v1/users',
+      url: '/api/v1/users',
+      body: { email: 'New@Example.com', role: 'member' },
+      status: 201,
+    },
+    {
+      route: 'POST /api/v1/users',
+      url: '/api/v1/users',
+      body: { email: 'given@example.com', role: 'viewer', password: 'a long passphrase' },
+      status: 201,
+    },
+    {
+      route: 'POST /api/v1/users',
+      url: '/api/v1/users',
+      body: { email: EMAIL, role: 'viewer' },
+      status: 409,
+    },
+    {
+      route: 'POST /api/v1/users',
+      url: '/api/v1/users',
+      body: { email: 'short@example.com', role: 'viewer', password: 'short' },
+      status: 400,
+    },
+    { route: 'PATCH /api/v1/users/{id}', url: () => `/api/v1/users/${ids.member}`, body: { role: 'admin' } },
+    {
+      route: 'PATCH /api/v1/users/{id}',
+      url: () => `/api/v1/users/${ids.owner}`,
+      body: { role: 'admin' },
+      status: 409,
+    },
+    {
+      route: 'PATCH /api/v1/users/{id}',
+      url: '/api/v1/users/usr_nope',
+      body: { role: 'admin' },
+      status: 404,
+    },
+    {
+      route: 'PATCH /api/v1/users/{id}',
+      url: () => `/api/v1/users/${ids.member}`,
+      body: { role: 'x' },
+      status: 400,
+    },
+    { route: 'DELETE /api/v1/users/{id}', url: () => `/api/v1/users/${ids.spareUser}`, status: 204 },
+    { route: 'DELETE /api/v1/users/{id}', url: () => `/api/v1/users/${ids.owner}`, status: 409 },
+    { route: 'DELETE /api/v1/users/{id}', url: '/api/v1/users/usr_nope', status: 404 },
   ];
 
   it.each(cases)(
-    '$route: $url answers $status as documented',
+    '$route answers $status as documented',
     async ({ route, url, body, status = 200, headers = AUTH }) => {
       const [method = '', path = ''] = route.split(' ');
       const op = doc.paths[path]?.[method.toLowerCase()];
       expect(op, route).toBeDefined();
       const response = await app.inject({
-        method: method as 'GET' | 'POST',
-        url,
+        method: method as 'GET' | 'POST' | 'PATCH' | 'DELETE',
+        url: typeof url === 'string' ? url : url(),
         headers,
         ...(body === undefined
           ? {}
           : { payload: typeof body === 'string' ? body : (body as Record<string, unknown>) }),
       });
       expect(response.statusCode, response.body).toBe(status);
+      if (status === 204) {
+        expect(op?.responses?.['204'], `${route} documents no 204`).toBeDefined();
+        expect(response.body).toBe('');
+        return;
+      }
       const schema = op?.responses?.[String(status)]?.content?.['application/json']?.schema;
       expect(schema, `${route} documents no ${status}`).toBeDefined();
       const validate = new Ajv2020({ strict: false, allErrors: true }).compile(closed(schema) as Schema);

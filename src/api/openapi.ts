@@ -15,6 +15,7 @@ export const TAGS = [
     description: 'The Prometheus HTTP API subset, for Grafana and other Prometheus clients.',
   },
   { name: 'databases', description: 'Database instances and databases: metrics, statements, sessions.' },
+  { name: 'access', description: 'Sign-in and sessions, API keys, users and their roles (docs/auth.md).' },
   { name: 'process', description: 'The Sightline process itself: probes, self-metrics, this document.' },
 ];
 
@@ -42,7 +43,7 @@ export function installOpenApi(app: FastifyInstance): void {
           version: VERSION,
           description:
             'Read what Sightline stores: logs, traces, metrics and database activity. Every read is ' +
-            'scoped to the org of the API key sent. Times are RFC 3339 or epoch milliseconds in; ' +
+            'scoped to the org of the API key (or the signed-in user) sent. Times are RFC 3339 or epoch milliseconds in; ' +
             'RFC 3339 with nanoseconds, and nanoseconds as decimal strings, out. Errors are ' +
             '`{"error": {"code", "message"}}` with the status of the code (docs/api.md).',
         },

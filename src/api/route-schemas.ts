@@ -23,10 +23,22 @@ export const SECURITY_SCHEMES = {
     name: 'x-api-key',
     description: 'The same API key in an "x-api-key" header, for clients that cannot set Authorization.',
   },
+  sessionCookie: {
+    type: 'apiKey',
+    in: 'cookie',
+    name: 'sl_session',
+    description:
+      'The web UI’s session, set by POST /api/v1/auth/login. Requests other than GET and HEAD must also send ' +
+      '"x-sightline-csrf: 1".',
+  },
 } as const;
 
-/** Either scheme authenticates (OpenAPI: entries of `security` are alternatives). */
-export const API_KEY_SECURITY: Array<Record<string, string[]>> = [{ bearerKey: [] }, { apiKeyHeader: [] }];
+/** Any scheme authenticates (OpenAPI: entries of `security` are alternatives). */
+export const API_KEY_SECURITY: Array<Record<string, string[]>> = [
+  { bearerKey: [] },
+  { apiKeyHeader: [] },
+  { sessionCookie: [] },
+];
 
 /** For the endpoints anyone may call (probes, the document itself). */
 export const NO_SECURITY: Array<Record<string, string[]>> = [];
@@ -49,8 +61,10 @@ export const ERROR_SCHEMA: JsonSchema = {
 
 const ERROR_DESCRIPTIONS: Record<number, string> = {
   400: 'The request is invalid; the message names the parameter and what it accepts.',
-  401: 'No API key, or one that is unknown or revoked.',
+  401: 'No API key or session, or one that is unknown, revoked or expired.',
+  403: 'The caller’s role does not allow this (the message names the role needed), or a cookie request lacks the CSRF header.',
   404: 'Nothing stored under that id for the caller’s org.',
+  409: 'It contradicts what is stored: an email in use, the org’s last owner.',
   413: 'The body is larger than the limit.',
   415: 'The content type is not one this endpoint reads.',
   422: 'The query hit a limit of api.query (time range, samples, series); the message names it.',

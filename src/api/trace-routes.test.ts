@@ -56,7 +56,7 @@ describe('trace routes', () => {
     const server = newHttpApp(silentLogger());
     server.decorateRequest('auth', null);
     server.addHook('onRequest', async (request) => {
-      request.auth = { orgId: 'org-1' as OrgId, keyId: 'k' };
+      request.auth = { orgId: 'org-1' as OrgId, role: 'viewer', principal: { kind: 'key', keyId: 'k' } };
     });
     server.setErrorHandler((error, _request, reply) => {
       const e = toSightlineError(error);

@@ -419,3 +419,50 @@ export const STATS_VIEW = object(
   },
   'Records stored for the caller’s org, by kind.',
 );
+
+/** Sign-in, keys and users (access-routes.ts); times are RFC 3339 with milliseconds. */
+const ROLE: JsonSchema = {
+  type: 'string',
+  enum: ['viewer', 'member', 'admin', 'owner'],
+  description: 'viewer < member < admin < owner (docs/auth.md).',
+};
+const TIME_MS: JsonSchema = { type: 'string', description: 'RFC 3339, UTC, milliseconds.' };
+
+export const ORG_REF_VIEW = object({ id: str, name: str });
+export const USER_REF_VIEW = object({ id: str, email: str, role: ROLE });
+export const LOGIN_VIEW = object({ user: USER_REF_VIEW, org: ORG_REF_VIEW });
+export const ME_VIEW = object({
+  org: ORG_REF_VIEW,
+  role: ROLE,
+  user: nullable(USER_REF_VIEW),
+});
+export const KEY_VIEW = object({
+  id: str,
+  name: str,
+  prefix: { type: 'string', description: 'The first characters of the key, to tell keys apart.' },
+  role: ROLE,
+  createdAt: TIME_MS,
+  revokedAt: nullable(TIME_MS),
+});
+export const KEYS_VIEW = object({ data: arrayOf(KEY_VIEW) });
+export const NEW_KEY_VIEW = object({
+  key: KEY_VIEW,
+  secret: { type: 'string', description: 'The key itself: shown only in this answer, never again.' },
+});
+export const USER_VIEW = object({
+  id: str,
+  email: str,
+  role: ROLE,
+  createdAt: TIME_MS,
+  disabledAt: nullable(TIME_MS),
+});
+export const USERS_VIEW = object({ data: arrayOf(USER_VIEW) });
+export const NEW_USER_VIEW: JsonSchema = {
+  type: 'object',
+  required: ['user'],
+  properties: {
+    user: USER_VIEW,
+    password: { type: 'string', description: 'The generated password, when none was sent: shown only here.' },
+  },
+};
+export const CHANGED_USER_VIEW = object({ user: USER_VIEW });

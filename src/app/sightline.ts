@@ -1,8 +1,10 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { buildOpsApp } from '../api/ops-app.js';
 import { buildApiApp } from '../api/api-app.js';
 import { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { bootstrapAccess } from '../auth/bootstrap.js';
+import { SessionManager } from '../auth/sessions.js';
 import type { Bus } from '../bus/bus.js';
 import { KafkaBus } from '../bus/kafka.js';
 import { MemoryBus } from '../bus/memory.js';
@@ -49,12 +51,16 @@ export interface RunningSightline {
   ingestUrl?: string;
   /** Present when this process runs the api role. */
   apiUrl?: string;
+  /** Present when it does not: /healthz, /readyz and /metrics on the API port. */
+  opsUrl?: string;
   /** The default org, when this process answers to keys or collects. */
   org?: Org;
   /** The database servers being watched, by target name. */
   collectors: string[];
   /** The API key created on first start, if one was; it is not stored anywhere readable. */
   generatedKey?: string;
+  /** The first owner, when created now with a generated password: the one time it can be shown. */
+  generatedUser?: { email: string; password: string };
   /** Stops intake, stores what was accepted, closes what was opened. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -113,13 +119,15 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
         ? { ready: true }
         : { ready: false, reason: health.reason ?? 'the bus is unavailable' };
     };
-    const authenticator = control === undefined ? undefined : new ApiKeyAuthenticator(control);
+    const authenticator = new ApiKeyAuthenticator(control);
 
     let apiUrl: string | undefined;
     if (roles.has('api')) {
-      if (store === undefined || authenticator === undefined) throw new Error('the api role needs the store');
+      if (store === undefined) throw new Error('the api role needs the store');
       const api = buildApiApp({
         authenticator,
+        control,
+        sessions: new SessionManager(control, { ttlMs: config.auth.sessionTtlHours * 3_600_000 }),
         store,
         metrics,
         logger: logger.child({ component: 'api' }),
@@ -135,9 +143,20 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
       apiUrl = await listen(api, config.host, config.api.port, '--port');
     }
 
+    let opsUrl: string | undefined;
+    if (!roles.has('api')) {
+      const ops = buildOpsApp({
+        authenticator,
+        metrics,
+        logger: logger.child({ component: 'ops' }),
+        readiness,
+      });
+      cleanup.push(() => ops.close());
+      opsUrl = await listen(ops, config.host, config.api.port, '--port');
+    }
+
     let ingestUrl: string | undefined;
     if (roles.has('gateway')) {
-      if (authenticator === undefined) throw new Error('the gateway role needs the control plane');
       const gateway = buildGatewayApp({
         authenticator,
         bus,
@@ -171,7 +190,13 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
 
     // Only once the ports are ours: a start that fails must not use up the one showing of a new key.
     const access =
-      control === undefined ? undefined : await bootstrapAccess(control, config.auth.bootstrapKey);
+      control === undefined
+        ? undefined
+        : await bootstrapAccess(control, {
+            key: config.auth.bootstrapKey,
+            email: config.auth.bootstrapEmail,
+            password: config.auth.bootstrapPassword,
+          });
 
     let collectorNames: string[] = [];
     if (collectorPlan !== undefined && access !== undefined) {
@@ -200,9 +225,11 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
         config.bus.type === 'kafka' ? `Kafka at ${config.bus.kafka.brokers.join(', ')}` : 'in-memory bus',
       ...(ingestUrl === undefined ? {} : { ingestUrl }),
       ...(apiUrl === undefined ? {} : { apiUrl }),
+      ...(opsUrl === undefined ? {} : { opsUrl }),
       ...(access === undefined ? {} : { org: access.org }),
       collectors: collectorNames,
       ...(access?.generatedKey === undefined ? {} : { generatedKey: access.generatedKey }),
+      ...(access?.generatedUser === undefined ? {} : { generatedUser: access.generatedUser }),
       shutdown: () => (stopped ??= stopAll()),
     };
   } catch (error) {
@@ -236,16 +263,13 @@ async function openDuckDB(config: Config, path: string, logger: Logger): Promise
   return database;
 }
 
-/** The control plane, when a role of this process answers to API keys or collects as the default org. */
+/** The control plane: every process answers to API keys (a process without the api role on its ops port). */
 async function openControl(
   config: Config,
   database: DuckDBDatabase | undefined,
   logger: Logger,
   cleanup: Array<() => Promise<void>>,
-): Promise<ControlStore | undefined> {
-  if (!config.roles.some((role) => role === 'gateway' || role === 'api' || role === 'collector')) {
-    return undefined;
-  }
+): Promise<ControlStore> {
   if (config.control.type === 'duckdb') {
     if (database === undefined) throw new Error('the embedded control plane needs the DuckDB file');
     return new DuckDBControlStore(database);

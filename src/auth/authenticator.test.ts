@@ -1,51 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { SightlineError } from '../core/errors.js';
-import type { ApiKeyRecord, ControlStore, Org } from '../store/control-store.js';
-import { orgId } from '../store/rows.js';
-import type { OrgId } from '../store/rows.js';
+import type { Org, Role } from '../store/control-store.js';
+import { MemoryControlStore } from '../../test/helpers/memory-control-store.js';
 import { API_KEY_PREFIX, displayPrefix, generateApiKey, hashApiKey } from './api-key.js';
 import { ApiKeyAuthenticator, keyFromHeaders } from './authenticator.js';
 import { DEFAULT_ORG_NAME, bootstrapAccess } from './bootstrap.js';
 
 /** Orgs and keys in memory, counting lookups; the control store is not what is under test. */
-class FakeControlStore implements ControlStore {
-  readonly orgs: Org[] = [];
-  readonly keys: Array<ApiKeyRecord & { keyHash: string }> = [];
-  lookups = 0;
-
-  async listOrgs(): Promise<Org[]> {
-    return [...this.orgs];
-  }
-
-  async createOrg(name: string): Promise<Org> {
-    const org: Org = { id: orgId(`org_${this.orgs.length + 1}`), name, createdAt: new Date() };
-    this.orgs.push(org);
-    return org;
-  }
-
-  async createApiKey(input: {
-    orgId: OrgId;
-    name: string;
-    prefix: string;
-    keyHash: string;
-  }): Promise<ApiKeyRecord> {
-    const record = { id: `key_${this.keys.length + 1}`, createdAt: new Date(), revokedAt: null, ...input };
-    this.keys.push(record);
-    return record;
-  }
-
-  async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
-    this.lookups++;
-    return this.keys.find((k) => k.keyHash === keyHash);
-  }
-
+class FakeControlStore extends MemoryControlStore {
   /** Adds a key for an org and returns the key itself. */
-  async addKey(org: Org, key = generateApiKey()): Promise<string> {
+  async addKey(org: Org, key = generateApiKey(), role: Role = 'admin'): Promise<string> {
     await this.createApiKey({
       orgId: org.id,
       name: 'test',
       prefix: displayPrefix(key),
       keyHash: hashApiKey(key),
+      role,
     });
     return key;
   }
@@ -109,7 +79,11 @@ describe('ApiKeyAuthenticator', () => {
   it('authenticates a Bearer key as the org the key belongs to', async () => {
     const { store, org, key } = await storeWithKey();
     const context = await new ApiKeyAuthenticator(store).authenticate({ authorization: `Bearer ${key}` });
-    expect(context).toEqual({ orgId: org.id, keyId: 'key_1' });
+    expect(context).toEqual({
+      orgId: org.id,
+      role: 'admin',
+      principal: { kind: 'key', keyId: store.keys[0]?.id },
+    });
   });
 
   it('authenticates a key sent as x-api-key', async () => {

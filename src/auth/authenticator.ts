@@ -1,11 +1,16 @@
 import { SightlineError } from '../core/errors.js';
-import type { ControlStore } from '../store/control-store.js';
+import type { ControlStore, Role } from '../store/control-store.js';
 import type { OrgId } from '../store/rows.js';
 import { hashApiKey } from './api-key.js';
 
+/** Who a request acts as: an API key, or a person signed in with the session cookie. */
+export type Principal = { kind: 'key'; keyId: string } | { kind: 'user'; userId: string; email: string };
+
 export interface AuthContext {
   orgId: OrgId;
-  keyId: string;
+  /** What the caller may do (roles.ts): the key's role, or the user's. */
+  role: Role;
+  principal: Principal;
 }
 
 export interface AuthenticatorOptions {
@@ -58,8 +63,10 @@ export class ApiKeyAuthenticator {
     let entry = this.cache.get(hash);
     if (entry === undefined || entry.expiresAt <= now) {
       const record = await this.control.findApiKeyByHash(hash);
-      const context =
-        record && record.revokedAt === null ? { orgId: record.orgId, keyId: record.id } : undefined;
+      const context: AuthContext | undefined =
+        record && record.revokedAt === null
+          ? { orgId: record.orgId, role: record.role, principal: { kind: 'key', keyId: record.id } }
+          : undefined;
       entry = { context, expiresAt: now + (context === undefined ? this.negativeTtlMs : this.cacheTtlMs) };
     }
     // Least recently used goes first when full (a Map iterates in insertion order), so a flood
@@ -77,6 +84,18 @@ export class ApiKeyAuthenticator {
       );
     }
     return entry.context;
+  }
+
+  /**
+   * Drops a key from this process's cache, so a revocation takes effect here at once. Other
+   * processes of a scale-out deployment ask the control store again within `cacheTtlMs`.
+   */
+  forget(keyId: string): void {
+    for (const [hash, entry] of this.cache) {
+      if (entry.context?.principal.kind === 'key' && entry.context.principal.keyId === keyId) {
+        this.cache.delete(hash);
+      }
+    }
   }
 }
 

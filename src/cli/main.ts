@@ -4,6 +4,7 @@ import { VERSION } from '../core/version.js';
 import { registerLoadgenCommand } from './loadgen.js';
 import { registerSetupSqlCommand } from './setup-sql.js';
 import { registerStartCommand } from './start.js';
+import { registerUserCommand } from './user.js';
 
 const program = new Command('sightline')
   .description(
@@ -22,6 +23,7 @@ Quick start:
   sightline start --mysql URL     also watch a MySQL or MariaDB server (see: sightline setup-sql mysql)
   sightline loadgen postgres --url URL   demo load on a PostgreSQL database
   sightline loadgen mysql --url URL      demo load on a MySQL or MariaDB database
+  sightline user create --email E --role admin   add a user who signs in to the web UI
 
 Documentation: README.md in the Sightline repository.`,
   );
@@ -36,6 +38,7 @@ program
 registerStartCommand(program);
 registerSetupSqlCommand(program);
 registerLoadgenCommand(program);
+registerUserCommand(program);
 
 // `sightline setup-sql postgres | psql` (or `mysql | mysql`) when the client exits early: a closed pipe is not a crash.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

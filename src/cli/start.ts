@@ -21,6 +21,8 @@ interface StartFlags {
   port?: string;
   host?: string;
   bootstrapKey?: string;
+  bootstrapEmail?: string;
+  bootstrapPassword?: string;
   logLevel?: string;
   postgres?: string[];
   mysql?: string[];
@@ -57,6 +59,18 @@ export function registerStartCommand(program: Command): void {
       ).env('SIGHTLINE_BOOTSTRAP_KEY'),
     )
     .addOption(
+      new Option(
+        '--bootstrap-email <email>',
+        'email of the first owner, who signs in to the web UI (default: admin@localhost)',
+      ).env('SIGHTLINE_BOOTSTRAP_EMAIL'),
+    )
+    .addOption(
+      new Option(
+        '--bootstrap-password <password>',
+        'create that owner with this password (at least 12 characters) instead of a generated one, if no user has the email yet',
+      ).env('SIGHTLINE_BOOTSTRAP_PASSWORD'),
+    )
+    .addOption(
       new Option('--log-level <level>', 'log level (default: info)')
         .choices(LOG_LEVELS)
         .env('SIGHTLINE_LOG_LEVEL'),
@@ -87,6 +101,8 @@ Any config key can be set from the environment: store.duckdb.memoryLimit is SIGH
 
 On first start with an empty data dir, an organization and an API key are created and the
 key is printed once. Send it as "Authorization: Bearer <key>" (or "x-api-key: <key>").
+An owner who signs in to the web UI is created too, and its generated password printed once
+(--bootstrap-email, --bootstrap-password); add more with \`sightline user create\` (docs/auth.md).
 
 Exit codes: 0 stopped cleanly, 1 unexpected error, 2 invalid configuration,
             3 data directory unusable or in use, 4 cannot listen on a port.
@@ -142,6 +158,8 @@ async function runStart(flags: StartFlags): Promise<number> {
         { path: 'api.port', value: portFlag(flags.port), flag: '--port' },
         { path: 'host', value: flags.host, flag: '--host' },
         { path: 'auth.bootstrapKey', value: flags.bootstrapKey, flag: '--bootstrap-key' },
+        { path: 'auth.bootstrapEmail', value: flags.bootstrapEmail, flag: '--bootstrap-email' },
+        { path: 'auth.bootstrapPassword', value: flags.bootstrapPassword, flag: '--bootstrap-password' },
         { path: 'log.level', value: flags.logLevel, flag: '--log-level' },
         { path: 'collect.postgres.urls', value: flags.postgres, flag: '--postgres' },
         { path: 'collect.mysql.urls', value: flags.mysql, flag: '--mysql' },
@@ -153,9 +171,9 @@ async function runStart(flags: StartFlags): Promise<number> {
   } catch (error) {
     return fail(error);
   }
-  printBanner(running);
-
-  return new Promise<number>((resolve) => {
+  // The handlers go in before the banner: a supervisor (or a test) may stop the process the
+  // moment it reads "Press Ctrl+C to stop.", and a SIGTERM without a handler kills it unclean.
+  const stopped = new Promise<number>((resolve) => {
     let signals = 0;
     const stop = (signal: NodeJS.Signals): void => {
       signals++;
@@ -177,6 +195,8 @@ async function runStart(flags: StartFlags): Promise<number> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  printBanner(running);
+  return stopped;
 }
 
 function fail(error: unknown): number {
@@ -204,6 +224,9 @@ function printBanner(running: RunningSightline): void {
     );
   }
   if (running.apiUrl !== undefined) lines.push(`  UI and API    ${running.apiUrl}`);
+  if (running.opsUrl !== undefined) {
+    lines.push(`  Health        ${running.opsUrl}   (/healthz, /readyz; /metrics with a key)`);
+  }
   if (running.collectors.length > 0) lines.push(`  Watching      ${running.collectors.join(', ')}`);
   if (running.generatedKey !== undefined && running.org !== undefined) {
     lines.push(
@@ -216,6 +239,15 @@ function printBanner(running: RunningSightline): void {
       'Point any OpenTelemetry SDK or Collector at Sightline with:',
       `  OTEL_EXPORTER_OTLP_ENDPOINT=${running.ingestUrl ?? '<the gateway: http://host:4318>'}`,
       `  OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer ${running.generatedKey}"`,
+    );
+  }
+  if (running.generatedUser !== undefined) {
+    lines.push(
+      '',
+      `Created the owner ${running.generatedUser.email} to sign in to the web UI${running.apiUrl === undefined ? '' : ` at ${running.apiUrl}`}.`,
+      'The password is shown only this once; store it now (sightline user create adds more users):',
+      '',
+      `    password: ${running.generatedUser.password}`,
     );
   }
   lines.push('', 'Press Ctrl+C to stop.', '');

@@ -18,7 +18,8 @@ describe('sightline.example.yaml', () => {
       typeof value === 'object' && value !== null && !Array.isArray(value)
         ? Object.entries(value).flatMap(([k, v]) => keys(v, `${prefix}${k}.`))
         : [prefix.slice(0, -1)];
-    const defaults = { ...configSchema.parse({}), auth: { bootstrapKey: 'x' } };
+    const parsed = configSchema.parse({});
+    const defaults = { ...parsed, auth: { ...parsed.auth, bootstrapKey: 'x', bootstrapPassword: 'x' } };
     const withOptional = {
       ...defaults,
       control: { ...defaults.control, postgres: { ...defaults.control.postgres, url: 'postgresql://x' } },

@@ -22,6 +22,8 @@ const ENV_ALIASES: Record<string, string> = {
   SIGHTLINE_PORT: 'api.port',
   SIGHTLINE_INGEST_PORT: 'ingest.port',
   SIGHTLINE_BOOTSTRAP_KEY: 'auth.bootstrapKey',
+  SIGHTLINE_BOOTSTRAP_EMAIL: 'auth.bootstrapEmail',
+  SIGHTLINE_BOOTSTRAP_PASSWORD: 'auth.bootstrapPassword',
   SIGHTLINE_LOG_LEVEL: 'log.level',
 };
 

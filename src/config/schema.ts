@@ -241,6 +241,15 @@ export const configSchema = z.strictObject({
           'must start with "sl_" followed by 16 to 128 letters, digits, "_" or "-"',
         )
         .optional(),
+      /** The first owner's email, created on first start (with a printed password) or with bootstrapPassword. */
+      bootstrapEmail: z
+        .string()
+        .regex(/^[^\s@]+@[^\s@]+$/, 'must be an email address (name@host)')
+        .default('admin@localhost'),
+      /** A fixed password for that owner, for scripts and tests: registered whenever the user does not exist. */
+      bootstrapPassword: z.string().min(12, 'must be at least 12 characters long').max(1024).optional(),
+      /** How long a sign-in to the web UI lasts. */
+      sessionTtlHours: z.number().positive().max(8760).default(12),
     })
     .prefault({}),
   bus: z

@@ -10,11 +10,15 @@ export const ERROR_STATUS = {
   SL_ERR_DATA_DIR_LOCKED: 500,
   SL_ERR_LISTEN_FAILED: 500,
   SL_ERR_UNAUTHENTICATED: 401,
+  /** Authenticated, but the role (or a missing CSRF header) does not allow this; the message says what is needed. */
+  SL_ERR_FORBIDDEN: 403,
   SL_ERR_BAD_REQUEST: 400,
   SL_ERR_MALFORMED_BODY: 400,
   SL_ERR_BODY_TOO_LARGE: 413,
   SL_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   SL_ERR_NOT_FOUND: 404,
+  /** The request contradicts what is stored (an email in use, the last owner). */
+  SL_ERR_CONFLICT: 409,
   SL_ERR_TOO_MANY_REQUESTS: 429,
   /** A query that would read or return more than the configured limits (api.query). */
   SL_ERR_QUERY_LIMIT: 422,

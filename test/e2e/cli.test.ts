@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { logIn } from '../harness/api-client.js';
 import { runCli, startSightlineProcess } from '../harness/sightline.js';
 
 describe('the sightline CLI', () => {
@@ -30,6 +31,8 @@ describe('the sightline CLI', () => {
       ['--port <port>', 'SIGHTLINE_PORT'],
       ['--host <address>', 'SIGHTLINE_HOST'],
       ['--bootstrap-key <key>', 'SIGHTLINE_BOOTSTRAP_KEY'],
+      ['--bootstrap-email <email>', 'SIGHTLINE_BOOTSTRAP_EMAIL'],
+      ['--bootstrap-password <password>', 'SIGHTLINE_BOOTSTRAP_PASSWORD'],
     ]) {
       expect(stdout).toContain(flag);
       expect(stdout).toContain(`env: ${env}`);
@@ -108,13 +111,18 @@ describe('the sightline CLI', () => {
     ]);
     blocker.close();
     expect(failed.code).toBe(4);
-    const server = await startSightlineProcess({ dataDir, key: 'printed' });
+    const server = await startSightlineProcess({ dataDir, key: 'printed', user: 'printed' });
     try {
       expect(server.stdout()).toContain('First start: created the organization "default"');
       const stats = await fetch(`${server.apiUrl}/api/v1/stats`, {
         headers: { authorization: `Bearer ${server.key}` },
       });
       expect(stats.status).toBe(200);
+      // The owner's password is printed once too, and signs in.
+      expect(server.user.email).toBe('admin@localhost');
+      const cookie = await logIn(server.apiUrl, server.user);
+      const me = await fetch(`${server.apiUrl}/api/v1/auth/me`, { headers: { cookie } });
+      expect(await me.json()).toMatchObject({ role: 'owner', user: { email: 'admin@localhost' } });
     } finally {
       await server.stop();
     }

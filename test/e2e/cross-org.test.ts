@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import Long from 'long';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { displayPrefix, hashApiKey } from '../../src/auth/api-key.js';
+import { hashPassword } from '../../src/auth/passwords.js';
 import { silentLogger } from '../../src/core/logger.js';
 import { msToNs } from '../../src/core/time.js';
 import { opentelemetry } from '../../src/otlp/generated/otlp.js';
@@ -34,6 +35,13 @@ interface OrgData {
   databaseId: string;
   fingerprint: string;
   sessionQuery: string;
+  /** The org's main key (owner) and a spare one (member) to revoke; its user and a spare user. */
+  keyId: string;
+  spareKeyId: string;
+  userEmail: string;
+  userPassword: string;
+  userId: string;
+  spareUserId: string;
   /** Strings only this org's data contains. */
   markers: string[];
   counts: { logs: number; spans: number; entities: number };
@@ -53,6 +61,12 @@ function orgData(name: 'a' | 'b', key: string, logs: number, spans: number): Org
     databaseId: `pg:${tag}:shop`,
     fingerprint: `fp-${tag}`,
     sessionQuery: `SELECT ${tag}`,
+    keyId: '',
+    spareKeyId: '',
+    userEmail: `user-${tag}@e2e.test`,
+    userPassword: `password-${tag}`,
+    userId: '',
+    spareUserId: '',
     markers: [] as string[],
     counts: { logs, spans, entities: 2 },
   };
@@ -238,7 +252,7 @@ async function writeDatabaseRecords(store: DuckDBStore, org: OrgData): Promise<v
 }
 
 interface Request {
-  method: 'GET' | 'POST';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
   body?: unknown;
 }
@@ -258,6 +272,17 @@ interface RouteCase {
 
 const get = (url: string): Request => ({ method: 'GET', url });
 const postJson = (url: string, body: unknown): Request => ({ method: 'POST', url, body });
+const patchJson = (url: string, body: unknown): Request => ({ method: 'PATCH', url, body });
+const del = (url: string): Request => ({ method: 'DELETE', url });
+const status = (code: number) => (answer: Answer) => expect(answer.status, answer.text).toBe(code);
+const createdOwn = (answer: Answer, viewer: OrgData) => {
+  expect(answer.status, answer.text).toBe(201);
+  expect(answer.text).toContain(viewer.markers[0]);
+};
+const ownOrg = (answer: Answer, viewer: OrgData) => {
+  expect(answer.status, answer.text).toBe(200);
+  expect((JSON.parse(answer.text) as { org: { id: string } }).org.id).toBe(viewer.orgId);
+};
 const enc = encodeURIComponent;
 const containsOwn = (answer: Answer, viewer: OrgData) => {
   expect(answer.status, answer.text).toBe(200);
@@ -394,7 +419,72 @@ const CASES: Record<string, RouteCase> = {
     own: (v) => [{ ...postJson('/api/v1/metrics/query_range', rangeBody(promName(v))), expect: containsOwn }],
   },
   ...prometheusCases(),
+  ...accessCases(),
 };
+
+/**
+ * Sign-in, keys and users: lists hold only the caller's org's keys and users; another org's key
+ * or user id is a 404 for revoking, changing and disabling (and its key keeps working: its own
+ * requests come after). Sign-in and /me answer with the caller's own org.
+ */
+function accessCases(): Record<string, RouteCase> {
+  return {
+    'POST /api/v1/auth/login': {
+      other: () => [],
+      own: (v) => [
+        {
+          ...postJson('/api/v1/auth/login', { email: v.userEmail, password: v.userPassword }),
+          expect: (answer, viewer) => {
+            ownOrg(answer, viewer);
+            containsOwn(answer, viewer);
+          },
+        },
+      ],
+    },
+    'POST /api/v1/auth/logout': {
+      other: () => [],
+      own: () => [{ method: 'POST', url: '/api/v1/auth/logout', expect: status(204) }],
+    },
+    'GET /api/v1/auth/me': { other: () => [], own: () => [{ ...get('/api/v1/auth/me'), expect: ownOrg }] },
+    'GET /api/v1/keys': {
+      other: () => [get('/api/v1/keys')],
+      own: () => [{ ...get('/api/v1/keys'), expect: containsOwn }],
+    },
+    'POST /api/v1/keys': {
+      other: () => [],
+      own: (v) => [
+        { ...postJson('/api/v1/keys', { name: `new-${v.markers[0] ?? ''}` }), expect: createdOwn },
+      ],
+    },
+    'DELETE /api/v1/keys/{id}': {
+      other: (_v, o) => [del(`/api/v1/keys/${o.keyId}`), del(`/api/v1/keys/${o.spareKeyId}`)],
+      own: (v) => [{ ...del(`/api/v1/keys/${v.spareKeyId}`), expect: status(204) }],
+    },
+    'GET /api/v1/users': {
+      other: () => [get('/api/v1/users')],
+      own: () => [{ ...get('/api/v1/users'), expect: containsOwn }],
+    },
+    'POST /api/v1/users': {
+      other: () => [],
+      own: (v) => [
+        { ...postJson('/api/v1/users', { email: `new-${v.userEmail}`, role: 'viewer' }), expect: createdOwn },
+      ],
+    },
+    'PATCH /api/v1/users/{id}': {
+      other: (_v, o) => [
+        patchJson(`/api/v1/users/${o.userId}`, { role: 'viewer' }),
+        patchJson(`/api/v1/users/${o.spareUserId}`, { role: 'admin' }),
+      ],
+      own: (v) => [
+        { ...patchJson(`/api/v1/users/${v.spareUserId}`, { role: 'member' }), expect: containsOwn },
+      ],
+    },
+    'DELETE /api/v1/users/{id}': {
+      other: (_v, o) => [del(`/api/v1/users/${o.userId}`), del(`/api/v1/users/${o.spareUserId}`)],
+      own: (v) => [{ ...del(`/api/v1/users/${v.spareUserId}`), expect: status(204) }],
+    },
+  };
+}
 
 /** The Prometheus HTTP API's name of an org's metric (dots become underscores). */
 function promName(org: OrgData): string {
@@ -512,12 +602,38 @@ describe('one org’s key never reads another org’s data, on every route of th
     for (const org of [A, B]) {
       const created = await control.createOrg(org.name === 'a' ? 'default' : 'other');
       org.orgId = created.id;
-      await control.createApiKey({
+      const key = await control.createApiKey({
         orgId: created.id,
-        name: 'e2e',
+        name: `e2e-${org.markers[0] ?? ''}`,
         prefix: displayPrefix(org.key),
         keyHash: hashApiKey(org.key),
+        role: 'owner',
       });
+      org.keyId = key.id;
+      const spare = testKey();
+      const spareKey = await control.createApiKey({
+        orgId: created.id,
+        name: 'spare',
+        prefix: displayPrefix(spare),
+        keyHash: hashApiKey(spare),
+        role: 'member',
+      });
+      org.spareKeyId = spareKey.id;
+      const passwordHash = await hashPassword(org.userPassword);
+      const user = await control.createUser({
+        orgId: created.id,
+        email: org.userEmail,
+        passwordHash,
+        role: 'owner',
+      });
+      org.userId = user.id;
+      const spareUser = await control.createUser({
+        orgId: created.id,
+        email: `spare-${org.userEmail}`,
+        passwordHash,
+        role: 'viewer',
+      });
+      org.spareUserId = spareUser.id;
       await writeDatabaseRecords(store, org);
     }
     await store.shutdown();

@@ -160,7 +160,7 @@ describe('the OpenTelemetry JS SDK sending to `sightline start`', () => {
     });
   }
 
-  it('counts every stored record per signal on /api/v1/stats and serves the placeholder page', async () => {
+  it('counts every stored record per signal on /api/v1/stats and serves the web UI', async () => {
     const stats = await sightline.api.get<{ logs: number; spans: number; metricPoints: number }>(
       '/api/v1/stats',
     );
@@ -169,6 +169,6 @@ describe('the OpenTelemetry JS SDK sending to `sightline start`', () => {
     expect(stats.body.metricPoints).toBeGreaterThanOrEqual(8);
     const page = await fetch(`${sightline.server.apiUrl}/`);
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain('/api/v1/stats');
+    expect(await page.text()).toContain('<div id="root"></div>');
   });
 });

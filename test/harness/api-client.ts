@@ -38,3 +38,53 @@ export interface LogView {
   attributes: Record<string, unknown>;
   resource: Record<string, unknown>;
 }
+
+export const CSRF_HEADERS = { 'x-sightline-csrf': '1' } as const;
+
+/**
+ * Signs in as the web UI does and returns the Cookie header value (`sl_session=…`) to send
+ * back; fails with the answer when sign-in is refused.
+ */
+export async function logIn(baseUrl: string, user: { email: string; password: string }): Promise<string> {
+  const response = await fetch(`${baseUrl}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(user),
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`sign-in answered ${response.status}: ${text}`);
+  const cookie = /^(sl_session=[^;]*)/.exec(response.headers.get('set-cookie') ?? '')?.[1];
+  if (cookie === undefined)
+    throw new Error(`sign-in set no sl_session cookie: ${response.headers.get('set-cookie')}`);
+  return cookie;
+}
+
+/** Requests with the session cookie, as the web UI sends them (with the CSRF header unless `csrf: false`). */
+export class SessionClient {
+  constructor(
+    readonly baseUrl: string,
+    readonly cookie: string,
+  ) {}
+
+  async request<T = unknown>(
+    method: string,
+    path: string,
+    options: { body?: unknown; csrf?: boolean } = {},
+  ): Promise<{ status: number; body: T; headers: Headers }> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      headers: {
+        cookie: this.cookie,
+        ...(options.csrf === false ? {} : CSRF_HEADERS),
+        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+    });
+    const text = await response.text();
+    return {
+      status: response.status,
+      body: (text === '' ? undefined : JSON.parse(text)) as T,
+      headers: response.headers,
+    };
+  }
+}

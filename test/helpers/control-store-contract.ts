@@ -2,8 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { displayPrefix, generateApiKey, hashApiKey } from '../../src/auth/api-key.js';
 import { ApiKeyAuthenticator } from '../../src/auth/authenticator.js';
 import { DEFAULT_ORG_NAME, bootstrapAccess } from '../../src/auth/bootstrap.js';
+import { hashPassword } from '../../src/auth/passwords.js';
+import { SessionManager, hashSessionToken } from '../../src/auth/sessions.js';
 import { SightlineError } from '../../src/core/errors.js';
-import type { ControlStore } from '../../src/store/control-store.js';
+import type { ControlStore, Org, Role } from '../../src/store/control-store.js';
 import { orgId } from '../../src/store/rows.js';
 
 /** One empty, started control store over storage of its own. */
@@ -167,7 +169,8 @@ export function describeControlStoreContract(name: string, open: () => Promise<C
       });
       expect(await authenticator.authenticate({ 'x-api-key': current.key })).toEqual({
         orgId: org.id,
-        keyId: (await store.findApiKeyByHash(current.hash))?.id,
+        role: 'admin',
+        principal: { kind: 'key', keyId: (await store.findApiKeyByHash(current.hash))?.id },
       });
     });
 
@@ -195,6 +198,215 @@ export function describeControlStoreContract(name: string, open: () => Promise<C
       const second = await bootstrapAccess(fixture.store, undefined);
       expect(second).toEqual({ org: first.org });
       expect(await fixture.store.listOrgs()).toHaveLength(1);
+    });
+
+    async function addUser(store: ControlStore, org: Org, email: string, role: Role) {
+      return store.createUser({ orgId: org.id, email, passwordHash: `scrypt$test$${email}`, role });
+    }
+
+    it('stores a key’s role (admin when none is given) and lists, revokes and scopes keys per org', async () => {
+      const { store } = await fresh();
+      const a = await store.createOrg('a');
+      const b = await store.createOrg('b');
+      const viewer = generateApiKey();
+      const record = await store.createApiKey({
+        orgId: a.id,
+        name: 'dash',
+        prefix: displayPrefix(viewer),
+        keyHash: hashApiKey(viewer),
+        role: 'viewer',
+      });
+      expect(record.role).toBe('viewer');
+      const plain = await addKey(store, a);
+      expect((await store.findApiKeyByHash(plain.hash))?.role).toBe('admin');
+      const other = await addKey(store, b);
+      const otherId = (await store.findApiKeyByHash(other.hash))?.id ?? '';
+
+      expect((await store.listApiKeys(a.id)).map((k) => [k.name, k.role])).toEqual([
+        ['dash', 'viewer'],
+        ['ci', 'admin'],
+      ]);
+      // Another org's key is not found, and not revoked, through this org.
+      expect(await store.revokeApiKey(a.id, otherId)).toBeUndefined();
+      expect((await store.findApiKeyByHash(other.hash))?.revokedAt).toBeNull();
+
+      const revoked = await store.revokeApiKey(a.id, record.id);
+      expect(revoked?.revokedAt).toBeInstanceOf(Date);
+      const again = await store.revokeApiKey(a.id, record.id);
+      expect(again?.revokedAt?.getTime()).toBe(revoked?.revokedAt?.getTime());
+      expect((await store.findApiKeyByHash(hashApiKey(viewer)))?.revokedAt).toBeInstanceOf(Date);
+      await expect(
+        new ApiKeyAuthenticator(store).authenticate({ 'x-api-key': viewer }),
+      ).rejects.toMatchObject({
+        status: 401,
+      });
+    });
+
+    it('creates users with every field, finds them by email, lists and scopes them per org', async () => {
+      const { store } = await fresh();
+      const a = await store.createOrg('a');
+      const b = await store.createOrg('b');
+      const before = Date.now();
+      const ana = await store.createUser({
+        orgId: a.id,
+        email: 'ana@example.com',
+        passwordHash: 'scrypt$x',
+        role: 'owner',
+      });
+      expect(ana).toMatchObject({ orgId: a.id, email: 'ana@example.com', role: 'owner', disabledAt: null });
+      expect(ana.id).toMatch(/^usr_[0-9A-Za-z]{16}$/);
+      expect(ana.createdAt.getTime()).toBeGreaterThanOrEqual(before - 2_000);
+      expect(JSON.stringify(ana)).not.toContain('scrypt$x');
+      const bob = await addUser(store, b, 'bob@example.com', 'viewer');
+
+      expect(await store.findUserByEmail('ana@example.com')).toEqual({ ...ana, passwordHash: 'scrypt$x' });
+      expect(await store.findUserByEmail('nobody@example.com')).toBeUndefined();
+      expect(await store.getUser(a.id, ana.id)).toEqual(ana);
+      expect(await store.getUser(a.id, bob.id)).toBeUndefined();
+      expect(await store.listUsers(a.id)).toEqual([ana]);
+      expect((await store.listUsers(b.id)).map((u) => u.email)).toEqual(['bob@example.com']);
+    });
+
+    it('refuses an email in use in any org with SL_ERR_CONFLICT, and a user of an unknown org', async () => {
+      const { store } = await fresh();
+      const a = await store.createOrg('a');
+      const b = await store.createOrg('b');
+      await addUser(store, a, 'ana@example.com', 'owner');
+      await expect(addUser(store, b, 'ana@example.com', 'viewer')).rejects.toMatchObject({
+        code: 'SL_ERR_CONFLICT',
+        status: 409,
+      });
+      await expect(
+        addUser(store, { ...a, id: orgId('org_doesnotexist00') }, 'x@example.com', 'viewer'),
+      ).rejects.toThrow();
+      expect(await store.listUsers(b.id)).toEqual([]);
+    });
+
+    it('changes roles and disables users, but never the org’s last enabled owner', async () => {
+      const { store } = await fresh();
+      const org = await store.createOrg('a');
+      const other = await store.createOrg('b');
+      const owner = await addUser(store, org, 'owner@example.com', 'owner');
+      const member = await addUser(store, org, 'member@example.com', 'member');
+      const foreignOwner = await addUser(store, other, 'owner@b.example', 'owner');
+
+      expect(await store.changeUserRole(org.id, owner.id, 'admin')).toEqual({ status: 'last_owner' });
+      expect(await store.disableUser(org.id, owner.id)).toEqual({ status: 'last_owner' });
+      expect(await store.changeUserRole(org.id, foreignOwner.id, 'viewer')).toEqual({ status: 'not_found' });
+      expect(await store.disableUser(org.id, foreignOwner.id)).toEqual({ status: 'not_found' });
+      expect((await store.getUser(org.id, owner.id))?.role).toBe('owner');
+
+      const promoted = await store.changeUserRole(org.id, member.id, 'owner');
+      expect(promoted).toMatchObject({ status: 'ok', user: { id: member.id, role: 'owner' } });
+      // Now there is another owner: the first may go.
+      const demoted = await store.changeUserRole(org.id, owner.id, 'viewer');
+      expect(demoted).toMatchObject({ status: 'ok', user: { role: 'viewer' } });
+      // A disabled owner does not count as one.
+      const disabled = await store.disableUser(org.id, member.id);
+      expect(disabled).toEqual({ status: 'last_owner' });
+      await store.changeUserRole(org.id, owner.id, 'owner');
+      const gone = await store.disableUser(org.id, member.id);
+      expect(gone.status === 'ok' && gone.user.disabledAt).toBeInstanceOf(Date);
+      expect(await store.changeUserRole(org.id, owner.id, 'admin')).toEqual({ status: 'last_owner' });
+      // The other org's owner was never touched.
+      expect(await store.getUser(other.id, foreignOwner.id)).toEqual(foreignOwner);
+    });
+
+    it('keeps sessions by token hash with their user, deletes them, and sweeps the expired ones', async () => {
+      const { store } = await fresh();
+      const org = await store.createOrg('a');
+      const user = await addUser(store, org, 'ana@example.com', 'admin');
+      const now = Date.now();
+      const createdAt = new Date(now - 1_000);
+      const live = {
+        tokenHash: hashSessionToken('live'),
+        orgId: org.id,
+        userId: user.id,
+        createdAt,
+        expiresAt: new Date(now + 3_600_000),
+      };
+      const old = { ...live, tokenHash: hashSessionToken('old'), expiresAt: new Date(now - 500) };
+      await store.createSession(live);
+      await store.createSession(old);
+
+      const found = await store.findSession(live.tokenHash);
+      expect(found?.user).toEqual(user);
+      expect(found?.session.orgId).toBe(org.id);
+      expect(found?.session.userId).toBe(user.id);
+      expect(found?.session.expiresAt.getTime()).toBe(live.expiresAt.getTime());
+      expect(found?.session.createdAt.getTime()).toBe(createdAt.getTime());
+      expect(await store.findSession(hashSessionToken('unknown'))).toBeUndefined();
+
+      expect(await store.deleteExpiredSessions(new Date(now))).toBe(1);
+      expect(await store.findSession(old.tokenHash)).toBeUndefined();
+      expect(await store.findSession(live.tokenHash)).toBeDefined();
+      await store.deleteSession(live.tokenHash);
+      expect(await store.findSession(live.tokenHash)).toBeUndefined();
+    });
+
+    it('ends a user’s sessions when the user is disabled', async () => {
+      const { store } = await fresh();
+      const org = await store.createOrg('a');
+      await addUser(store, org, 'owner@example.com', 'owner');
+      const user = await store.createUser({
+        orgId: org.id,
+        email: 'ana@example.com',
+        passwordHash: await hashPassword('a long passphrase'),
+        role: 'member',
+      });
+      const sessions = new SessionManager(store);
+      const first = await sessions.signIn('ANA@example.com', 'a long passphrase');
+      const second = await sessions.signIn('ana@example.com', 'a long passphrase');
+      expect(await sessions.authenticate(first.token)).toEqual({
+        orgId: org.id,
+        role: 'member',
+        principal: { kind: 'user', userId: user.id, email: 'ana@example.com' },
+      });
+      await sessions.signOut(first.token);
+      await expect(sessions.authenticate(first.token)).rejects.toMatchObject({ status: 401 });
+      expect((await store.disableUser(org.id, user.id)).status).toBe('ok');
+      expect(await store.findSession(hashSessionToken(second.token))).toBeUndefined();
+      await expect(sessions.signIn('ana@example.com', 'a long passphrase')).rejects.toMatchObject({
+        status: 401,
+      });
+    });
+
+    it('keeps users, roles and sessions across a restart', async () => {
+      const fixture = await fresh();
+      const org = await fixture.store.createOrg('a');
+      const user = await addUser(fixture.store, org, 'ana@example.com', 'viewer');
+      const session = {
+        tokenHash: hashSessionToken('t'),
+        orgId: org.id,
+        userId: user.id,
+        createdAt: new Date(),
+        expiresAt: new Date(Date.now() + 60_000),
+      };
+      await fixture.store.createSession(session);
+      await fixture.reopen();
+      expect(await fixture.store.getUser(org.id, user.id)).toEqual(user);
+      expect((await fixture.store.findSession(session.tokenHash))?.user).toEqual(user);
+    });
+
+    it('bootstraps the first owner once with a generated password, or registers a given one', async () => {
+      const fixture = await fresh();
+      const first = await bootstrapAccess(fixture.store, { email: 'Root@Example.com' });
+      expect(first.generatedUser?.email).toBe('root@example.com');
+      const sessions = new SessionManager(fixture.store);
+      const signIn = await sessions.signIn('root@example.com', first.generatedUser?.password ?? '');
+      expect(signIn.user.role).toBe('owner');
+      const second = await bootstrapAccess(fixture.store, { email: 'root@example.com' });
+      expect(second.generatedUser).toBeUndefined();
+      const given = await bootstrapAccess(fixture.store, {
+        email: 'ci@example.com',
+        password: 'a fixed passphrase',
+      });
+      expect(given.generatedUser).toBeUndefined();
+      expect((await sessions.signIn('ci@example.com', 'a fixed passphrase')).org.id).toBe(first.org.id);
+      expect((await fixture.store.listUsers(first.org.id)).map((u) => [u.email, u.role])).toEqual([
+        ['root@example.com', 'owner'],
+        ['ci@example.com', 'owner'],
+      ]);
     });
 
     it('does not answer a refused write with a retryable error', async () => {

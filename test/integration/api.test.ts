@@ -80,6 +80,7 @@ describe('query API over the real pipeline', () => {
     });
     api = buildApiApp({
       authenticator,
+      control,
       store,
       metrics,
       logger,

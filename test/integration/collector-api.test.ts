@@ -125,6 +125,7 @@ describe('database views over the collector pipeline', () => {
     await processor.start();
     api = buildApiApp({
       authenticator: new ApiKeyAuthenticator(control),
+      control,
       store,
       metrics,
       logger,

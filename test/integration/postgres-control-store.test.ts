@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { displayPrefix, generateApiKey, hashApiKey } from '../../src/auth/api-key.js';
+import { createUser, withControlStore } from '../../src/app/control-admin.js';
 import { ApiKeyAuthenticator } from '../../src/auth/authenticator.js';
+import { SessionManager } from '../../src/auth/sessions.js';
+import { configSchema } from '../../src/config/schema.js';
 import { SightlineError } from '../../src/core/errors.js';
 import { silentLogger } from '../../src/core/logger.js';
 import {
@@ -10,7 +13,8 @@ import {
   PostgresControlStore,
   type PostgresControlStoreOptions,
 } from '../../src/store/postgres/control-store.js';
-import { CONTROL_MIGRATIONS } from '../../src/store/postgres/migrations.js';
+import { CONTROL_MIGRATIONS, runControlMigrations } from '../../src/store/postgres/migrations.js';
+import { orgId } from '../../src/store/rows.js';
 import { describeControlStoreContract, type ControlStoreFixture } from '../helpers/control-store-contract.js';
 import { freePort } from '../harness/free-port.js';
 import type { PostgresInstance } from '../harness/postgres.js';
@@ -126,12 +130,25 @@ describe.skipIf(!available)('PostgresControlStore', () => {
         'api_keys.key_hash text NO',
         'api_keys.created_at timestamp with time zone NO',
         'api_keys.revoked_at timestamp with time zone YES',
+        'api_keys.role text NO',
         'orgs.id text NO',
         'orgs.name text NO',
         'orgs.created_at timestamp with time zone NO',
         'schema_migrations.version integer NO',
         'schema_migrations.name text NO',
         'schema_migrations.applied_at timestamp with time zone NO',
+        'sessions.token_hash text NO',
+        'sessions.org_id text NO',
+        'sessions.user_id text NO',
+        'sessions.created_at timestamp with time zone NO',
+        'sessions.expires_at timestamp with time zone NO',
+        'users.id text NO',
+        'users.org_id text NO',
+        'users.email text NO',
+        'users.password_hash text NO',
+        'users.role text NO',
+        'users.created_at timestamp with time zone NO',
+        'users.disabled_at timestamp with time zone YES',
       ]);
       const constraints = await admin.query<{ conname: string; contype: string }>(
         `SELECT conname, contype FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace
@@ -141,9 +158,17 @@ describe.skipIf(!available)('PostgresControlStore', () => {
         { conname: 'api_keys_key_hash_key', contype: 'u' },
         { conname: 'api_keys_org_id_fkey', contype: 'f' },
         { conname: 'api_keys_pkey', contype: 'p' },
+        { conname: 'api_keys_role_check', contype: 'c' },
         { conname: 'orgs_name_key', contype: 'u' },
         { conname: 'orgs_pkey', contype: 'p' },
         { conname: 'schema_migrations_pkey', contype: 'p' },
+        { conname: 'sessions_org_id_fkey', contype: 'f' },
+        { conname: 'sessions_pkey', contype: 'p' },
+        { conname: 'sessions_user_id_fkey', contype: 'f' },
+        { conname: 'users_email_key', contype: 'u' },
+        { conname: 'users_org_id_fkey', contype: 'f' },
+        { conname: 'users_pkey', contype: 'p' },
+        { conname: 'users_role_check', contype: 'c' },
       ]);
       // Nothing lands in public: the control plane can share a database with other things.
       const inPublic = await admin.query(
@@ -295,6 +320,93 @@ describe.skipIf(!available)('PostgresControlStore', () => {
       }
       expect(error).toMatchObject({ code: 'SL_ERR_CONFIG_INVALID' });
       expect(everythingShown(error)).not.toContain('hunter2-secret');
+    });
+  });
+
+  describe('sign-in and roles', () => {
+    it('gives the keys of a schema from before roles admin, and the bootstrap keys owner', async () => {
+      const schema = newSchema();
+      const client = await admin.connect();
+      try {
+        await runControlMigrations(client, schema, CONTROL_MIGRATIONS.slice(0, 1));
+        await client.query(`INSERT INTO "${schema}".orgs (id, name) VALUES ('org_1', 'default')`);
+        for (const [id, name] of [
+          ['k1', 'bootstrap'],
+          ['k2', 'first key'],
+          ['k3', 'ci'],
+        ]) {
+          await client.query(
+            `INSERT INTO "${schema}".api_keys (id, org_id, name, prefix, key_hash) VALUES ($1, 'org_1', $2, 'sl_x', $1)`,
+            [id, name],
+          );
+        }
+      } finally {
+        client.release();
+      }
+      const store = controlStore({ schema });
+      await store.start();
+      expect((await store.listApiKeys(orgId('org_1'))).map((k) => [k.name, k.role])).toEqual([
+        ['bootstrap', 'owner'],
+        ['first key', 'owner'],
+        ['ci', 'admin'],
+      ]);
+    });
+
+    it('`sightline user create` adds a user to the PostgreSQL control plane of the config', async () => {
+      const schema = newSchema();
+      const config = configSchema.parse({
+        control: { type: 'postgres', postgres: { url: postgres.url, schema } },
+      });
+      const orgless = await rejection(
+        withControlStore(config, silentLogger(), (control) =>
+          createUser(control, { email: 'a@x.test', role: 'admin' }),
+        ),
+      );
+      expect(orgless.message).toContain('start Sightline once first');
+      const store = controlStore({ schema });
+      await store.start();
+      await store.createOrg('default');
+      await store.createOrg('team');
+      const created = await withControlStore(config, silentLogger(), (control) =>
+        createUser(control, { email: 'Ana@X.test', role: 'admin', orgName: 'team' }),
+      );
+      expect(created.org.name).toBe('team');
+      expect(created.user).toMatchObject({ email: 'ana@x.test', role: 'admin' });
+      const signIn = await new SessionManager(store).signIn('ana@x.test', created.generatedPassword ?? '');
+      expect(signIn.org.name).toBe('team');
+      const unknownOrg = await rejection(
+        withControlStore(config, silentLogger(), (control) =>
+          createUser(control, { email: 'b@x.test', role: 'admin', orgName: 'nope' }),
+        ),
+      );
+      expect(unknownOrg.message).toBe('there is no organization "nope"; there are: default, team');
+    });
+
+    it('keeps one owner when two requests demote the only two owners at the same time', async () => {
+      const schema = newSchema();
+      const [a, b] = [controlStore({ schema }), controlStore({ schema })];
+      await a.start();
+      await b.start();
+      const org = await a.createOrg('acme');
+      const first = await a.createUser({
+        orgId: org.id,
+        email: 'a@x.test',
+        passwordHash: 'h',
+        role: 'owner',
+      });
+      const second = await a.createUser({
+        orgId: org.id,
+        email: 'b@x.test',
+        passwordHash: 'h',
+        role: 'owner',
+      });
+      const results = await Promise.all([
+        a.changeUserRole(org.id, first.id, 'admin'),
+        b.disableUser(org.id, second.id),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual(['last_owner', 'ok']);
+      const owners = (await a.listUsers(org.id)).filter((u) => u.role === 'owner' && u.disabledAt === null);
+      expect(owners).toHaveLength(1);
     });
   });
 

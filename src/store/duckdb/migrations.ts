@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { SightlineError } from '../../core/errors.js';
+import { CONTROL_AUTH_MIGRATION } from './control-schema.js';
 import { ROLLUP_MIGRATION } from './rollup-schema.js';
 import { USAGE_MIGRATION } from './usage-schema.js';
 
@@ -260,6 +261,7 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  CONTROL_AUTH_MIGRATION,
 ];
 
 export async function runMigrations(

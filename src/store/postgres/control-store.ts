@@ -3,7 +3,17 @@ import type { Component } from '../../core/component.js';
 import { SightlineError, errorMessage } from '../../core/errors.js';
 import { newId } from '../../core/ids.js';
 import type { Logger } from '../../core/logger.js';
-import type { ApiKeyRecord, ControlStore, Org } from '../control-store.js';
+import {
+  isRole,
+  type ApiKeyRecord,
+  type ControlStore,
+  type Org,
+  type Role,
+  type SessionRecord,
+  type UserChange,
+  type UserCredentials,
+  type UserRecord,
+} from '../control-store.js';
 import { orgId, type OrgId } from '../rows.js';
 import {
   endpointOf,
@@ -43,9 +53,42 @@ interface ApiKeyRow {
   org_id: string;
   name: string;
   prefix: string;
+  role: string;
   created_at: Date;
   revoked_at: Date | null;
 }
+
+interface UserRow {
+  id: string;
+  org_id: string;
+  email: string;
+  role: string;
+  created_at: Date;
+  disabled_at: Date | null;
+  password_hash?: string;
+}
+
+type StatementName =
+  | 'listOrgs'
+  | 'createOrg'
+  | 'getOrg'
+  | 'createApiKey'
+  | 'findApiKey'
+  | 'listApiKeys'
+  | 'revokeApiKey'
+  | 'createUser'
+  | 'findUserByEmail'
+  | 'getUser'
+  | 'listUsers'
+  | 'lockOrg'
+  | 'otherOwners'
+  | 'setRole'
+  | 'disable'
+  | 'endUserSessions'
+  | 'createSession'
+  | 'findSession'
+  | 'deleteSession'
+  | 'deleteExpiredSessions';
 
 /**
  * The control plane in PostgreSQL, reachable by every role in scale-out (embedded mode keeps
@@ -57,7 +100,7 @@ export class PostgresControlStore implements ControlStore, Component {
   private readonly endpoint: PostgresEndpoint;
   private readonly schema: string;
   private readonly retryAfterSeconds: number;
-  private readonly sql: Record<'listOrgs' | 'createOrg' | 'createApiKey' | 'findApiKey', string>;
+  private readonly sql: Record<StatementName, string>;
   private started = false;
   private stopping: Promise<void> | undefined;
 
@@ -87,13 +130,41 @@ export class PostgresControlStore implements ControlStore, Component {
         'control-plane PostgreSQL connection lost; it is reopened on demand',
       );
     });
-    const keyColumns = 'id, org_id, name, prefix, created_at, revoked_at';
+    const keyColumns = 'id, org_id, name, prefix, role, created_at, revoked_at';
+    const userColumns = 'id, org_id, email, role, created_at, disabled_at';
     this.sql = {
       listOrgs: `SELECT id, name, created_at FROM ${s}.orgs ORDER BY created_at, id`,
       createOrg: `INSERT INTO ${s}.orgs (id, name) VALUES ($1, $2) RETURNING id, name, created_at`,
-      createApiKey: `INSERT INTO ${s}.api_keys (id, org_id, name, prefix, key_hash) VALUES ($1, $2, $3, $4, $5)
+      getOrg: `SELECT id, name, created_at FROM ${s}.orgs WHERE id = $1`,
+      createApiKey: `INSERT INTO ${s}.api_keys (id, org_id, name, prefix, key_hash, role) VALUES ($1, $2, $3, $4, $5, $6)
         RETURNING ${keyColumns}`,
       findApiKey: `SELECT ${keyColumns} FROM ${s}.api_keys WHERE key_hash = $1`,
+      listApiKeys: `SELECT ${keyColumns} FROM ${s}.api_keys WHERE org_id = $1 ORDER BY created_at, id`,
+      // COALESCE keeps the first revocation time of a key revoked twice.
+      revokeApiKey: `UPDATE ${s}.api_keys SET revoked_at = COALESCE(revoked_at, now()) WHERE org_id = $1 AND id = $2
+        RETURNING ${keyColumns}`,
+      createUser: `INSERT INTO ${s}.users (id, org_id, email, password_hash, role) VALUES ($1, $2, $3, $4, $5)
+        RETURNING ${userColumns}`,
+      findUserByEmail: `SELECT ${userColumns}, password_hash FROM ${s}.users WHERE email = $1`,
+      getUser: `SELECT ${userColumns} FROM ${s}.users WHERE org_id = $1 AND id = $2`,
+      listUsers: `SELECT ${userColumns} FROM ${s}.users WHERE org_id = $1 ORDER BY created_at, id`,
+      // Changes to an org's users take the org's row lock first, so two of them cannot each
+      // see the other owner and together remove both.
+      lockOrg: `SELECT id FROM ${s}.orgs WHERE id = $1 FOR UPDATE`,
+      otherOwners: `SELECT count(*)::int AS n FROM ${s}.users
+        WHERE org_id = $1 AND id <> $2 AND role = 'owner' AND disabled_at IS NULL`,
+      setRole: `UPDATE ${s}.users SET role = $3 WHERE org_id = $1 AND id = $2 RETURNING ${userColumns}`,
+      disable: `UPDATE ${s}.users SET disabled_at = COALESCE(disabled_at, now()) WHERE org_id = $1 AND id = $2
+        RETURNING ${userColumns}`,
+      endUserSessions: `DELETE FROM ${s}.sessions WHERE org_id = $1 AND user_id = $2`,
+      createSession: `INSERT INTO ${s}.sessions (token_hash, org_id, user_id, created_at, expires_at)
+        VALUES ($1, $2, $3, $4, $5)`,
+      findSession: `SELECT s.created_at AS session_created_at, s.expires_at,
+          u.id, u.org_id, u.email, u.role, u.created_at, u.disabled_at
+        FROM ${s}.sessions s JOIN ${s}.users u ON u.id = s.user_id AND u.org_id = s.org_id
+        WHERE s.token_hash = $1`,
+      deleteSession: `DELETE FROM ${s}.sessions WHERE token_hash = $1`,
+      deleteExpiredSessions: `DELETE FROM ${s}.sessions WHERE expires_at <= $1`,
     };
   }
 
@@ -153,11 +224,17 @@ export class PostgresControlStore implements ControlStore, Component {
     }
   }
 
+  async getOrg(id: OrgId): Promise<Org | undefined> {
+    const rows = await this.read<OrgRow>(this.sql.getOrg, [id]);
+    return rows[0] === undefined ? undefined : toOrg(rows[0]);
+  }
+
   async createApiKey(input: {
     orgId: OrgId;
     name: string;
     prefix: string;
     keyHash: string;
+    role?: Role;
   }): Promise<ApiKeyRecord> {
     try {
       const rows = await this.write<ApiKeyRow>(this.sql.createApiKey, [
@@ -166,6 +243,7 @@ export class PostgresControlStore implements ControlStore, Component {
         input.name,
         input.prefix,
         input.keyHash,
+        input.role ?? 'admin',
       ]);
       return toApiKey(single(rows));
     } catch (error) {
@@ -196,6 +274,160 @@ export class PostgresControlStore implements ControlStore, Component {
   async findApiKeyByHash(keyHash: string): Promise<ApiKeyRecord | undefined> {
     const rows = await this.read<ApiKeyRow>(this.sql.findApiKey, [keyHash]);
     return rows[0] === undefined ? undefined : toApiKey(rows[0]);
+  }
+
+  async listApiKeys(orgId: OrgId): Promise<ApiKeyRecord[]> {
+    return (await this.read<ApiKeyRow>(this.sql.listApiKeys, [orgId])).map(toApiKey);
+  }
+
+  async revokeApiKey(orgId: OrgId, id: string): Promise<ApiKeyRecord | undefined> {
+    const rows = await this.write<ApiKeyRow>(this.sql.revokeApiKey, [orgId, id]);
+    return rows[0] === undefined ? undefined : toApiKey(rows[0]);
+  }
+
+  async createUser(input: {
+    orgId: OrgId;
+    email: string;
+    passwordHash: string;
+    role: Role;
+  }): Promise<UserRecord> {
+    try {
+      const rows = await this.write<UserRow>(this.sql.createUser, [
+        newId('usr'),
+        input.orgId,
+        input.email,
+        input.passwordHash,
+        input.role,
+      ]);
+      return toUser(single(rows));
+    } catch (error) {
+      const violated = constraint(error);
+      if (violated === 'users_email_key') {
+        throw new SightlineError(
+          'SL_ERR_CONFLICT',
+          `a user with the email ${input.email} exists already; choose another email`,
+          { cause: error },
+        );
+      }
+      if (violated === 'users_org_id_fkey') {
+        throw new SightlineError('SL_ERR_NOT_FOUND', `org ${input.orgId} does not exist`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async findUserByEmail(email: string): Promise<UserCredentials | undefined> {
+    const row = (await this.read<UserRow>(this.sql.findUserByEmail, [email]))[0];
+    return row === undefined ? undefined : { ...toUser(row), passwordHash: row.password_hash ?? '' };
+  }
+
+  async getUser(orgId: OrgId, id: string): Promise<UserRecord | undefined> {
+    const row = (await this.read<UserRow>(this.sql.getUser, [orgId, id]))[0];
+    return row === undefined ? undefined : toUser(row);
+  }
+
+  async listUsers(orgId: OrgId): Promise<UserRecord[]> {
+    return (await this.read<UserRow>(this.sql.listUsers, [orgId])).map(toUser);
+  }
+
+  changeUserRole(orgId: OrgId, id: string, role: Role): Promise<UserChange> {
+    return this.changeUser(orgId, id, role === 'owner', async (client) =>
+      single((await client.query<UserRow>(this.sql.setRole, [orgId, id, role])).rows),
+    );
+  }
+
+  disableUser(orgId: OrgId, id: string): Promise<UserChange> {
+    return this.changeUser(orgId, id, false, async (client) => {
+      const row = single((await client.query<UserRow>(this.sql.disable, [orgId, id])).rows);
+      await client.query(this.sql.endUserSessions, [orgId, id]);
+      return row;
+    });
+  }
+
+  async createSession(input: SessionRecord & { tokenHash: string }): Promise<void> {
+    await this.write(this.sql.createSession, [
+      input.tokenHash,
+      input.orgId,
+      input.userId,
+      input.createdAt,
+      input.expiresAt,
+    ]);
+  }
+
+  async findSession(tokenHash: string): Promise<{ session: SessionRecord; user: UserRecord } | undefined> {
+    const row = (
+      await this.read<UserRow & { session_created_at: Date; expires_at: Date }>(this.sql.findSession, [
+        tokenHash,
+      ])
+    )[0];
+    if (row === undefined) return undefined;
+    const user = toUser(row);
+    return {
+      session: {
+        orgId: user.orgId,
+        userId: user.id,
+        createdAt: row.session_created_at,
+        expiresAt: row.expires_at,
+      },
+      user,
+    };
+  }
+
+  async deleteSession(tokenHash: string): Promise<void> {
+    await this.write(this.sql.deleteSession, [tokenHash]);
+  }
+
+  async deleteExpiredSessions(now: Date): Promise<number> {
+    this.checkUsable();
+    try {
+      return (await this.pool.query(this.sql.deleteExpiredSessions, [now])).rowCount ?? 0;
+    } catch (error) {
+      throw serveError(error, this.endpoint, this.retryAfterSeconds);
+    }
+  }
+
+  /**
+   * One transaction holding the org's row lock: the user is read, the last-owner rule checked
+   * (`staysOwner`: whether the user is an enabled owner afterwards), then `change` runs.
+   */
+  private async changeUser(
+    orgId: OrgId,
+    id: string,
+    staysOwner: boolean,
+    change: (client: pg.PoolClient) => Promise<UserRow>,
+  ): Promise<UserChange> {
+    this.checkUsable();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw serveError(error, this.endpoint, this.retryAfterSeconds);
+    }
+    try {
+      await client.query('BEGIN');
+      await client.query(this.sql.lockOrg, [orgId]);
+      const row = (await client.query<UserRow>(this.sql.getUser, [orgId, id])).rows[0];
+      let result: UserChange;
+      if (row === undefined) {
+        result = { status: 'not_found' };
+      } else if (
+        row.role === 'owner' &&
+        row.disabled_at === null &&
+        !staysOwner &&
+        ((await client.query<{ n: number }>(this.sql.otherOwners, [orgId, id])).rows[0]?.n ?? 0) === 0
+      ) {
+        result = { status: 'last_owner' };
+      } else {
+        result = { status: 'ok', user: toUser(await change(client)) };
+      }
+      await client.query(result.status === 'ok' ? 'COMMIT' : 'ROLLBACK');
+      client.release();
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(error instanceof Error ? error : new Error(String(error)));
+      throw serveError(error, this.endpoint, this.retryAfterSeconds);
+    }
   }
 
   /**
@@ -264,7 +496,19 @@ function toApiKey(row: ApiKeyRow): ApiKeyRecord {
     orgId: orgId(row.org_id),
     name: row.name,
     prefix: row.prefix,
+    role: isRole(row.role) ? row.role : 'admin',
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+  };
+}
+
+function toUser(row: UserRow): UserRecord {
+  return {
+    id: row.id,
+    orgId: orgId(row.org_id),
+    email: row.email,
+    role: isRole(row.role) ? row.role : 'viewer',
+    createdAt: row.created_at,
+    disabledAt: row.disabled_at,
   };
 }

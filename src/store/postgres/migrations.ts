@@ -42,6 +42,36 @@ export const CONTROL_MIGRATIONS: readonly PostgresMigration[] = [
       'CREATE INDEX api_keys_org_id_idx ON api_keys (org_id)',
     ],
   },
+  {
+    version: 2,
+    name: 'control plane: api_keys.role, users, sessions',
+    // The same meaning as migration 8 of the DuckDB file (duckdb/control-schema.ts): keys made
+    // before roles become admin, the ones bootstrap made (printed or --bootstrap-key) owner.
+    statements: [
+      `ALTER TABLE api_keys ADD COLUMN role text NOT NULL DEFAULT 'admin'
+        CONSTRAINT api_keys_role_check CHECK (role IN ('viewer', 'member', 'admin', 'owner'))`,
+      "UPDATE api_keys SET role = 'owner' WHERE name IN ('bootstrap', 'first key')",
+      `CREATE TABLE users (
+        id text PRIMARY KEY,
+        org_id text NOT NULL REFERENCES orgs (id),
+        email text NOT NULL CONSTRAINT users_email_key UNIQUE,
+        password_hash text NOT NULL,
+        role text NOT NULL CONSTRAINT users_role_check CHECK (role IN ('viewer', 'member', 'admin', 'owner')),
+        created_at timestamptz NOT NULL DEFAULT now(),
+        disabled_at timestamptz
+      )`,
+      'CREATE INDEX users_org_id_idx ON users (org_id)',
+      `CREATE TABLE sessions (
+        token_hash text PRIMARY KEY,
+        org_id text NOT NULL REFERENCES orgs (id),
+        user_id text NOT NULL REFERENCES users (id),
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL
+      )`,
+      'CREATE INDEX sessions_user_id_idx ON sessions (user_id)',
+      'CREATE INDEX sessions_expires_at_idx ON sessions (expires_at)',
+    ],
+  },
 ];
 
 /**

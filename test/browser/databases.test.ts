@@ -1,0 +1,164 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ApiClient } from '../harness/api-client.js';
+import {
+  POSTGRES_INSTALL_HINT,
+  postgresAvailable,
+  startPostgres,
+  type PostgresInstance,
+} from '../harness/postgres.js';
+import { requireService } from '../harness/service-missing.js';
+import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
+import { API_WAIT, type QueryDetail, type TopQueries } from '../helpers/database-api.js';
+import { chromiumAvailable, launchBrowser, newPage, screenshot, signIn } from './browser.js';
+
+const available =
+  chromiumAvailable() && requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
+
+/**
+ * The Databases screen on a real PostgreSQL watched by the collector, after a short
+ * `sightline loadgen postgres`: the instance, the top statements (sortable), one statement with
+ * its sampled plan drawn as a tree.
+ */
+describe.skipIf(!available)('the Databases screen in Chromium', () => {
+  let postgres: PostgresInstance;
+  let sightline: SightlineProcess;
+  let browser: Browser;
+  let page: Page;
+  let withPlan: QueryDetail & { fingerprint: string };
+
+  beforeAll(async () => {
+    postgres = await startPostgres({
+      // auto_explain writes plans to the server log, which the collector reads over SQL.
+      settings: {
+        shared_preload_libraries: 'pg_stat_statements,auto_explain',
+        logging_collector: 'on',
+        log_directory: 'log',
+      },
+    });
+    const setup = await runCli(['setup-sql', 'postgres', '--user', 'sightline', '--password', 'ui-password']);
+    expect(setup.code).toBe(0);
+    await postgres.psql(setup.stdout);
+    // Low thresholds, so a short load run has plans to sample.
+    await postgres.psql(
+      `ALTER SYSTEM SET log_min_duration_statement = '20';
+       ALTER SYSTEM SET auto_explain.log_min_duration = '20';
+       SELECT pg_reload_conf();`,
+    );
+    const dataDir = newDataDir();
+    const configFile = join(dataDir, 'sightline.yaml');
+    writeFileSync(
+      configFile,
+      [
+        'collect:',
+        '  postgres:',
+        '    targets:',
+        '      - name: main',
+        `        url: postgresql://sightline:ui-password@${postgres.host}:${postgres.port}/postgres`,
+        '        metricsIntervalSeconds: 1',
+        '        queryStatsIntervalSeconds: 2',
+        '',
+      ].join('\n'),
+    );
+    sightline = await startSightlineProcess({ dataDir, args: ['--config', configFile] });
+    const load = await runCli(
+      ['loadgen', 'postgres', '--url', postgres.url, '--duration', '6', '--rate', '60', '--quiet'],
+      { timeoutMs: 60_000 },
+    );
+    expect(load.code, load.stderr).toBe(0);
+
+    const api = new ApiClient(sightline.apiUrl, sightline.key);
+    withPlan = await vi.waitUntil(async () => {
+      const { body } = await api.get<TopQueries>('/api/v1/queries?limit=50');
+      for (const query of body.data) {
+        const detail = await api.get<QueryDetail>(`/api/v1/queries/${encodeURIComponent(query.fingerprint)}`);
+        if (detail.body.samples.some((s) => s.plan !== null))
+          return { ...detail.body, fingerprint: query.fingerprint };
+      }
+      return undefined;
+    }, API_WAIT);
+
+    browser = await launchBrowser();
+    page = await newPage(browser, sightline.apiUrl);
+    await signIn(page, sightline.user.email, sightline.user.password);
+  }, 120_000);
+
+  afterEach(async (context) => {
+    if (context.task.result?.state === 'fail' && page !== undefined) {
+      await screenshot(page, `failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
+    }
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await sightline?.stop();
+    sightline?.cleanup();
+    await postgres?.stop();
+  });
+
+  it('lists the instance and its top statements, sortable by any column', async () => {
+    await page.goto('/databases?range=15m');
+    const instance = page.getByRole('button', { name: /main/ }).first();
+    await expect.poll(() => instance.textContent()).toMatch(/up.*main.*postgresql\.instance/);
+    const table = page.locator('table.queries');
+    await table.waitFor();
+    expect(await table.locator('tbody tr').count()).toBeGreaterThan(1);
+
+    const calls = async (): Promise<number[]> =>
+      (await table.locator('tbody tr td:nth-child(4)').allTextContents()).map((t) =>
+        Number(t.replace(/,/g, '')),
+      );
+    await table.getByRole('button', { name: 'Calls' }).click();
+    await page.waitForURL((url) => url.searchParams.get('sort') === 'calls');
+    const descending = await calls();
+    expect(descending).toEqual([...descending].sort((a, b) => b - a));
+    expect(await table.locator('th[aria-sort="descending"]').textContent()).toContain('Calls');
+    await table.getByRole('button', { name: /Calls/ }).click();
+    await page.waitForURL((url) => url.searchParams.get('dir') === 'asc');
+    const ascending = await calls();
+    expect(ascending).toEqual([...ascending].sort((a, b) => a - b));
+    await screenshot(page, 'databases');
+  });
+
+  it("shows an instance's sessions: average active sessions by wait and the snapshot", async () => {
+    await page.goto('/databases?range=15m');
+    await page.getByRole('button', { name: /main/ }).first().click();
+    await page.waitForURL((url) => url.searchParams.get('entity') === 'pg:main');
+    const chart = page.getByRole('img', { name: 'Average active sessions by wait event type' });
+    await chart.waitFor();
+    expect(await chart.locator('canvas').count()).toBeGreaterThan(0);
+    // The load run has ended: the latest snapshot may hold no session but the series has the run.
+    await page.getByRole('heading', { name: /^\d+ sessions at / }).waitFor();
+    await page.getByRole('table', { name: 'Sessions' }).waitFor();
+    expect(await chart.locator('.u-legend').textContent()).toMatch(/CPU|Lock|IO|Client|LWLock|IPC/);
+    await screenshot(page, 'database-activity');
+
+    // Its metrics, each a link to the PromQL chart of the instance's series.
+    await page.getByText(/^Metrics \(\d+/).click();
+    const metrics = page.getByRole('table', { name: 'Metrics of the database' });
+    await metrics.getByRole('link', { name: 'postgresql.commits' }).click();
+    await page.waitForURL((url) => url.pathname === '/metrics-explorer');
+    expect(new URL(page.url()).searchParams.get('query')).toBe('postgresql_commits{entity_id="pg:main"}');
+    await expect.poll(() => page.locator('.u-legend').textContent()).toContain('entity_id="pg:main"');
+    await screenshot(page, 'database-metric');
+  });
+
+  it('shows one statement with its sampled plan as a tree', async () => {
+    await page.goto(`/databases?range=15m`);
+    const link = page.locator(`a[href^="/queries/${encodeURIComponent(withPlan.fingerprint)}"]`);
+    await link.click();
+    await page.waitForURL(new RegExp(`/queries/${encodeURIComponent(withPlan.fingerprint)}`));
+    await expect.poll(() => page.locator('pre.sql').textContent()).toBe(withPlan.query);
+    const tree = page.getByRole('tree', { name: 'Query plan' }).first();
+    await tree.waitFor();
+    const root = (withPlan.samples.find((s) => s.plan !== null)?.plan as { Plan?: { 'Node Type'?: string } })
+      ?.Plan?.['Node Type'];
+    expect(root).toBeDefined();
+    expect(await page.getByRole('treeitem').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringContaining(String(root))]),
+    );
+    await screenshot(page, 'query');
+  });
+});

@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logsRequestBody, post } from '../test/harness/otlp-requests.js';
+import { startClickhouse, type ClickhouseInstance } from '../test/harness/clickhouse.js';
 import { startKafka, type KafkaInstance } from '../test/harness/kafka.js';
 import { startPostgres, type PostgresInstance } from '../test/harness/postgres.js';
 import type { Metric } from './metric.js';
@@ -17,8 +18,10 @@ import { startServer, type RunningServer } from './sightline-server.js';
  * acknowledgement to the record being found by a search, and the ratio to the embedded shape
  * (in-memory bus, every role in one process) measured the same way in this run.
  *
- * Processor scaling (two processors in one consumer group) needs a store both can write, which
- * DuckDB is not (one process per file): it waits for the ClickHouse store (issue 7).
+ * Processor scaling runs on ClickHouse, which every processor can write (DuckDB opens its file in
+ * one process): the gateway builds up a backlog on Kafka with no processor running, then one
+ * processor (later two, in one consumer group, on a new backlog) drains it; the rate is records
+ * stored per second from the first stored record to the last.
  */
 
 export type ScaleOutBenchOptions = Pick<
@@ -43,8 +46,8 @@ interface ShapeResult {
 }
 
 export async function scaleOutIngest(options: ScaleOutBenchOptions): Promise<Metric[]> {
-  progress('scale_out: starting Kafka and PostgreSQL from the test harness');
-  const [kafka, postgres] = await Promise.all([startKafka(), startPostgres()]);
+  progress('scale_out: starting Kafka, PostgreSQL and ClickHouse from the test harness');
+  const [kafka, postgres, clickhouse] = await Promise.all([startKafka(), startPostgres(), startClickhouse()]);
   const dirs: string[] = [];
   const servers: RunningServer[] = [];
   try {
@@ -52,6 +55,8 @@ export async function scaleOutIngest(options: ScaleOutBenchOptions): Promise<Met
     dirs.push(configDir);
     const config = join(configDir, 'sightline.yaml');
     await writeFile(config, scaleOutConfig(kafka, postgres));
+    const clickhouseConfig = join(configDir, 'sightline-clickhouse.yaml');
+    await writeFile(clickhouseConfig, scaleOutConfig(kafka, postgres, clickhouse));
     const backendDir = await mkdtemp(join(tmpdir(), 'sightline-bench-backend-'));
     const gatewayDir = await mkdtemp(join(tmpdir(), 'sightline-bench-gateway-'));
     dirs.push(backendDir, gatewayDir);
@@ -76,6 +81,11 @@ export async function scaleOutIngest(options: ScaleOutBenchOptions): Promise<Met
       embedded.apiUrl,
       options,
     );
+
+    await embedded.stop();
+    await backend.stop();
+    await gateway.stop();
+    const scaling = await processorScaling(clickhouseConfig, options, servers, dirs);
 
     const ratio = scaleOut.recordsPerSecond / inMemory.recordsPerSecond;
     progress(
@@ -103,26 +113,111 @@ export async function scaleOutIngest(options: ScaleOutBenchOptions): Promise<Met
         unit: 'ms',
       },
       { name: 'scale_out_vs_in_memory_ratio', value: round(ratio, 2), unit: 'ratio' },
+      {
+        name: 'scale_out_clickhouse_1_processor_drain',
+        value: Math.round(scaling.one),
+        unit: 'records/s',
+      },
+      {
+        name: 'scale_out_clickhouse_2_processors_drain',
+        value: Math.round(scaling.two),
+        unit: 'records/s',
+      },
+      {
+        name: 'scale_out_processor_scaling_1_to_2',
+        value: round(scaling.two / scaling.one, 2),
+        unit: 'ratio',
+      },
     ];
   } finally {
     for (const server of servers.reverse()) await server.stop().catch(() => server.kill());
-    await Promise.all([kafka.stop(), postgres.stop()]);
+    await Promise.all([kafka.stop(), postgres.stop(), clickhouse.stop()]);
     for (const dir of dirs) await rm(dir, { recursive: true, force: true });
   }
 }
 
-function scaleOutConfig(kafka: KafkaInstance, postgres: PostgresInstance): string {
+function scaleOutConfig(
+  kafka: KafkaInstance,
+  postgres: PostgresInstance,
+  clickhouse?: ClickhouseInstance,
+): string {
   return [
     'bus:',
     '  type: kafka',
     '  kafka:',
     `    brokers: ["${kafka.bootstrap}"]`,
+    // Partitions for two processors to share; the DuckDB shape's single processor reads them all.
+    '    partitions: 4',
     'control:',
     '  type: postgres',
     '  postgres:',
     `    url: "${postgres.url}"`,
+    ...(clickhouse === undefined
+      ? []
+      : ['store:', '  type: clickhouse', '  clickhouse:', `    url: "${clickhouse.url}"`]),
     '',
   ].join('\n');
+}
+
+/**
+ * Records/s one processor and then two store from a backlog on Kafka, on ClickHouse. The gateway
+ * and an API process stay up; processors start once the backlog is there and stop after it.
+ */
+async function processorScaling(
+  config: string,
+  options: ScaleOutBenchOptions,
+  servers: RunningServer[],
+  dirs: string[],
+): Promise<{ one: number; two: number }> {
+  const start = async (role: string): Promise<RunningServer> => {
+    const dataDir = await mkdtemp(join(tmpdir(), `sightline-bench-${role}-`));
+    dirs.push(dataDir);
+    const server = await startServer({
+      dataDir,
+      apiKey: API_KEY,
+      args: ['--config', config, '--role', role],
+    });
+    servers.push(server);
+    return server;
+  };
+  // The first process migrates ClickHouse; the API counts what the processors stored.
+  const firstProcessor = await start('processor');
+  await firstProcessor.stop();
+  const [gateway, api] = await Promise.all([start('gateway'), start('api')]);
+  const drain = async (processors: number): Promise<number> => {
+    const before = await storedLogs(api.apiUrl);
+    progress(`scale_out: ClickHouse: a ${options.durationS} s backlog for ${processors} processor(s)`);
+    const load = await runLoadGenerator(gateway.ingestUrl, { ...options, warmupS: 0 }, API_KEY);
+    const target = before + load.total.ackedRecords;
+    const running = await Promise.all(Array.from({ length: processors }, () => start('processor')));
+    let first: { at: number; stored: number } | undefined;
+    const began = performance.now();
+    for (;;) {
+      const stored = await storedLogs(api.apiUrl);
+      const now = performance.now();
+      if (first === undefined && stored > before) first = { at: now, stored };
+      if (stored >= target) {
+        const rate =
+          first === undefined || now === first.at ? NaN : (stored - first.stored) / ((now - first.at) / 1000);
+        progress(
+          `scale_out: ClickHouse: ${processors} processor(s) stored ${fmt(load.total.ackedRecords)} records at ${fmt(rate)} records/s`,
+        );
+        for (const processor of running) await processor.stop();
+        return rate;
+      }
+      if (now - began > CATCH_UP_TIMEOUT_MS) {
+        throw new Error(
+          `ClickHouse: ${processors} processor(s) stored ${stored - before} of ${load.total.ackedRecords}`,
+        );
+      }
+      await sleep(100);
+    }
+  };
+  const one = await drain(1);
+  const two = await drain(2);
+  await gateway.stop();
+  await api.stop();
+  return { one, two };
 }
 
 async function measureShape(

@@ -392,10 +392,14 @@ class GroupConsumer implements Consumer {
       this.closing = true;
       clearInterval(this.statsTimer);
       this.notify();
+      // The timer is cancelled once the loop is done: left running it kept the process alive
+      // for the whole drain timeout after every clean shutdown.
+      const drainTimer = new AbortController();
       const drained = await Promise.race([
         (this.loop ?? Promise.resolve()).then(() => true),
-        sleep(this.bus.drainTimeoutMs).then(() => false),
+        sleep(this.bus.drainTimeoutMs, false, { signal: drainTimer.signal }).catch(() => false),
       ]);
+      drainTimer.abort();
       if (!drained) {
         this.abandoned = true;
         this.logger.warn(

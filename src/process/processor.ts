@@ -55,7 +55,7 @@ export interface ProcessorDeps {
 }
 
 /** The consumer group of the store writers. */
-const PROCESSOR_GROUP = 'sightline-processor';
+export const PROCESSOR_GROUP = 'sightline-processor';
 
 /** Every table a message can have rows for: the stages' tables and the collectors' own. */
 interface TableRows extends RowBatch {

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeExportResponse, decodeStatus } from '../../src/otlp/codec.js';
-import { ApiClient } from '../harness/api-client.js';
 import {
   gzipBomb,
   logsRequestBody,
@@ -9,27 +8,17 @@ import {
   post,
   type RawResponse,
 } from '../harness/otlp-requests.js';
-import { startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
+import { ApiClient } from '../harness/api-client.js';
+import { sightlineForSuite } from '../harness/sightline-suite.js';
 
 const MiB = 1024 * 1024;
 
 describe('bad input is refused with its documented status while good requests go through', () => {
-  let server: SightlineProcess;
-  let api: ApiClient;
+  const sightline = sightlineForSuite();
   let goodCount = 0;
   const protobufHeaders = (): Record<string, string> => ({
     'content-type': 'application/x-protobuf',
-    authorization: `Bearer ${server.key}`,
-  });
-
-  beforeAll(async () => {
-    server = await startSightlineProcess();
-    api = new ApiClient(server.apiUrl, server.key);
-  });
-
-  afterAll(async () => {
-    expect(await server.stop()).toBe(0);
-    server.cleanup();
+    authorization: `Bearer ${sightline.server.key}`,
   });
 
   /** Sends `bad` and a valid export at the same time; the valid one must be acknowledged and stored. */
@@ -38,11 +27,11 @@ describe('bad input is refused with its documented status while good requests go
     const marker = `good request ${goodCount} ${randomBytes(4).toString('hex')}`;
     const [badResponse, good] = await Promise.all([
       bad(),
-      post(`${server.ingestUrl}/v1/logs`, logsRequestBody([marker]), protobufHeaders()),
+      post(`${sightline.server.ingestUrl}/v1/logs`, logsRequestBody([marker]), protobufHeaders()),
     ]);
     expect(good.status).toBe(200);
     expect(decodeExportResponse('logs', good.body)).toBeUndefined();
-    const stored = await api.logs({ q: `"${marker}"` });
+    const stored = await sightline.api.logs({ q: `"${marker}"` });
     expect(stored.map((l) => l.body)).toEqual([marker]);
     return badResponse;
   }
@@ -50,7 +39,7 @@ describe('bad input is refused with its documented status while good requests go
   it('malformed protobuf: 400 with a google.rpc.Status body', async () => {
     const response = await alongsideGoodRequest(() =>
       post(
-        `${server.ingestUrl}/v1/logs`,
+        `${sightline.server.ingestUrl}/v1/logs`,
         Buffer.from([0x0a, 0xff, 0xff, 0xff, 0x0f, 0x01]),
         protobufHeaders(),
       ),
@@ -64,9 +53,9 @@ describe('bad input is refused with its documented status while good requests go
 
   it('invalid JSON: 400 with a JSON status naming the problem', async () => {
     const response = await alongsideGoodRequest(() =>
-      post(`${server.ingestUrl}/v1/traces`, Buffer.from('{"resourceSpans": [ {'), {
+      post(`${sightline.server.ingestUrl}/v1/traces`, Buffer.from('{"resourceSpans": [ {'), {
         'content-type': 'application/json',
-        authorization: `Bearer ${server.key}`,
+        authorization: `Bearer ${sightline.server.key}`,
       }),
     );
     expect(response.status).toBe(400);
@@ -77,9 +66,9 @@ describe('bad input is refused with its documented status while good requests go
 
   it('wrong content type: 415', async () => {
     const response = await alongsideGoodRequest(() =>
-      post(`${server.ingestUrl}/v1/logs`, Buffer.from('hello'), {
+      post(`${sightline.server.ingestUrl}/v1/logs`, Buffer.from('hello'), {
         'content-type': 'text/plain',
-        authorization: `Bearer ${server.key}`,
+        authorization: `Bearer ${sightline.server.key}`,
       }),
     );
     expect(response.status).toBe(415);
@@ -88,7 +77,7 @@ describe('bad input is refused with its documented status while good requests go
 
   it('unsupported content encoding: 415', async () => {
     const response = await alongsideGoodRequest(() =>
-      post(`${server.ingestUrl}/v1/logs`, logsRequestBody(['x']), {
+      post(`${sightline.server.ingestUrl}/v1/logs`, logsRequestBody(['x']), {
         ...protobufHeaders(),
         'content-encoding': 'zstd',
       }),
@@ -99,7 +88,7 @@ describe('bad input is refused with its documented status while good requests go
 
   it('missing key: 401', async () => {
     const response = await alongsideGoodRequest(() =>
-      post(`${server.ingestUrl}/v1/logs`, logsRequestBody(['no key']), {
+      post(`${sightline.server.ingestUrl}/v1/logs`, logsRequestBody(['no key']), {
         'content-type': 'application/x-protobuf',
       }),
     );
@@ -109,14 +98,14 @@ describe('bad input is refused with its documented status while good requests go
 
   it('wrong key: 401, also for the query API', async () => {
     const response = await alongsideGoodRequest(() =>
-      post(`${server.ingestUrl}/v1/logs`, logsRequestBody(['wrong key']), {
+      post(`${sightline.server.ingestUrl}/v1/logs`, logsRequestBody(['wrong key']), {
         'content-type': 'application/x-protobuf',
         'x-api-key': 'sl_notarealkeynotarealkey',
       }),
     );
     expect(response.status).toBe(401);
     expect(decodeStatus(response.body).message).toMatch(/invalid API key/);
-    const query = await new ApiClient(server.apiUrl, 'sl_notarealkeynotarealkey').get<{
+    const query = await new ApiClient(sightline.server.apiUrl, 'sl_notarealkeynotarealkey').get<{
       error: { code: string };
     }>('/api/v1/logs');
     expect(query.status).toBe(401);
@@ -125,7 +114,7 @@ describe('bad input is refused with its documented status while good requests go
 
   it('body over the limit: 413', async () => {
     const response = await alongsideGoodRequest(() =>
-      post(`${server.ingestUrl}/v1/logs`, Buffer.alloc(21 * MiB, 0x41), protobufHeaders()),
+      post(`${sightline.server.ingestUrl}/v1/logs`, Buffer.alloc(21 * MiB, 0x41), protobufHeaders()),
     );
     expect(response.status).toBe(413);
     expect(decodeStatus(response.body).message).toMatch(/larger than 20971520 bytes/);
@@ -134,13 +123,16 @@ describe('bad input is refused with its documented status while good requests go
   it('gzip bomb (about 1 MB that inflates to 1 GiB): 413, and memory stays bounded', async () => {
     const bomb = await gzipBomb(1024 * MiB);
     expect(bomb.length).toBeLessThan(2 * MiB);
-    const before = server.memory();
+    const before = sightline.server.memory();
     const response = await alongsideGoodRequest(() =>
-      post(`${server.ingestUrl}/v1/logs`, bomb, { ...protobufHeaders(), 'content-encoding': 'gzip' }),
+      post(`${sightline.server.ingestUrl}/v1/logs`, bomb, {
+        ...protobufHeaders(),
+        'content-encoding': 'gzip',
+      }),
     );
     expect(response.status).toBe(413);
     expect(decodeStatus(response.body).message).toMatch(/after decompression/);
-    const after = server.memory();
+    const after = sightline.server.memory();
     // Inflating stops at the 20 MiB limit; the peak may grow by that and its copies, never by the gigabyte.
     expect(after.peak - before.peak).toBeLessThan(150 * MiB);
   });
@@ -148,11 +140,11 @@ describe('bad input is refused with its documented status while good requests go
   it('deeply nested JSON attributes: that record is rejected (partial success), its neighbours are stored', async () => {
     const response = await alongsideGoodRequest(() =>
       post(
-        `${server.ingestUrl}/v1/logs`,
+        `${sightline.server.ingestUrl}/v1/logs`,
         nestedAttributeJson(40, 'nesting', ['neighbour one', 'neighbour two']),
         {
           'content-type': 'application/json',
-          authorization: `Bearer ${server.key}`,
+          authorization: `Bearer ${sightline.server.key}`,
         },
       ),
     );
@@ -162,7 +154,7 @@ describe('bad input is refused with its documented status while good requests go
     };
     expect(body.partialSuccess.rejectedLogRecords).toBe('1');
     expect(body.partialSuccess.errorMessage).toMatch(/1 of 3 log records rejected: .*deeper than 16 levels/);
-    const stored = await api.logs({ q: 'service:nesting' });
+    const stored = await sightline.api.logs({ q: 'service:nesting' });
     expect(stored.map((l) => l.body).sort()).toEqual(['neighbour one', 'neighbour two']);
   });
 
@@ -173,9 +165,9 @@ describe('bad input is refused with its documented status while good requests go
         `{"timeUnixNano":"${BigInt(Date.now()) * 1_000_000n}","body":{"stringValue":"on time"}}]}]}]}`,
     );
     const response = await alongsideGoodRequest(() =>
-      post(`${server.ingestUrl}/v1/logs`, body, {
+      post(`${sightline.server.ingestUrl}/v1/logs`, body, {
         'content-type': 'application/json',
-        authorization: `Bearer ${server.key}`,
+        authorization: `Bearer ${sightline.server.key}`,
       }),
     );
     expect(response.status).toBe(200);
@@ -184,14 +176,14 @@ describe('bad input is refused with its documented status while good requests go
     };
     expect(result.partialSuccess.rejectedLogRecords).toBe('1');
     expect(result.partialSuccess.errorMessage).toMatch(/after the year 2262/);
-    expect((await api.logs({ q: 'service:far-future' })).map((l) => l.body)).toEqual(['on time']);
+    expect((await sightline.api.logs({ q: 'service:far-future' })).map((l) => l.body)).toEqual(['on time']);
   });
 
   it('absurdly nested JSON (100,000 levels): 400, and the server keeps serving', async () => {
     const response = await alongsideGoodRequest(() =>
-      post(`${server.ingestUrl}/v1/logs`, nestedAttributeJson(100_000, 'absurd', []), {
+      post(`${sightline.server.ingestUrl}/v1/logs`, nestedAttributeJson(100_000, 'absurd', []), {
         'content-type': 'application/json',
-        authorization: `Bearer ${server.key}`,
+        authorization: `Bearer ${sightline.server.key}`,
       }),
     );
     expect(response.status).toBe(400);
@@ -211,7 +203,7 @@ describe('bad input is refused with its documented status while good requests go
     const resourceLogs = Buffer.concat([Buffer.from([0x12]), varint(scopeLogs.length), scopeLogs]);
     const request = Buffer.concat([Buffer.from([0x0a]), varint(resourceLogs.length), resourceLogs]);
     const response = await alongsideGoodRequest(() =>
-      post(`${server.ingestUrl}/v1/logs`, request, protobufHeaders()),
+      post(`${sightline.server.ingestUrl}/v1/logs`, request, protobufHeaders()),
     );
     expect(response.status).toBe(400);
     expect(decodeStatus(response.body).message).toMatch(/nested too deeply to decode/);
@@ -220,9 +212,9 @@ describe('bad input is refused with its documented status while good requests go
   it('the process survived every case and reports them on /metrics', async () => {
     // Every case above together, a 21 MiB body and a 1 GiB gzip bomb among them, stays within
     // a few copies of the 20 MiB body limit (about 240 MiB measured; DuckDB may take up to its 1 GB).
-    expect(server.memory().peak).toBeLessThan(512 * MiB);
-    const response = await fetch(`${server.apiUrl}/metrics`, {
-      headers: { authorization: `Bearer ${server.key}` },
+    expect(sightline.server.memory().peak).toBeLessThan(512 * MiB);
+    const response = await fetch(`${sightline.server.gatewayMetricsUrl}/metrics`, {
+      headers: { authorization: `Bearer ${sightline.server.key}` },
     });
     const text = await response.text();
     expect(text).toMatch(/sightline_http_errors_total\{server="ingest",code="SL_ERR_BODY_TOO_LARGE"\} 2/);

@@ -58,7 +58,7 @@ describe('the redact stage in `sightline start`', () => {
   });
 
   it('counts the redactions per rule on /metrics', async () => {
-    const response = await fetch(`${sightline.server.apiUrl}/metrics`, {
+    const response = await fetch(`${sightline.server.processorMetricsUrl}/metrics`, {
       headers: { authorization: `Bearer ${sightline.server.key}` },
     });
     const text = await response.text();

@@ -35,7 +35,7 @@ describe.skipIf(!available)('scale-out on Kafka and ClickHouse: gateway, process
   let kafka: KafkaInstance;
   let postgres: PostgresInstance;
   let clickhouse: ClickhouseInstance;
-  let configDir: string;
+  let configDir: string | undefined;
   let configFile: string;
   const key = testKey();
   type Name = 'gateway' | 'processor' | 'processor2' | 'api';
@@ -86,7 +86,7 @@ describe.skipIf(!available)('scale-out on Kafka and ClickHouse: gateway, process
       process.cleanup();
     }
     await Promise.all([kafka?.stop(), postgres?.stop(), clickhouse?.stop()]);
-    rmSync(configDir, { recursive: true, force: true });
+    if (configDir !== undefined) rmSync(configDir, { recursive: true, force: true });
   }, 60_000);
 
   let next = 0;

@@ -229,7 +229,15 @@ async function formatStorage(configFile: string, log4jFile: string, dir: string)
   try {
     await execFileAsync(
       JAVA,
-      [...javaArgs(log4jFile), 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile],
+      // `=`: an id may start with '-', which as a separate argument reads as an option.
+      [
+        ...javaArgs(log4jFile),
+        'kafka.tools.StorageTool',
+        'format',
+        `--cluster-id=${clusterId}`,
+        '-c',
+        configFile,
+      ],
       { cwd: dir, timeout: 60_000 },
     );
   } catch (error) {

@@ -1,7 +1,10 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Producer } from '@platformatic/kafka';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { IncomingMessage, OutgoingMessage } from '../../src/bus/bus.js';
 import { KafkaBus, type KafkaBusOptions } from '../../src/bus/kafka.js';
 import { HEADERS, TOPICS, type Topic } from '../../src/bus/topics.js';
@@ -291,5 +294,32 @@ describe.skipIf(!available)('KafkaBus against a real broker', () => {
     expect(new TextDecoder().decode(received[0]?.value)).toBe('{"fingerprint":"abc","calls":3}');
     expect(received[0]?.headers[HEADERS.orgId]).toBe('org-9');
     expect(received[0]?.topic satisfies Topic | undefined).toBe('raw-queries');
+  });
+  it('lets a process exit as soon as its consumers closed, not after the drain timeout', async () => {
+    // A process of its own: whatever timer close() leaves running keeps it alive. With a drain
+    // timeout of two minutes, a leaked one outlasts the test's timeout.
+    const script = `
+      import { KafkaBus } from ${JSON.stringify(pathToFileURL(resolve('dist/src/bus/kafka.js')).href)};
+      import { silentLogger } from ${JSON.stringify(pathToFileURL(resolve('dist/src/core/logger.js')).href)};
+      const bus = new KafkaBus({ brokers: [${JSON.stringify(kafka.bootstrap)}], clientId: 'exit-test',
+        sessionTimeoutMs: 3000, drainTimeoutMs: 120000 }, silentLogger());
+      await bus.start();
+      const consumer = await bus.consume({ group: 'exiting', topic: 'raw-logs', maxBatchMessages: 10,
+        maxBatchBytes: 65536, maxWaitMs: 20 }, async () => {});
+      await new Promise((done) => setTimeout(done, 500));
+      await consumer.close();
+      await bus.shutdown();
+      process.stdout.write('closed');`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    onTestFinished(() => {
+      child.kill('SIGKILL');
+    });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((done) => child.once('exit', done));
+    expect(out).toBe('closed');
+    expect(code).toBe(0);
   });
 });

@@ -22,6 +22,8 @@ export interface RunningServer {
   ingestUrl: string;
   /** Empty when the server runs no api role. */
   apiUrl: string;
+  /** /healthz, /readyz and /metrics of a server without the api role; else empty. */
+  opsUrl: string;
   /** SIGTERM, then waits for a clean exit; resolves with the exit code. */
   stop(timeoutMs?: number): Promise<number | null>;
   /** Ends the process without waiting for it, for error paths. */
@@ -81,19 +83,21 @@ export function startServer(options: ServerOptions, startTimeoutMs = 30_000): Pr
  * Forwards the child's output and resolves once the banner is complete (cli/start.ts printBanner
  * ends it with "Press Ctrl+C to stop."), with the URLs of the roles the server runs.
  */
-function bannerUrls(child: ChildProcess): Promise<{ ingestUrl: string; apiUrl: string }> {
+function bannerUrls(child: ChildProcess): Promise<{ ingestUrl: string; apiUrl: string; opsUrl: string }> {
   const forward = (line: string): boolean => process.stderr.write(`[server] ${line}\n`);
   if (child.stderr !== null) createInterface({ input: child.stderr }).on('line', forward);
   return new Promise((resolve) => {
     if (child.stdout === null) return;
     let ingestUrl: string | undefined;
     let apiUrl: string | undefined;
+    let opsUrl: string | undefined;
     createInterface({ input: child.stdout }).on('line', (line) => {
       forward(line);
       ingestUrl ??= /^\s*OTLP ingest\s+(http\S+)/.exec(line)?.[1];
       apiUrl ??= /^\s*UI and API\s+(http\S+)/.exec(line)?.[1];
+      opsUrl ??= /^\s*Health\s+(http\S+)/.exec(line)?.[1];
       if (line.includes('Press Ctrl+C to stop.'))
-        resolve({ ingestUrl: ingestUrl ?? '', apiUrl: apiUrl ?? '' });
+        resolve({ ingestUrl: ingestUrl ?? '', apiUrl: apiUrl ?? '', opsUrl: opsUrl ?? '' });
     });
   });
 }

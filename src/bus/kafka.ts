@@ -507,10 +507,22 @@ class GroupConsumer implements Consumer {
     this.notify();
   }
 
-  /** A rebalance finished: the stream re-fetches every owned partition from its committed offset. */
+  /**
+   * A rebalance finished. Messages of partitions another member took are dropped (it starts at
+   * their committed offset). Those of partitions this member keeps stay buffered, and so does
+   * where each of them got to: the fetch stream may go on from there or fetch again from the
+   * committed offset, and `accept` skips what is already here. Dropping them too lost messages:
+   * the stream went on after them, and the next batch committed past the gap.
+   */
   private reassigned(partitions: Set<number>): void {
     this.owned = partitions;
-    this.dropBuffered();
+    const kept = this.buffer.filter((held) => partitions.has(held.partition));
+    this.buffer.length = 0;
+    this.buffer.push(...kept);
+    this.bufferedBytes = kept.reduce((sum, held) => sum + held.bytes, 0);
+    for (const partition of [...this.nextOffset.keys()]) {
+      if (!partitions.has(partition)) this.nextOffset.delete(partition);
+    }
   }
 
   /**

@@ -217,6 +217,31 @@ describe.skipIf(!available)('KafkaBus against a real broker', () => {
     expect(all().size).toBe(sent);
   });
 
+  it('loses nothing when a member joins while the other works through a backlog', async () => {
+    const bus = await newBus();
+    const run = randomUUID();
+    const group = `g-${run}`;
+    const total = 3000;
+    for (let from = 0; from < total; from += 300)
+      await bus.publish(TOPICS.rawEntities, messages(run, 300, from));
+    const seen = new Set<string>();
+    // Slow members, so the rebalance lands while both still have messages buffered and in flight.
+    const member = async (batch: readonly IncomingMessage[]) => {
+      for (const value of ofRun(run, batch)) seen.add(value);
+      await sleep(40);
+    };
+    const first = await bus.consume({ group, topic: TOPICS.rawEntities, ...BATCH }, member);
+    await until(() => seen.size >= 200, 30_000, 'the first member to start on the backlog');
+    const second = await bus.consume({ group, topic: TOPICS.rawEntities, ...BATCH }, member);
+    try {
+      await until(() => seen.size >= total, 60_000, `all ${total} messages (${seen.size} so far)`);
+    } finally {
+      await first.close();
+      await second.close();
+    }
+    expect(seen.size).toBe(total);
+  }, 150_000);
+
   it('rejects publishes retryably while the broker is down and delivers everything acknowledged after a restart', async () => {
     const bus = await newBus({ publishTimeoutMs: 3000 });
     const run = randomUUID();

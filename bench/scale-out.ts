@@ -5,6 +5,7 @@ import { logsRequestBody, post } from '../test/harness/otlp-requests.js';
 import { startClickhouse, type ClickhouseInstance } from '../test/harness/clickhouse.js';
 import { startKafka, type KafkaInstance } from '../test/harness/kafka.js';
 import { startPostgres, type PostgresInstance } from '../test/harness/postgres.js';
+import { scaleOutConfigYaml } from '../test/harness/scale-out-services.js';
 import type { Metric } from './metric.js';
 import { runLoadGenerator, type IngestBenchOptions } from './otlp-logs-ingest.js';
 import { fmt, progress, round, sleep } from './report.js';
@@ -143,22 +144,13 @@ function scaleOutConfig(
   postgres: PostgresInstance,
   clickhouse?: ClickhouseInstance,
 ): string {
-  return [
-    'bus:',
-    '  type: kafka',
-    '  kafka:',
-    `    brokers: ["${kafka.bootstrap}"]`,
-    // Partitions for two processors to share; the DuckDB shape's single processor reads them all.
-    '    partitions: 4',
-    'control:',
-    '  type: postgres',
-    '  postgres:',
-    `    url: "${postgres.url}"`,
-    ...(clickhouse === undefined
-      ? []
-      : ['store:', '  type: clickhouse', '  clickhouse:', `    url: "${clickhouse.url}"`]),
-    '',
-  ].join('\n');
+  // Partitions for two processors to share; the DuckDB shape's single processor reads them all.
+  return scaleOutConfigYaml({
+    kafkaBootstrap: kafka.bootstrap,
+    postgresUrl: postgres.url,
+    partitions: 4,
+    ...(clickhouse === undefined ? {} : { clickhouseUrl: clickhouse.url }),
+  });
 }
 
 /**

@@ -16,6 +16,7 @@ import {
   startPostgres,
   type PostgresInstance,
 } from '../harness/postgres.js';
+import { scaleOutConfigYaml } from '../harness/scale-out-services.js';
 import { requireService } from '../harness/service-missing.js';
 import { newDataDir, startSightlineProcess, testKey, type SightlineProcess } from '../harness/sightline.js';
 
@@ -58,23 +59,13 @@ describe.skipIf(!available)('scale-out on Kafka and ClickHouse: gateway, process
     configFile = join(configDir, 'sightline.yaml');
     writeFileSync(
       configFile,
-      [
-        'bus:',
-        '  type: kafka',
-        '  kafka:',
-        `    brokers: ["${kafka.bootstrap}"]`,
-        '    partitions: 2',
-        '    sessionTimeoutSeconds: 6',
-        'control:',
-        '  type: postgres',
-        '  postgres:',
-        `    url: "${postgres.url}"`,
-        'store:',
-        '  type: clickhouse',
-        '  clickhouse:',
-        `    url: "${clickhouse.url}"`,
-        '',
-      ].join('\n'),
+      scaleOutConfigYaml({
+        kafkaBootstrap: kafka.bootstrap,
+        postgresUrl: postgres.url,
+        clickhouseUrl: clickhouse.url,
+        partitions: 2,
+        sessionTimeoutSeconds: 6,
+      }),
     );
     await Promise.all([start('gateway'), start('processor'), start('api')]);
   }, 180_000);

@@ -9,3 +9,34 @@ export function scaleOutServicesMissing(): string | undefined {
   if (!clickhouseAvailable()) return `ClickHouse: ${CLICKHOUSE_INSTALL_HINT}`;
   return undefined;
 }
+
+export interface ScaleOutConfig {
+  kafkaBootstrap: string;
+  postgresUrl: string;
+  /** Left out: the store stays DuckDB (processor and api then run together). */
+  clickhouseUrl?: string;
+  partitions?: number;
+  sessionTimeoutSeconds?: number;
+}
+
+/** The sightline.yaml of a scale-out deployment: the bus on Kafka, the control plane in PostgreSQL, the store on ClickHouse. */
+export function scaleOutConfigYaml(config: ScaleOutConfig): string {
+  return [
+    'bus:',
+    '  type: kafka',
+    '  kafka:',
+    `    brokers: ["${config.kafkaBootstrap}"]`,
+    ...(config.partitions === undefined ? [] : [`    partitions: ${config.partitions}`]),
+    ...(config.sessionTimeoutSeconds === undefined
+      ? []
+      : [`    sessionTimeoutSeconds: ${config.sessionTimeoutSeconds}`]),
+    'control:',
+    '  type: postgres',
+    '  postgres:',
+    `    url: "${config.postgresUrl}"`,
+    ...(config.clickhouseUrl === undefined
+      ? []
+      : ['store:', '  type: clickhouse', '  clickhouse:', `    url: "${config.clickhouseUrl}"`]),
+    '',
+  ].join('\n');
+}

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { startClickhouse } from './clickhouse.js';
 import { startKafka } from './kafka.js';
 import { startPostgres } from './postgres.js';
-import { scaleOutServicesMissing } from './scale-out-services.js';
+import { scaleOutConfigYaml, scaleOutServicesMissing } from './scale-out-services.js';
 import {
   newDataDir,
   startSightlineProcess,
@@ -92,22 +92,12 @@ export async function startScaleOutDeployment(options: StartOptions = {}): Promi
   const configFile = join(configDir, 'sightline.yaml');
   writeFileSync(
     configFile,
-    [
-      'bus:',
-      '  type: kafka',
-      '  kafka:',
-      `    brokers: ["${kafka.bootstrap}"]`,
-      '    sessionTimeoutSeconds: 6',
-      'control:',
-      '  type: postgres',
-      '  postgres:',
-      `    url: "${postgres.url}"`,
-      'store:',
-      '  type: clickhouse',
-      '  clickhouse:',
-      `    url: "${clickhouse.url}"`,
-      '',
-    ].join('\n'),
+    scaleOutConfigYaml({
+      kafkaBootstrap: kafka.bootstrap,
+      postgresUrl: postgres.url,
+      clickhouseUrl: clickhouse.url,
+      sessionTimeoutSeconds: 6,
+    }),
   );
   const key = options.key ?? testKey();
   const processes: SightlineProcess[] = [];

@@ -301,6 +301,8 @@ function createBus(config: Config, logger: Logger): Bus {
         retryAfterSeconds: config.ingest.retryAfterSeconds,
         drainTimeoutMs: kafka.drainTimeoutSeconds * 1000,
         sessionTimeoutMs: kafka.sessionTimeoutSeconds * 1000,
+        // One OTLP request is one message: the largest the gateway accepts, plus its headers.
+        maxMessageBytes: config.ingest.maxBodyBytes + 1024 * 1024,
       },
       busLogger,
     );

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   Admin,
+  ConfigResourceTypes,
   Consumer as KafkaConsumer,
   ProduceAcks,
   Producer,
@@ -38,9 +39,17 @@ export interface KafkaBusOptions {
   sessionTimeoutMs?: number;
   /** How often stats() figures are refreshed from the brokers. */
   statsIntervalMs?: number;
+  /**
+   * `max.message.bytes` of the topics this bus creates: the largest message (one OTLP request)
+   * it can publish. Existing topics keep theirs; publish() refuses larger messages with 413.
+   */
+  maxMessageBytes?: number;
 }
 
 type Resolved = Required<KafkaBusOptions>;
+
+/** Kafka's own default of `max.message.bytes` (1 MiB plus the record batch overhead). */
+const KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 
 const DEFAULTS: Omit<Resolved, 'brokers' | 'clientId'> = {
   partitions: 3,
@@ -50,7 +59,11 @@ const DEFAULTS: Omit<Resolved, 'brokers' | 'clientId'> = {
   drainTimeoutMs: 30_000,
   sessionTimeoutMs: 10_000,
   statsIntervalMs: 5_000,
+  maxMessageBytes: KAFKA_DEFAULT_MAX_MESSAGE_BYTES,
 };
+
+/** Room for a record batch's header in a produce request's per-partition batch. */
+const BATCH_OVERHEAD_BYTES = 256;
 
 /** The error code of a publish the brokers did not acknowledge: a 503 callers retry. */
 const UNAVAILABLE = 'SL_ERR_BUS_UNAVAILABLE';
@@ -63,6 +76,8 @@ const UNAVAILABLE = 'SL_ERR_BUS_UNAVAILABLE';
 export class KafkaBus implements Bus {
   private readonly options: Resolved;
   private producer: Producer | undefined;
+  /** The smallest `max.message.bytes` of the topics: what one record batch may hold. */
+  private messageLimit = KAFKA_DEFAULT_MAX_MESSAGE_BYTES;
   private readonly consumers = new Set<GroupConsumer>();
   private started = false;
   private stopped = false;
@@ -91,6 +106,7 @@ export class KafkaBus implements Bus {
             topics: missing,
             partitions: this.options.partitions,
             replicas: this.options.replicationFactor,
+            configs: [{ name: 'max.message.bytes', value: String(this.options.maxMessageBytes) }],
           });
         } catch (error) {
           // Another process may have created them between the list and the create.
@@ -99,6 +115,7 @@ export class KafkaBus implements Bus {
         }
         this.logger.info({ topics: missing, partitions: this.options.partitions }, 'created Kafka topics');
       }
+      this.messageLimit = await this.topicMessageLimit(admin);
     } catch (error) {
       throw new SightlineError(
         'SL_ERR_CONFIG_INVALID',
@@ -109,14 +126,54 @@ export class KafkaBus implements Bus {
     } finally {
       await admin.close().catch(() => undefined);
     }
-    this.producer = new Producer({
-      ...this.clientOptions('producer'),
-      idempotent: true,
-      acks: ProduceAcks.ALL,
-    });
+    this.producer = this.newProducer();
     this.healthTimer = setInterval(() => void this.probe(), this.options.statsIntervalMs);
     this.healthTimer.unref();
     this.started = true;
+  }
+
+  private newProducer(): Producer {
+    return new Producer({ ...this.clientOptions('producer'), idempotent: true, acks: ProduceAcks.ALL });
+  }
+
+  /**
+   * The smallest `max.message.bytes` of the Sightline topics. Topics created elsewhere may
+   * allow less than a request the gateway accepts; that is logged with what to change.
+   */
+  private async topicMessageLimit(admin: Admin): Promise<number> {
+    const topics = Object.values(TOPICS);
+    let described;
+    try {
+      described = await admin.describeConfigs({
+        resources: topics.map((topic) => ({
+          resourceType: ConfigResourceTypes.TOPIC,
+          resourceName: topic,
+          configurationKeys: ['max.message.bytes'],
+        })),
+      });
+    } catch (error) {
+      this.logger.warn(
+        { err: errorMessage(error), assumed: KAFKA_DEFAULT_MAX_MESSAGE_BYTES },
+        "could not read the topics' max.message.bytes (DescribeConfigs); assuming Kafka's default",
+      );
+      return KAFKA_DEFAULT_MAX_MESSAGE_BYTES;
+    }
+    let limit = Number.POSITIVE_INFINITY;
+    const smaller: string[] = [];
+    for (const { resourceName, configs } of described) {
+      const value = Number(configs.find((config) => config.name === 'max.message.bytes')?.value);
+      if (!Number.isFinite(value) || value <= 0) continue;
+      limit = Math.min(limit, value);
+      if (value < this.options.maxMessageBytes) smaller.push(`${resourceName} (${value})`);
+    }
+    if (smaller.length > 0) {
+      this.logger.warn(
+        { topics: smaller, wanted: this.options.maxMessageBytes },
+        'these topics accept smaller messages than the gateway accepts requests; larger requests are refused with 413. ' +
+          `Raise them with: kafka-configs.sh --alter --entity-type topics --entity-name <topic> --add-config max.message.bytes=${this.options.maxMessageBytes}`,
+      );
+    }
+    return Number.isFinite(limit) ? limit : KAFKA_DEFAULT_MAX_MESSAGE_BYTES;
   }
 
   /**
@@ -171,6 +228,14 @@ export class KafkaBus implements Bus {
       );
     }
     const pending = new PendingPublish(topic, messages);
+    const largest = Math.max(...pending.sizes);
+    if (largest + BATCH_OVERHEAD_BYTES > this.messageLimit) {
+      throw new SightlineError(
+        'SL_ERR_BODY_TOO_LARGE',
+        `a message of ${largest} bytes for ${topic} is larger than the topic accepts ` +
+          `(max.message.bytes ${this.messageLimit}); send smaller batches, or raise max.message.bytes of ${topic}`,
+      );
+    }
     this.queue.push(pending);
     void this.sendQueued();
     const timeout = new AbortController();
@@ -199,13 +264,17 @@ export class KafkaBus implements Bus {
     }
   }
 
-  /** Sends what is queued, one produce request at a time, until the queue is empty. */
+  /**
+   * Sends what is queued, one produce request at a time, until the queue is empty. A request
+   * holds no more bytes than one record batch may, so no partition's batch in it is refused
+   * as too large.
+   */
   private async sendQueued(): Promise<void> {
     if (this.sending) return;
     this.sending = true;
     try {
       while (this.queue.length > 0 && this.producer !== undefined) {
-        const batch = this.queue.splice(0, MAX_PUBLISHES_PER_REQUEST);
+        const batch = this.nextRequest();
         try {
           await this.producer.send({ messages: batch.flatMap((pending) => pending.records()) });
           this.lastHealth = { ok: true };
@@ -213,11 +282,41 @@ export class KafkaBus implements Bus {
         } catch (error) {
           this.unhealthy(error);
           for (const pending of batch) pending.reject(error);
+          this.renewProducer();
         }
       }
     } finally {
       this.sending = false;
     }
+  }
+
+  private nextRequest(): PendingPublish[] {
+    let bytes = BATCH_OVERHEAD_BYTES;
+    let count = 0;
+    while (count < this.queue.length && count < MAX_PUBLISHES_PER_REQUEST) {
+      const next = this.queue[count]?.bytes ?? 0;
+      if (count > 0 && bytes + next > this.messageLimit) break;
+      bytes += next;
+      count++;
+    }
+    return this.queue.splice(0, count);
+  }
+
+  /**
+   * After a failed send the producer is replaced, so the next send starts a new producer id.
+   * When some partitions of a request were written and another failed, @platformatic/kafka
+   * does not advance the sequence numbers of the written ones; its next send to them would
+   * reuse those numbers, and the broker would drop it as a duplicate while answering success.
+   * The callers of the failed send were refused; what of it was written is stored, and their
+   * retry is removed again by record id.
+   */
+  private renewProducer(): void {
+    const failed = this.producer;
+    if (failed === undefined || this.stopped) return;
+    this.producer = this.newProducer();
+    failed.close().catch((error: unknown) => {
+      this.logger.warn({ err: errorMessage(error) }, 'closing the failed Kafka producer failed');
+    });
   }
 
   async consume(options: ConsumerOptions, handler: BatchHandler): Promise<Consumer> {
@@ -278,9 +377,17 @@ export class KafkaBus implements Bus {
 /** Publishes one produce request carries at most: a bounded request even under a burst. */
 const MAX_PUBLISHES_PER_REQUEST = 256;
 
+/** A record's framing in a batch beyond its key, value and headers (varints, deltas): at most this. */
+const RECORD_OVERHEAD_BYTES = 32;
+const HEADER_OVERHEAD_BYTES = 8;
+
 /** One caller's messages waiting for their produce request. */
 class PendingPublish {
   readonly done: Promise<void>;
+  /** Per message: its bytes in a record batch, about (key, value, headers and their lengths). */
+  readonly sizes: number[];
+  /** All messages' sizes. */
+  readonly bytes: number;
   resolve: () => void = () => undefined;
   reject: (error: unknown) => void = () => undefined;
 
@@ -292,6 +399,18 @@ class PendingPublish {
       this.resolve = resolve;
       this.reject = reject;
     });
+    this.sizes = messages.map(
+      (message) =>
+        RECORD_OVERHEAD_BYTES +
+        Buffer.byteLength(message.key) +
+        message.value.byteLength +
+        Object.entries(message.headers).reduce(
+          (sum, [name, value]) =>
+            sum + HEADER_OVERHEAD_BYTES + Buffer.byteLength(name) + Buffer.byteLength(value),
+          0,
+        ),
+    );
+    this.bytes = this.sizes.reduce((sum, size) => sum + size, 0);
   }
 
   records() {

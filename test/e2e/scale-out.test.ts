@@ -196,6 +196,48 @@ describe.skipIf(!available)('scale-out: gateway and processor as separate proces
     expect(backend?.ingestUrl).toBe('');
   });
 
+  it('stores every request it acknowledged when senders push large requests as fast as they can', async () => {
+    // Requests of ~450 KB from 8 senders: the gateway's produce requests then carry several
+    // of them per partition, more than one record batch may hold (1 MiB by default).
+    const bodies = Array.from({ length: 500 }, (_, i) => `burst record ${i} ${'x'.repeat(900)}`);
+    const ack = new Set<string>();
+    let refused = 0;
+    let sent = 0;
+    const sender = async (): Promise<void> => {
+      while (sent < 240) {
+        const service = `burst-${sent++}`;
+        const response = await post(`${gateway?.ingestUrl ?? ''}/v1/logs`, logsRequestBody(bodies, service), {
+          'content-type': 'application/x-protobuf',
+          authorization: `Bearer ${key}`,
+        });
+        if (response.status === 200) ack.add(service);
+        else refused++;
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, sender));
+    expect(ack.size, `${refused} of 240 requests refused`).toBeGreaterThan(120);
+
+    const perService = async (): Promise<Map<string, number>> => {
+      const response = await fetch(`${backend?.apiUrl ?? ''}/api/v1/logs/search`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '* | count by service', from: Date.now() - 3_600_000, limit: 10_000 }),
+      });
+      const body = (await response.json()) as {
+        buckets?: Array<{ group: { service: string }; count: number }>;
+      };
+      return new Map((body.buckets ?? []).map((bucket) => [bucket.group.service, Number(bucket.count)]));
+    };
+    const deadline = Date.now() + 90_000;
+    let counts = await perService();
+    while ([...ack].some((service) => counts.get(service) !== 500) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      counts = await perService();
+    }
+    const notStored = [...ack].filter((service) => counts.get(service) !== 500);
+    expect(notStored, 'acknowledged requests not stored with all 500 records').toEqual([]);
+  }, 180_000);
+
   it('loses nothing acknowledged when the gateway is killed -9 mid-batch, and stores nothing twice', async () => {
     const before = acknowledged.length;
     // Killed once it has acknowledged some of the requests, with others in flight.

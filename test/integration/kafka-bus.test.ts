@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Producer } from '@platformatic/kafka';
+import { Admin, ConfigResourceTypes, Producer } from '@platformatic/kafka';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { IncomingMessage, OutgoingMessage } from '../../src/bus/bus.js';
 import { KafkaBus, type KafkaBusOptions } from '../../src/bus/kafka.js';
@@ -282,6 +282,108 @@ describe.skipIf(!available)('KafkaBus against a real broker', () => {
     await until(() => received.size >= 20, 40_000, 'the 10 published after the restart');
     await consumer.close();
     for (let i = 0; i < 20; i++) expect(received.has(`${run}:${i}`)).toBe(true);
+  });
+
+  /** Resolves to true when acknowledged, to the error when refused. */
+  const outcome = (published: Promise<void>): Promise<unknown> =>
+    published.then(
+      () => true,
+      (error: unknown) => error,
+    );
+
+  it('acknowledges and delivers every large message of a burst: no produce request outgrows a record batch', async () => {
+    // 40 messages of 300 KB queued at once: one produce request with all of them would put
+    // several into one partition's batch, larger than the topic's max.message.bytes (1 MiB).
+    const bus = await newBus();
+    const run = randomUUID();
+    const received = new Set<string>();
+    const consumer = await bus.consume(
+      { group: `g-${run}`, topic: TOPICS.rawRum, ...BATCH },
+      async (batch) => {
+        for (const message of batch)
+          if (message.headers['x-run'] === run)
+            received.add(new TextDecoder().decode(message.value.subarray(0, 60)).trim());
+      },
+    );
+    onTestFinished(() => consumer.close());
+    const large = (n: number): OutgoingMessage[] =>
+      messages(run, 1, n).map((m) => ({
+        ...m,
+        value: new TextEncoder().encode(`${run}:${n}`.padEnd(300_000)),
+      }));
+    const outcomes = await Promise.all(
+      Array.from({ length: 40 }, (_, n) => outcome(bus.publish(TOPICS.rawRum, large(n)))),
+    );
+    expect(outcomes.filter((o) => o !== true)).toEqual([]);
+    await until(() => received.size >= 40, 30_000, 'the 40 large messages');
+    for (let n = 0; n < 40; n++) expect(received.has(`${run}:${n}`)).toBe(true);
+  });
+
+  it('refuses a message larger than the topic accepts with 413, and goes on with the next', async () => {
+    const bus = await newBus();
+    const run = randomUUID();
+    const tooLarge = messages(run, 1, 0).map((m) => ({ ...m, value: new Uint8Array(2 * 1024 * 1024) }));
+    const refused = await outcome(bus.publish(TOPICS.rawRum, tooLarge));
+    expect(isSightlineError(refused) && refused.code).toBe('SL_ERR_BODY_TOO_LARGE');
+    expect(isSightlineError(refused) && refused.status).toBe(413);
+    expect(isSightlineError(refused) && refused.message).toMatch(/max\.message\.bytes/);
+    expect(await outcome(bus.publish(TOPICS.rawRum, messages(run, 1, 1)))).toBe(true);
+    expect(bus.health().ok).toBe(true);
+  });
+
+  it('never acknowledges a publish the broker dropped as a duplicate after a request was written in part', async () => {
+    // A topic's limit lowered behind the bus's back makes one partition of a request fail while
+    // the others are written. The client then does not advance those partitions' sequence
+    // numbers; a next send with the same shape would be answered as a duplicate and dropped.
+    const bus = await newBus();
+    const run = randomUUID();
+    const received = new Set<string>();
+    const consumer = await bus.consume(
+      { group: `g-${run}`, topic: TOPICS.otelTraces, ...BATCH },
+      async (batch) => {
+        for (const value of ofRun(run, batch)) received.add(value.trim());
+      },
+    );
+    onTestFinished(() => consumer.close());
+    const admin = new Admin({ clientId: 'sightline-test-admin', bootstrapBrokers: [kafka.bootstrap] });
+    const limitTraces = (bytes: number) =>
+      admin.alterConfigs({
+        resources: [
+          {
+            resourceType: ConfigResourceTypes.TOPIC,
+            resourceName: TOPICS.otelTraces,
+            configs: [{ name: 'max.message.bytes', value: String(bytes) }],
+          },
+        ],
+      });
+    await limitTraces(100_000);
+    onTestFinished(async () => {
+      await limitTraces(1_048_588);
+      await admin.close();
+    });
+    const small = (from: number): OutgoingMessage[] =>
+      messages(run, 6, from).map((m, i) => ({ ...m, key: `spread-${i}` }));
+    const tooLargeNow = messages(run, 1, 99).map((m) => ({
+      ...m,
+      key: 'large',
+      value: new TextEncoder().encode(`${run}:99`.padEnd(200_000)),
+    }));
+
+    // The first publish occupies the sender, so the next two go out together in one request.
+    const [, partly, written] = await Promise.all([
+      outcome(bus.publish(TOPICS.otelTraces, messages(run, 1, 50))),
+      outcome(bus.publish(TOPICS.otelTraces, tooLargeNow)),
+      outcome(bus.publish(TOPICS.otelTraces, small(0))),
+    ]);
+    expect(partly).not.toBe(true);
+    expect(written).not.toBe(true);
+
+    expect(await outcome(bus.publish(TOPICS.otelTraces, small(10)))).toBe(true);
+    await until(
+      () => [10, 11, 12, 13, 14, 15].every((n) => received.has(`${run}:${n}`)),
+      20_000,
+      'the six acknowledged after the partial failure',
+    );
   });
 
   it('consumes a message a plain Kafka client produced on raw-queries', async () => {

@@ -1,18 +1,11 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ApiClient } from '../harness/api-client.js';
-import {
-  POSTGRES_INSTALL_HINT,
-  postgresAvailable,
-  startPostgres,
-  type PostgresInstance,
-} from '../harness/postgres.js';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { POSTGRES_INSTALL_HINT, postgresAvailable } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
-import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
-import { API_WAIT, type QueryDetail, type TopQueries } from '../helpers/database-api.js';
+import type { SightlineProcess } from '../harness/sightline.js';
+import type { QueryDetail } from '../helpers/database-api.js';
 import { chromiumAvailable, launchBrowser, newPage, screenshot, signIn } from './browser.js';
+import { startWatchedPostgres, type WatchedPostgres } from './watched-postgres.js';
 
 const available =
   chromiumAvailable() && requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
@@ -23,63 +16,15 @@ const available =
  * its sampled plan drawn as a tree.
  */
 describe.skipIf(!available)('the Databases screen in Chromium', () => {
-  let postgres: PostgresInstance;
+  let watched: WatchedPostgres;
   let sightline: SightlineProcess;
   let browser: Browser;
   let page: Page;
   let withPlan: QueryDetail & { fingerprint: string };
 
   beforeAll(async () => {
-    postgres = await startPostgres({
-      // auto_explain writes plans to the server log, which the collector reads over SQL.
-      settings: {
-        shared_preload_libraries: 'pg_stat_statements,auto_explain',
-        logging_collector: 'on',
-        log_directory: 'log',
-      },
-    });
-    const setup = await runCli(['setup-sql', 'postgres', '--user', 'sightline', '--password', 'ui-password']);
-    expect(setup.code).toBe(0);
-    await postgres.psql(setup.stdout);
-    // Low thresholds, so a short load run has plans to sample.
-    await postgres.psql(
-      `ALTER SYSTEM SET log_min_duration_statement = '20';
-       ALTER SYSTEM SET auto_explain.log_min_duration = '20';
-       SELECT pg_reload_conf();`,
-    );
-    const dataDir = newDataDir();
-    const configFile = join(dataDir, 'sightline.yaml');
-    writeFileSync(
-      configFile,
-      [
-        'collect:',
-        '  postgres:',
-        '    targets:',
-        '      - name: main',
-        `        url: postgresql://sightline:ui-password@${postgres.host}:${postgres.port}/postgres`,
-        '        metricsIntervalSeconds: 1',
-        '        queryStatsIntervalSeconds: 2',
-        '',
-      ].join('\n'),
-    );
-    sightline = await startSightlineProcess({ dataDir, args: ['--config', configFile] });
-    const load = await runCli(
-      ['loadgen', 'postgres', '--url', postgres.url, '--duration', '6', '--rate', '60', '--quiet'],
-      { timeoutMs: 60_000 },
-    );
-    expect(load.code, load.stderr).toBe(0);
-
-    const api = new ApiClient(sightline.apiUrl, sightline.key);
-    withPlan = await vi.waitUntil(async () => {
-      const { body } = await api.get<TopQueries>('/api/v1/queries?limit=50');
-      for (const query of body.data) {
-        const detail = await api.get<QueryDetail>(`/api/v1/queries/${encodeURIComponent(query.fingerprint)}`);
-        if (detail.body.samples.some((s) => s.plan !== null))
-          return { ...detail.body, fingerprint: query.fingerprint };
-      }
-      return undefined;
-    }, API_WAIT);
-
+    watched = await startWatchedPostgres();
+    ({ sightline, withPlan } = watched);
     browser = await launchBrowser();
     page = await newPage(browser, sightline.apiUrl);
     await signIn(page, sightline.user.email, sightline.user.password);
@@ -93,9 +38,7 @@ describe.skipIf(!available)('the Databases screen in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await sightline?.stop();
-    sightline?.cleanup();
-    await postgres?.stop();
+    await watched?.stop();
   });
 
   it('lists the instance and its top statements, sortable by any column', async () => {

@@ -116,7 +116,10 @@ export default function UsersScreen() {
             <tbody>
               {users.data.map((user) => {
                 const self = session.user?.id === user.id;
-                const manageable = canManage && user.disabledAt === null && grantable.includes(user.role);
+                // Not one's own row: a changed role would leave this page's session stale, and removing
+                // oneself is refused (409).
+                const manageable =
+                  canManage && !self && user.disabledAt === null && grantable.includes(user.role);
                 return (
                   <tr key={user.id} className={user.disabledAt === null ? '' : 'revoked'}>
                     <td>
@@ -140,7 +143,7 @@ export default function UsersScreen() {
                     </td>
                     {canManage ? (
                       <td>
-                        {manageable && !self ? (
+                        {manageable ? (
                           <button type="button" className="danger" onClick={() => disable(user)}>
                             Remove<span className="visually-hidden"> {user.email}</span>
                           </button>

@@ -9,9 +9,10 @@ import {
   sessionTokenOf,
 } from '../auth/cookies.js';
 import { authOf } from '../auth/http.js';
-import { checkPassword, generatePassword, hashPassword } from '../auth/passwords.js';
+import type { LoginLimiter } from '../auth/login-limiter.js';
+import { checkPassword, generatePassword, hashPassword, verifyPassword } from '../auth/passwords.js';
 import { checkKeyManagement, checkUserManagement } from '../auth/roles.js';
-import { normalizeEmail, type SessionManager } from '../auth/sessions.js';
+import { hashSessionToken, normalizeEmail, type SessionManager } from '../auth/sessions.js';
 import { SightlineError } from '../core/errors.js';
 import {
   ROLES,
@@ -36,6 +37,8 @@ export interface AccessDeps {
   control: ControlStore;
   sessions: SessionManager;
   keys: ApiKeyAuthenticator;
+  /** Failed sign-ins (and wrong current passwords) per email and address before 429. */
+  loginLimiter: LoginLimiter;
 }
 
 /**
@@ -59,6 +62,7 @@ const NO_CONTENT = (description: string): JsonSchema => ({ description });
  */
 export function registerAccessRoutes(app: FastifyInstance, deps: AccessDeps): void {
   registerSignIn(app, deps);
+  registerPasswordChange(app, deps);
   registerKeys(app, deps);
   registerUsers(app, deps);
 }
@@ -74,7 +78,10 @@ function registerSignIn(app: FastifyInstance, deps: AccessDeps): void {
         description:
           `Checks email and password and sets the session cookie \`${SESSION_COOKIE}\` (HttpOnly, SameSite=Lax; ` +
           'Secure over https) for the session TTL (auth.sessionTtlHours, 12 h by default). A wrong email ' +
-          `and a wrong password get the same 401. With the cookie, anything but GET and HEAD must send "${CSRF_HEADER}: 1".`,
+          `and a wrong password get the same 401. With the cookie, anything but GET and HEAD must send "${CSRF_HEADER}: 1". ` +
+          'After auth.login.maxFailuresPerEmail failures for one email, or auth.login.maxFailuresPerIp from one ' +
+          'address, within auth.login.windowSeconds the answer is 429 with Retry-After; a right password clears ' +
+          'the email’s count.',
         tags: TAG,
         security: NO_SECURITY,
         body: {
@@ -84,7 +91,7 @@ function registerSignIn(app: FastifyInstance, deps: AccessDeps): void {
         },
         response: {
           200: ok('Signed in; the answer sets the cookie.', LOGIN_VIEW),
-          ...errorResponses(400, 401, 415, 503),
+          ...errorResponses(400, 401, 415, 429, 503),
         },
       },
     },
@@ -92,7 +99,9 @@ function registerSignIn(app: FastifyInstance, deps: AccessDeps): void {
       const body = objectBody(request.body);
       const email = stringField(body, 'email');
       const password = stringField(body, 'password');
-      const signIn = await deps.sessions.signIn(email, password);
+      const attempt = { email: normalizeEmail(email), ip: request.ip };
+      deps.loginLimiter.check(attempt);
+      const signIn = await signInCounted(deps, attempt, () => deps.sessions.signIn(email, password));
       reply.header('set-cookie', sessionCookie(signIn.token, deps.sessions.ttlMs / 1000, isHttps(request)));
       return {
         user: { id: signIn.user.id, email: signIn.user.email, role: signIn.user.role },
@@ -145,6 +154,93 @@ function registerSignIn(app: FastifyInstance, deps: AccessDeps): void {
       };
     },
   );
+}
+
+function registerPasswordChange(app: FastifyInstance, deps: AccessDeps): void {
+  app.post(
+    '/api/v1/auth/password',
+    {
+      ...parsedByRoute,
+      schema: {
+        summary: 'Change my password',
+        description:
+          'The signed-in user’s own password: the current one and a new one (at least 12 characters, as for ' +
+          'new users). Every other session of the user ends; the one that sent this stays signed in. A wrong ' +
+          'current password is a 400 and counts as a failed sign-in (429 after too many). Not for API keys.',
+        tags: TAG,
+        body: {
+          type: 'object',
+          required: ['currentPassword', 'newPassword'],
+          properties: {
+            currentPassword: { type: 'string' },
+            newPassword: { type: 'string', description: 'At least 12 characters.' },
+          },
+        },
+        response: {
+          204: NO_CONTENT('Changed; the other sessions have ended.'),
+          ...errorResponses(400, 401, 403, 415, 429, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const auth = authOf(request);
+      const token = sessionTokenOf(request.headers);
+      if (auth.principal.kind !== 'user' || token === undefined) {
+        throw new SightlineError(
+          'SL_ERR_BAD_REQUEST',
+          'only a person signed in to the web UI has a password; an API key has none to change',
+        );
+      }
+      const body = objectBody(request.body);
+      const current = stringField(body, 'currentPassword');
+      const next = stringField(body, 'newPassword');
+      checkPassword(next);
+      const attempt = { email: auth.principal.email, ip: request.ip };
+      deps.loginLimiter.check(attempt);
+      const credentials = await deps.control.findUserByEmail(auth.principal.email);
+      if (credentials === undefined || !(await verifyPassword(current, credentials.passwordHash))) {
+        deps.loginLimiter.recordFailure(attempt);
+        throw new SightlineError(
+          'SL_ERR_BAD_REQUEST',
+          'currentPassword: that is not your current password; type it again (forgotten? an admin can add you anew)',
+        );
+      }
+      if (current === next) {
+        throw new SightlineError(
+          'SL_ERR_BAD_REQUEST',
+          'newPassword: it is the current password; choose another',
+        );
+      }
+      const changedHere = await deps.control.changeUserPassword(
+        auth.orgId,
+        auth.principal.userId,
+        await hashPassword(next),
+        hashSessionToken(token),
+      );
+      if (!changedHere)
+        throw new SightlineError('SL_ERR_UNAUTHENTICATED', 'your account is gone; sign in again');
+      deps.loginLimiter.recordSuccess(attempt);
+      return reply.code(204).send();
+    },
+  );
+}
+
+/** Runs a sign-in, counting a wrong email or password against the limiter and clearing the email's count on success. */
+async function signInCounted<T>(
+  deps: AccessDeps,
+  attempt: { email: string; ip: string },
+  signIn: () => Promise<T>,
+): Promise<T> {
+  try {
+    const result = await signIn();
+    deps.loginLimiter.recordSuccess(attempt);
+    return result;
+  } catch (error) {
+    if (error instanceof SightlineError && error.code === 'SL_ERR_UNAUTHENTICATED') {
+      deps.loginLimiter.recordFailure(attempt);
+    }
+    throw error;
+  }
 }
 
 function registerKeys(app: FastifyInstance, deps: AccessDeps): void {
@@ -339,7 +435,8 @@ function registerUsers(app: FastifyInstance, deps: AccessDeps): void {
         summary: 'Disable a user',
         description:
           'The user can no longer sign in and their sessions end at once. Admins may disable users up to ' +
-          'admin, owners anyone; the org’s last enabled owner cannot be disabled (409).',
+          'admin, owners anyone; the org’s last enabled owner cannot be disabled, nor can a user disable ' +
+          'themselves (409).',
         tags: TAG,
         params: pathParams({ id: 'The user’s id.' }),
         response: {
@@ -353,6 +450,12 @@ function registerUsers(app: FastifyInstance, deps: AccessDeps): void {
       const { id } = request.params as { id: string };
       const user = await userOfOrg(deps, auth, id);
       checkUserManagement(auth, [user.role], 'disabling a user');
+      if (auth.principal.kind === 'user' && auth.principal.userId === user.id) {
+        throw new SightlineError(
+          'SL_ERR_CONFLICT',
+          'you cannot disable yourself; another admin or owner of your org can, or sign out instead',
+        );
+      }
       changed(await deps.control.disableUser(auth.orgId, id), user);
       return reply.code(204).send();
     },

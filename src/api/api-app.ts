@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { authOf, requireAuth } from '../auth/http.js';
+import { DEFAULT_LOGIN_LIMITS, LoginLimiter } from '../auth/login-limiter.js';
 import { SessionManager } from '../auth/sessions.js';
 import { SightlineError } from '../core/errors.js';
 import { newHttpApp, prepareErrorReply } from '../core/http.js';
@@ -30,6 +31,8 @@ import {
   pathParams,
 } from './route-schemas.js';
 import { registerTraceRoutes } from './trace-routes.js';
+import { registerSettingsRoutes } from './settings-routes.js';
+import { retentionSchema, type RetentionConfig } from '../config/retention.js';
 import { LOGS_VIEW, METRICS_VIEW, STATS_VIEW, TRACE_VIEW } from './view-schemas.js';
 import { logView, metricsView, traceView } from './views.js';
 
@@ -46,6 +49,12 @@ export interface ApiDeps {
   now?: () => number;
   /** `api.query`; left out, the defaults. */
   queryLimits?: QueryLimits;
+  /** Failed sign-ins before 429; left out, DEFAULT_LOGIN_LIMITS. */
+  loginLimiter?: LoginLimiter;
+  /** `store.retention`, shown by GET /api/v1/settings/retention; left out, the defaults. */
+  retention?: RetentionConfig;
+  /** `store.type`, which decides how exactly retention is kept; left out, duckdb. */
+  storeType?: 'duckdb' | 'clickhouse';
 }
 
 /** Reachable without a key (besides routes with `config: { public: true }` and the UI's paths, src/auth/http.ts); the document marks them `security: []` (openapi.test.ts checks both agree). */
@@ -80,7 +89,16 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
   // The web UI (dist/ui): its pages and assets, and index.html for the app's own paths.
   registerUiRoutes(app);
   registerProcessRoutes(app, deps);
-  registerAccessRoutes(app, { control: deps.control, sessions, keys: deps.authenticator });
+  registerAccessRoutes(app, {
+    control: deps.control,
+    sessions,
+    keys: deps.authenticator,
+    loginLimiter: deps.loginLimiter ?? new LoginLimiter(DEFAULT_LOGIN_LIMITS, now),
+  });
+  registerSettingsRoutes(app, {
+    retention: deps.retention ?? retentionSchema.parse({}),
+    storeType: deps.storeType ?? 'duckdb',
+  });
 
   app.get('/api/v1/logs', { schema: LOGS_SCHEMA }, async (request) => {
     const search = parseLogSearch(request.query as LogSearchParams, now(), queryLimits.maxRangeMs);

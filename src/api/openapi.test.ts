@@ -812,6 +812,39 @@ describe('the OpenAPI document', () => {
     { route: 'DELETE /api/v1/users/{id}', url: () => `/api/v1/users/${ids.spareUser}`, status: 204 },
     { route: 'DELETE /api/v1/users/{id}', url: () => `/api/v1/users/${ids.owner}`, status: 409 },
     { route: 'DELETE /api/v1/users/{id}', url: '/api/v1/users/usr_nope', status: 404 },
+    {
+      route: 'DELETE /api/v1/users/{id}',
+      url: () => `/api/v1/users/${ids.owner}`,
+      headers: SESSION,
+      status: 409,
+    },
+    { route: 'GET /api/v1/settings/retention', url: '/api/v1/settings/retention' },
+    {
+      route: 'GET /api/v1/settings/retention',
+      url: '/api/v1/settings/retention',
+      headers: { authorization: `Bearer ${VIEWER_KEY}` },
+      status: 403,
+    },
+    {
+      route: 'POST /api/v1/auth/password',
+      url: '/api/v1/auth/password',
+      body: { currentPassword: PASSWORD, newPassword: 'a new long passphrase' },
+      status: 400,
+    },
+    {
+      route: 'POST /api/v1/auth/password',
+      url: '/api/v1/auth/password',
+      body: { currentPassword: 'not the password', newPassword: 'a new long passphrase' },
+      headers: SESSION,
+      status: 400,
+    },
+    {
+      route: 'POST /api/v1/auth/password',
+      url: '/api/v1/auth/password',
+      body: { currentPassword: PASSWORD, newPassword: 'a new long passphrase' },
+      headers: SESSION,
+      status: 204,
+    },
   ];
 
   it.each(cases)(

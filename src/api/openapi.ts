@@ -16,6 +16,7 @@ export const TAGS = [
   },
   { name: 'databases', description: 'Database instances and databases: metrics, statements, sessions.' },
   { name: 'access', description: 'Sign-in and sessions, API keys, users and their roles (docs/auth.md).' },
+  { name: 'settings', description: 'The installation’s settings as configured, read-only (retention).' },
   { name: 'process', description: 'The Sightline process itself: probes, self-metrics, this document.' },
 ];
 

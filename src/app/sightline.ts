@@ -5,6 +5,7 @@ import { buildApiApp } from '../api/api-app.js';
 import { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { bootstrapAccess } from '../auth/bootstrap.js';
 import { SessionManager } from '../auth/sessions.js';
+import { LoginLimiter } from '../auth/login-limiter.js';
 import type { Bus } from '../bus/bus.js';
 import { KafkaBus } from '../bus/kafka.js';
 import { MemoryBus } from '../bus/memory.js';
@@ -128,6 +129,13 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
         authenticator,
         control,
         sessions: new SessionManager(control, { ttlMs: config.auth.sessionTtlHours * 3_600_000 }),
+        loginLimiter: new LoginLimiter({
+          maxFailuresPerEmail: config.auth.login.maxFailuresPerEmail,
+          maxFailuresPerIp: config.auth.login.maxFailuresPerIp,
+          windowMs: config.auth.login.windowSeconds * 1000,
+        }),
+        retention: config.store.retention,
+        storeType: config.store.type,
         store,
         metrics,
         logger: logger.child({ component: 'api' }),

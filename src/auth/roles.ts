@@ -44,3 +44,8 @@ export function checkUserManagement(auth: AuthContext, roles: readonly Role[], a
     throw refuse(auth, `${action}${detail}`, highest);
   }
 }
+
+/** Anything that needs at least `needed`, whoever the caller is (reading settings, for one). */
+export function checkRole(auth: AuthContext, needed: Role, action: string): void {
+  if (!atLeast(auth.role, needed)) throw refuse(auth, action, needed);
+}

@@ -250,6 +250,17 @@ export const configSchema = z.strictObject({
       bootstrapPassword: z.string().min(12, 'must be at least 12 characters long').max(1024).optional(),
       /** How long a sign-in to the web UI lasts. */
       sessionTtlHours: z.number().positive().max(8760).default(12),
+      /**
+       * Failed sign-ins before POST /api/v1/auth/login answers 429 (src/auth/login-limiter.ts).
+       * Counted in each API process's memory: in scale-out each process counts its own.
+       */
+      login: z
+        .strictObject({
+          maxFailuresPerEmail: positiveInt.max(1000).default(5),
+          maxFailuresPerIp: positiveInt.max(100_000).default(20),
+          windowSeconds: positiveInt.max(86_400).default(900),
+        })
+        .prefault({}),
     })
     .prefault({}),
   bus: z

@@ -88,6 +88,11 @@ export interface ControlStore {
   changeUserRole(orgId: OrgId, id: string, role: Role): Promise<UserChange>;
   /** Disables the user and ends their sessions; refuses the org's last enabled owner. */
   disableUser(orgId: OrgId, id: string): Promise<UserChange>;
+  /**
+   * Stores a new password hash and ends every session of the user but the one of `keepTokenHash`
+   * (the session that changed it); false when the org has no such user.
+   */
+  changeUserPassword(orgId: OrgId, id: string, passwordHash: string, keepTokenHash: string): Promise<boolean>;
 
   createSession(input: SessionRecord & { tokenHash: string }): Promise<void>;
   /** The session and its user, expired or not (the caller decides); undefined when unknown. */

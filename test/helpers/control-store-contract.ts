@@ -371,6 +371,52 @@ export function describeControlStoreContract(name: string, open: () => Promise<C
       });
     });
 
+    it('changes a password and ends every session of the user but the one kept', async () => {
+      const { store } = await fresh();
+      const org = await store.createOrg('a');
+      const other = await store.createOrg('b');
+      const user = await store.createUser({
+        orgId: org.id,
+        email: 'ana@example.com',
+        passwordHash: await hashPassword('the old passphrase'),
+        role: 'member',
+      });
+      const bob = await store.createUser({
+        orgId: org.id,
+        email: 'bob@example.com',
+        passwordHash: await hashPassword('a long passphrase'),
+        role: 'member',
+      });
+      const sessions = new SessionManager(store);
+      const kept = await sessions.signIn('ana@example.com', 'the old passphrase');
+      const ended = await sessions.signIn('ana@example.com', 'the old passphrase');
+      const bobs = await sessions.signIn('bob@example.com', 'a long passphrase');
+      expect(
+        await store.changeUserPassword(
+          other.id,
+          user.id,
+          await hashPassword('not in this org'),
+          hashSessionToken(kept.token),
+        ),
+      ).toBe(false);
+      expect(await store.findSession(hashSessionToken(ended.token))).toBeDefined();
+      expect(
+        await store.changeUserPassword(
+          org.id,
+          user.id,
+          await hashPassword('the new passphrase'),
+          hashSessionToken(kept.token),
+        ),
+      ).toBe(true);
+      expect(await store.findSession(hashSessionToken(kept.token))).toBeDefined();
+      expect(await store.findSession(hashSessionToken(ended.token))).toBeUndefined();
+      expect((await store.findSession(hashSessionToken(bobs.token)))?.user.id).toBe(bob.id);
+      await expect(sessions.signIn('ana@example.com', 'the old passphrase')).rejects.toMatchObject({
+        status: 401,
+      });
+      expect((await sessions.signIn('ana@example.com', 'the new passphrase')).user.id).toBe(user.id);
+    });
+
     it('keeps users, roles and sessions across a restart', async () => {
       const fixture = await fresh();
       const org = await fixture.store.createOrg('a');

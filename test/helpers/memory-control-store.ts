@@ -145,6 +145,22 @@ export class MemoryControlStore implements ControlStore {
     });
   }
 
+  async changeUserPassword(
+    orgId: OrgId,
+    id: string,
+    passwordHash: string,
+    keepTokenHash: string,
+  ): Promise<boolean> {
+    await this.tick();
+    const user = this.users.find((u) => u.orgId === orgId && u.id === id);
+    if (user === undefined) return false;
+    user.passwordHash = passwordHash;
+    for (const [hash, session] of this.sessions) {
+      if (session.userId === id && hash !== keepTokenHash) this.sessions.delete(hash);
+    }
+    return true;
+  }
+
   private change(
     orgId: OrgId,
     id: string,

@@ -25,7 +25,7 @@ export function onUnauthorized(listener: UnauthorizedListener): () => void {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'DELETE';
+  method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   body?: unknown;
   signal?: AbortSignal;
   /** Sign-in answers 401 for wrong credentials; that is not a lost session. */

@@ -17,6 +17,9 @@ const TraceScreen = lazy(() => import('./screens/trace.js'));
 const ApiKeysScreen = lazy(() => import('./screens/api-keys.js'));
 const DatabasesScreen = lazy(() => import('./screens/databases.js'));
 const QueryScreen = lazy(() => import('./screens/query.js'));
+const UsersScreen = lazy(() => import('./screens/users.js'));
+const RetentionScreen = lazy(() => import('./screens/retention.js'));
+const AccountScreen = lazy(() => import('./screens/account.js'));
 
 type AuthState =
   | { kind: 'checking' }
@@ -83,7 +86,7 @@ const NAV = [
   { to: '/metrics-explorer', label: 'Metrics' },
   { to: '/traces', label: 'Traces' },
   { to: '/databases', label: 'Databases' },
-  { to: '/settings/keys', label: 'API keys' },
+  { to: '/settings', label: 'Settings' },
 ];
 
 /** The time range and refresh travel from screen to screen; the screen's own query does not. */
@@ -189,10 +192,19 @@ function Shell({ session, onSignedOut }: { session: Session; onSignedOut: () => 
   );
 }
 
+const SETTINGS_TITLES: Record<string, string> = {
+  '/settings': 'API keys',
+  '/settings/keys': 'API keys',
+  '/settings/users': 'Users',
+  '/settings/retention': 'Retention',
+  '/settings/account': 'Account',
+};
+
 function titleOf(pathname: string): string {
   if (pathname === '/') return 'Logs';
   if (pathname.startsWith('/traces/')) return 'Trace';
   if (pathname.startsWith('/queries/')) return 'Statement';
+  if (pathname in SETTINGS_TITLES) return SETTINGS_TITLES[pathname] ?? 'Settings';
   return NAV.find((item) => pathname.startsWith(item.to))?.label ?? 'Not found';
 }
 
@@ -208,6 +220,9 @@ function Screen({ pathname }: { pathname: string }) {
   if (trace !== null) return <TraceScreen traceId={decodeURIComponent(trace[1] ?? '')} />;
   if (pathname === '/settings/keys' || pathname === '/settings') return <ApiKeysScreen />;
   if (pathname === '/databases') return <DatabasesScreen />;
+  if (pathname === '/settings/users') return <UsersScreen />;
+  if (pathname === '/settings/retention') return <RetentionScreen />;
+  if (pathname === '/settings/account') return <AccountScreen />;
   const query = /^\/queries\/([^/]+)$/.exec(pathname);
   if (query !== null) return <QueryScreen fingerprint={decodeURIComponent(query[1] ?? '')} />;
   return (

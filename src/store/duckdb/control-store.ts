@@ -167,6 +167,34 @@ export class DuckDBControlStore implements ControlStore {
     });
   }
 
+  changeUserPassword(
+    orgId: OrgId,
+    id: string,
+    passwordHash: string,
+    keepTokenHash: string,
+  ): Promise<boolean> {
+    return this.database.withConnection(async (connection) => {
+      await connection.run('BEGIN TRANSACTION');
+      try {
+        const updated = (
+          await connection.runAndReadAll(
+            'UPDATE users SET password_hash = $passwordHash WHERE org_id = $orgId AND id = $id RETURNING id',
+            { passwordHash, orgId, id },
+          )
+        ).getRowObjectsJS();
+        await connection.run(
+          'DELETE FROM sessions WHERE org_id = $orgId AND user_id = $id AND token_hash <> $keepTokenHash',
+          { orgId, id, keepTokenHash },
+        );
+        await connection.run('COMMIT');
+        return updated.length > 0;
+      } catch (error) {
+        await connection.run('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
   async createSession(input: SessionRecord & { tokenHash: string }): Promise<void> {
     await this.query(
       `INSERT INTO sessions (token_hash, org_id, user_id, created_at, expires_at)

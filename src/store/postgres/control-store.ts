@@ -85,6 +85,8 @@ type StatementName =
   | 'setRole'
   | 'disable'
   | 'endUserSessions'
+  | 'setPassword'
+  | 'endOtherSessions'
   | 'createSession'
   | 'findSession'
   | 'deleteSession'
@@ -157,6 +159,8 @@ export class PostgresControlStore implements ControlStore, Component {
       disable: `UPDATE ${s}.users SET disabled_at = COALESCE(disabled_at, now()) WHERE org_id = $1 AND id = $2
         RETURNING ${userColumns}`,
       endUserSessions: `DELETE FROM ${s}.sessions WHERE org_id = $1 AND user_id = $2`,
+      setPassword: `UPDATE ${s}.users SET password_hash = $3 WHERE org_id = $1 AND id = $2 RETURNING id`,
+      endOtherSessions: `DELETE FROM ${s}.sessions WHERE org_id = $1 AND user_id = $2 AND token_hash <> $3`,
       createSession: `INSERT INTO ${s}.sessions (token_hash, org_id, user_id, created_at, expires_at)
         VALUES ($1, $2, $3, $4, $5)`,
       findSession: `SELECT s.created_at AS session_created_at, s.expires_at,
@@ -342,6 +346,33 @@ export class PostgresControlStore implements ControlStore, Component {
       await client.query(this.sql.endUserSessions, [orgId, id]);
       return row;
     });
+  }
+
+  async changeUserPassword(
+    orgId: OrgId,
+    id: string,
+    passwordHash: string,
+    keepTokenHash: string,
+  ): Promise<boolean> {
+    this.checkUsable();
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      throw serveError(error, this.endpoint, this.retryAfterSeconds);
+    }
+    try {
+      await client.query('BEGIN');
+      const updated = (await client.query(this.sql.setPassword, [orgId, id, passwordHash])).rows.length > 0;
+      await client.query(this.sql.endOtherSessions, [orgId, id, keepTokenHash]);
+      await client.query('COMMIT');
+      client.release();
+      return updated;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release(error instanceof Error ? error : new Error(String(error)));
+      throw serveError(error, this.endpoint, this.retryAfterSeconds);
+    }
   }
 
   async createSession(input: SessionRecord & { tokenHash: string }): Promise<void> {

@@ -4,6 +4,7 @@ import { useApp } from '../app-context.js';
 import { Empty, ErrorBox, Loading } from '../components/states.js';
 import { formatTimestamp } from '../time-range.js';
 import { useQuery } from '../use-query.js';
+import { SettingsNav } from './settings-nav.js';
 
 const ROLES: Role[] = ['viewer', 'member', 'admin', 'owner'];
 
@@ -36,6 +37,7 @@ export default function ApiKeysScreen() {
   return (
     <section className="screen api-keys" aria-labelledby="keys-title">
       <h1 id="keys-title">API keys</h1>
+      <SettingsNav />
       <p className="muted">
         Keys let OpenTelemetry SDKs, collectors, scripts and Grafana reach Sightline as{' '}
         <code>Authorization: Bearer &lt;key&gt;</code>. A key acts for the organization “{session.org.name}”

@@ -28,7 +28,7 @@ export function SignIn({ onSignedIn }: { onSignedIn: (session: Session) => void 
         if (error instanceof ApiError && error.status === 401) {
           setProblem('Wrong email or password. Check both and try again.');
         } else if (error instanceof ApiError && error.status === 429) {
-          setProblem(`Too many attempts: ${error.message}`);
+          setProblem(`Sign-in is paused: ${error.message}.`);
         } else {
           setProblem(`Could not sign in: ${(error as Error).message}`);
         }

@@ -17,6 +17,7 @@ const TraceScreen = lazy(() => import('./screens/trace.js'));
 const ApiKeysScreen = lazy(() => import('./screens/api-keys.js'));
 const DatabasesScreen = lazy(() => import('./screens/databases.js'));
 const QueryScreen = lazy(() => import('./screens/query.js'));
+const OverviewScreen = lazy(() => import('./screens/overview.js'));
 
 type AuthState =
   | { kind: 'checking' }
@@ -75,10 +76,11 @@ export function App() {
 function safeNext(next: string | null): string {
   // `//host` and `/\host` name another host; the sign-in page itself would loop.
   const ours = next !== null && /^\/(?![/\\])/.test(next) && !next.startsWith(SIGN_IN);
-  return ours ? next : '/logs';
+  return ours ? next : '/overview';
 }
 
 const NAV = [
+  { to: '/overview', label: 'Overview' },
   { to: '/logs', label: 'Logs' },
   { to: '/metrics-explorer', label: 'Metrics' },
   { to: '/traces', label: 'Traces' },
@@ -118,7 +120,7 @@ function Shell({ session, onSignedOut }: { session: Session; onSignedOut: () => 
   }, [refresh]);
 
   useEffect(() => {
-    if (pathname === '/') navigate(`/logs${search}`, { replace: true });
+    if (pathname === '/') navigate(`/overview${search}`, { replace: true });
   }, [pathname, search]);
 
   const signOut = useCallback(() => {
@@ -140,7 +142,7 @@ function Shell({ session, onSignedOut }: { session: Session; onSignedOut: () => 
         Skip to content
       </a>
       <header className="topbar">
-        <Link to={`/logs${shared}`} className="brand">
+        <Link to={`/overview${shared}`} className="brand">
           <img src="/favicon.svg" alt="" width="22" height="22" /> Sightline
         </Link>
         <nav aria-label="Screens">
@@ -190,7 +192,7 @@ function Shell({ session, onSignedOut }: { session: Session; onSignedOut: () => 
 }
 
 function titleOf(pathname: string): string {
-  if (pathname === '/') return 'Logs';
+  if (pathname === '/') return 'Overview';
   if (pathname.startsWith('/traces/')) return 'Trace';
   if (pathname.startsWith('/queries/')) return 'Statement';
   return NAV.find((item) => pathname.startsWith(item.to))?.label ?? 'Not found';
@@ -200,7 +202,8 @@ function Screen({ pathname }: { pathname: string }) {
   useEffect(() => {
     document.title = `${titleOf(pathname)} · Sightline`;
   }, [pathname]);
-  if (pathname === '/logs' || pathname === '/') return <LogsScreen />;
+  if (pathname === '/overview' || pathname === '/') return <OverviewScreen />;
+  if (pathname === '/logs') return <LogsScreen />;
   // Not /metrics: that is the process's own Prometheus endpoint.
   if (pathname === '/metrics-explorer') return <MetricsScreen />;
   if (pathname === '/traces') return <TracesScreen />;

@@ -1,29 +1,29 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricCatalogEntry } from '../store/store.js';
-import { ENGINE_METRICS, counterRate, largest, latestValues, sum } from './database-health.js';
+import { ENGINE_METRICS, counterIncrease, largest, latestValues, sum } from './database-health.js';
 
 const S = 1_000_000_000n;
 const points = (...values: Array<number | null>) => ({
   points: values.map((value, i) => ({ ts: BigInt(i) * 10n * S, value })),
 });
 
-describe('counterRate', () => {
-  it('divides the increase by the time between the first and last point', () => {
-    expect(counterRate([points(100, 130, 160)])).toBe(3);
+describe('counterIncrease', () => {
+  it('is the rise from the first to the last point', () => {
+    expect(counterIncrease([points(100, 130, 160)])).toBe(60);
   });
 
   it('counts a drop as a reset: the new value is all increase', () => {
-    // +20, then reset to 5 (5 since the reset), then +15: 40 over 30 s.
-    expect(counterRate([points(100, 120, 5, 20)])).toBeCloseTo(40 / 30);
+    // +20, then reset to 5 (5 since the reset), then +15.
+    expect(counterIncrease([points(100, 120, 5, 20)])).toBe(40);
   });
 
   it('sums the series and skips points without a value', () => {
-    expect(counterRate([points(0, null, 20), points(10, 30)])).toBe(1 + 2);
+    expect(counterIncrease([points(0, null, 20), points(10, 30)])).toBe(40);
   });
 
   it('is null when no series has two points', () => {
-    expect(counterRate([points(5), points(null, null)])).toBeNull();
-    expect(counterRate([])).toBeNull();
+    expect(counterIncrease([points(5), points(null, null)])).toBeNull();
+    expect(counterIncrease([])).toBeNull();
   });
 });
 

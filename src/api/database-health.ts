@@ -83,25 +83,23 @@ export function largest(values: readonly number[]): number | null {
 }
 
 /**
- * Per second, summed over the series: each cumulative counter's increase between its first and
- * last point divided by the time between them. A drop is a reset (the server restarted or its
- * statistics were reset): the count starts again from zero, so the new value is all increase.
- * Null when no series has two points.
+ * The increase of cumulative counters, summed over the series: each one's rise from its first
+ * to its last point. A drop is a reset (the server restarted or its statistics were reset): the
+ * count starts again from zero, so the new value is all increase. Null when no series has two
+ * points.
  */
-export function counterRate(series: readonly Pick<MetricSeries, 'points'>[]): number | null {
-  let rate: number | null = null;
+export function counterIncrease(series: readonly Pick<MetricSeries, 'points'>[]): number | null {
+  let total: number | null = null;
   for (const { points } of series) {
-    const values = points.flatMap((p) => (p.value === null ? [] : [{ ts: p.ts, value: p.value }]));
-    const first = values[0];
-    const last = values[values.length - 1];
-    if (first === undefined || last === undefined || last.ts <= first.ts) continue;
+    const values = points.flatMap((p) => (p.value === null ? [] : [p.value]));
+    if (values.length < 2) continue;
     let increase = 0;
     for (let i = 1; i < values.length; i += 1) {
-      const previous = values[i - 1]?.value ?? 0;
-      const value = values[i]?.value ?? 0;
+      const previous = values[i - 1] ?? 0;
+      const value = values[i] ?? 0;
       increase += value >= previous ? value - previous : value;
     }
-    rate = (rate ?? 0) + increase / (Number(last.ts - first.ts) / 1e9);
+    total = (total ?? 0) + increase;
   }
-  return rate;
+  return total;
 }

@@ -6,7 +6,7 @@ import type { OrgId } from '../store/rows.js';
 import type { SignalCounts, Store, StoredEntity, TimeRange } from '../store/store.js';
 import {
   ENGINE_METRICS,
-  counterRate,
+  counterIncrease,
   largest,
   latestValues,
   matches,
@@ -19,11 +19,11 @@ import { redView } from './trace-routes.js';
 import { OVERVIEW_VIEW } from './view-schemas.js';
 import { entityView } from './views.js';
 
-/** Buckets of a counter read for its rate: enough to see resets, few enough for a 24 h range. */
-const RATE_BUCKETS = 120n;
-const MIN_RATE_STEP_NS = 1_000_000_000n;
-/** Points of one counter read at most (RATE_BUCKETS per series, up to 100 databases each). */
-const MAX_RATE_POINTS = 100_000;
+/** Buckets of a counter read for its increase: enough to see resets, few enough for a 24 h range. */
+const COUNTER_BUCKETS = 120n;
+const MIN_COUNTER_STEP_NS = 1_000_000_000n;
+/** Points of one counter read at most (COUNTER_BUCKETS per series, up to 100 databases each). */
+const MAX_COUNTER_POINTS = 100_000;
 
 /** Ingest volume per signal, named as usage_daily names them (src/process/stages/usage.ts). */
 const SIGNALS: ReadonlyArray<readonly [signal: string, key: keyof SignalCounts]> = [
@@ -144,8 +144,8 @@ async function transactionRate(
   range: TimeRange,
 ): Promise<number | null> {
   const span = range.toNs - range.fromNs;
-  const stepNs = span / RATE_BUCKETS > MIN_RATE_STEP_NS ? span / RATE_BUCKETS : MIN_RATE_STEP_NS;
-  let rate: number | null = null;
+  const stepNs = span / COUNTER_BUCKETS > MIN_COUNTER_STEP_NS ? span / COUNTER_BUCKETS : MIN_COUNTER_STEP_NS;
+  let increase: number | null = null;
   for (const selector of engine.transactions) {
     const { series } = await store.queryMetrics(org, {
       ...range,
@@ -153,10 +153,11 @@ async function transactionRate(
       entityId,
       stepNs,
       aggregation: 'last',
-      maxPoints: MAX_RATE_POINTS,
+      maxPoints: MAX_COUNTER_POINTS,
     });
-    const part = counterRate(series.filter((s) => matches(selector, s.labels)));
-    if (part !== null) rate = (rate ?? 0) + part;
+    const part = counterIncrease(series.filter((s) => matches(selector, s.labels)));
+    if (part !== null) increase = (increase ?? 0) + part;
   }
-  return rate;
+  // Per second of the whole range, as the statement and request rates beside it.
+  return increase === null ? null : increase / (Number(span) / 1e9);
 }

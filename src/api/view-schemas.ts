@@ -483,7 +483,8 @@ const DATABASE_HEALTH_VIEW = object({
   }),
   transactionsPerSecond: {
     ...nullable(num),
-    description: 'Commits and rollbacks per second over the range (MySQL: Com_commit + Com_rollback).',
+    description:
+      'Commits and rollbacks per second, averaged over the range (MySQL: Com_commit + Com_rollback); null without two points of the counters.',
   },
   statements: object({
     calls: num,

@@ -1,7 +1,9 @@
 import type { SignalCounts } from './store.js';
 
 /** Store.countSignals: each signal's table and the column that places one of its records in time. */
-export const SIGNAL_TABLES: Readonly<Record<keyof SignalCounts, readonly [table: string, timeColumn: string]>> = {
+export const SIGNAL_TABLES: Readonly<
+  Record<keyof SignalCounts, readonly [table: string, timeColumn: string]>
+> = {
   logs: ['logs', 'ts'],
   spans: ['spans', 'start_ts'],
   metricPoints: ['metric_points', 'ts'],

@@ -27,7 +27,9 @@ export const SIGNAL_COUNT_ROWS = {
   ],
   spans: [
     // By start: a span starting before the range and ending inside it is not counted.
-    ...times(2).map((startTs, i) => spanRow({ id: `span-${i}`, spanId: `s${i}`, startTs, endTs: startTs + S })),
+    ...times(2).map((startTs, i) =>
+      spanRow({ id: `span-${i}`, spanId: `s${i}`, startTs, endTs: startTs + S }),
+    ),
     spanRow({ id: 'span-b', spanId: 'sb', startTs: T0, endTs: T0 + S, orgId: ORG_B }),
   ],
   metricPoints: [

@@ -51,7 +51,12 @@ function sharedQuery(search: string, extra: Record<string, string>): string {
   return params.toString();
 }
 
-const rate = (value: number | null): string => (value === null ? '—' : `${formatNumber(value)}/s`);
+/** Per second; below 0.01 (a few records over a long range) as such rather than in exponent form. */
+function perSecond(value: number | null): string {
+  if (value === null) return '—';
+  if (value > 0 && value < 0.01) return '< 0.01/s';
+  return `${formatNumber(value)}/s`;
+}
 
 export default function OverviewScreen() {
   const { range, tick } = useApp();
@@ -148,11 +153,11 @@ function DatabaseCard({ db, search }: { db: DatabaseHealth; search: string }) {
         </div>
         <div>
           <dt>Transactions</dt>
-          <dd data-figure="tps">{rate(db.transactionsPerSecond)}</dd>
+          <dd data-figure="tps">{perSecond(db.transactionsPerSecond)}</dd>
         </div>
         <div>
           <dt>Statements</dt>
-          <dd data-figure="statements">{rate(db.statements.perSecond)}</dd>
+          <dd data-figure="statements">{perSecond(db.statements.perSecond)}</dd>
         </div>
         <div>
           <dt>Mean statement time</dt>
@@ -186,7 +191,10 @@ function ServicesTable({ services, search }: { services: ServiceRed[]; search: s
           <tr>
             <th scope="col">Service</th>
             <th scope="col" className="num">
-              Requests
+              Spans
+            </th>
+            <th scope="col" className="num">
+              Rate
             </th>
             <th scope="col" className="num">
               Error rate
@@ -202,7 +210,8 @@ function ServicesTable({ services, search }: { services: ServiceRed[]; search: s
               <td>
                 <Link to={`/traces?${sharedQuery(search, { service: s.service })}`}>{s.service}</Link>
               </td>
-              <td className="num">{rate(s.requestRate)}</td>
+              <td className="num">{s.requests.toLocaleString('en-US')}</td>
+              <td className="num">{perSecond(s.requestRate)}</td>
               <td className={`num ${s.errorRate > 0 ? 'sev-error' : ''}`}>
                 {(s.errorRate * 100).toFixed(1)}%
               </td>
@@ -245,7 +254,7 @@ function IngestTable({ ingest }: { ingest: Overview['ingest'] }) {
             <tr key={i.signal}>
               <td>{SIGNAL_LABELS[i.signal] ?? i.signal}</td>
               <td className="num">{i.records.toLocaleString('en-US')}</td>
-              <td className="num">{formatNumber(i.perSecond)}</td>
+              <td className="num">{perSecond(i.perSecond)}</td>
             </tr>
           ))}
         </tbody>

@@ -98,6 +98,27 @@ describe.skipIf(!available)('the Overview screen in Chromium', () => {
     await screenshot(page, 'overview');
   });
 
+  it('brings new spans in on auto-refresh, and says when a range holds nothing or cannot be read', async () => {
+    await page.goto('/overview?range=15m&refresh=10s');
+    const spans = page.getByRole('table', { name: 'Ingest per signal' }).getByRole('row', { name: /^Spans/ });
+    await expect.poll(() => spans.locator('td').nth(1).textContent()).toBe('8');
+    await sendServiceSpans(watched.sightline.ingestUrl, watched.sightline.key, SERVICE, 4, 0);
+    await expect.poll(() => spans.locator('td').nth(1).textContent(), { timeout: 25_000 }).toBe('12');
+
+    // An hour long before anything was sent: the instance is still listed, nothing else is.
+    await page.goto('/overview?from=2020-01-01T00:00:00Z&to=2020-01-01T01:00:00Z');
+    await page.getByText('No spans in this time range.').waitFor();
+    await page.getByText('Nothing stored in this time range.').waitFor();
+    await page.getByRole('listitem', { name: 'Database main' }).waitFor();
+
+    // Longer than api.query.maxRangeDays: the API's message, shown with what failed.
+    await page.goto('/overview?from=2020-01-01T00:00:00Z&to=2020-06-01T00:00:00Z');
+    const alert = page.getByRole('alert');
+    await expect.poll(() => alert.textContent()).toContain('Could not load the overview');
+    expect(await alert.textContent()).toMatch(/range|days/);
+    await alert.getByRole('button', { name: 'Retry' }).waitFor();
+  });
+
   it('follows overview → database → query detail → plan', async () => {
     await page.goto('/overview?range=15m');
     await page.getByRole('listitem', { name: 'Database main' }).getByRole('link', { name: 'main' }).click();

@@ -139,6 +139,16 @@ describe.skipIf(!available)('GET /api/v1/overview on a watched PostgreSQL', () =
     expect(ingest.query_stats).toBeLessThanOrEqual(stats.queryStats ?? 0);
   });
 
+  it('answers a 24 h range (timed, not asserted)', async () => {
+    const started = performance.now();
+    const { status, body } = await api.get<Overview>(
+      '/api/v1/overview?from=' + String(Date.now() - 86_400_000),
+    );
+    console.log(`[overview] GET /api/v1/overview over 24 h: ${(performance.now() - started).toFixed(0)} ms`);
+    expect(status).toBe(200);
+    expect(body.databases.map((d) => d.id)).toEqual(['pg:main']);
+  });
+
   it('refuses a range it cannot read, saying what to send', async () => {
     const { status, body } = await api.get<{ error: { code: string; message: string } }>(
       '/api/v1/overview?from=yesterday',

@@ -19,7 +19,11 @@ import { redView } from './trace-routes.js';
 import { OVERVIEW_VIEW } from './view-schemas.js';
 import { entityView } from './views.js';
 
-/** Buckets of a counter read for its increase: enough to see resets, few enough for a 24 h range. */
+/**
+ * Buckets of a counter read for its increase: enough to see resets, few enough for a 24 h range.
+ * The increase runs from the last point of the first bucket, so what the counter gained inside
+ * that bucket (at most 1/120 of the range) is not counted.
+ */
 const COUNTER_BUCKETS = 120n;
 const MIN_COUNTER_STEP_NS = 1_000_000_000n;
 /** Points of one counter read at most (COUNTER_BUCKETS per series, up to 100 databases each). */

@@ -22,6 +22,7 @@ import { registerMetricQueryRoutes } from './metric-query-routes.js';
 import { registerProcessRoutes, type Readiness } from './process-routes.js';
 import { registerPrometheusRoutes } from './prometheus-routes.js';
 import { OPENAPI_PATH, installOpenApi } from './openapi.js';
+import { registerOverviewRoutes } from './overview-routes.js';
 import {
   TIME_RANGE_PARAMS,
   STEP_PARAM,
@@ -137,6 +138,7 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
   registerLogSearchRoutes(app, deps.store, now, queryLimits.maxRangeMs);
   registerLogTailRoutes(app, deps, now);
   registerTraceRoutes(app, deps.store, now, queryLimits.maxRangeMs);
+  registerOverviewRoutes(app, deps.store, now, queryLimits.maxRangeMs);
   registerMetricQueryRoutes(app, { store: deps.store, limits: queryLimits, now });
   registerPrometheusRoutes(app, { store: deps.store, limits: queryLimits, now });
   return app;

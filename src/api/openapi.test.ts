@@ -387,6 +387,15 @@ function fakeStore(): Store {
       entities: 2,
       rumEvents: 0,
     }),
+    countSignals: async () => ({
+      logs: 2,
+      spans: 3,
+      metricPoints: 4,
+      queryStats: 1,
+      querySamples: 0,
+      sessions: 3,
+      rumEvents: 0,
+    }),
     listEntities: async () => ENTITIES,
     getEntity: async (_org: OrgId, id: string) => ENTITIES.find((e) => e.id === id),
     listMetrics: async () => ({
@@ -651,6 +660,8 @@ describe('the OpenAPI document', () => {
       status: 400,
     },
     { route: 'GET /api/v1/services', url: '/api/v1/services' },
+    { route: 'GET /api/v1/overview', url: '/api/v1/overview' },
+    { route: 'GET /api/v1/overview', url: '/api/v1/overview?from=soon', status: 400 },
     {
       route: 'POST /api/v1/metrics/query',
       url: '/api/v1/metrics/query',

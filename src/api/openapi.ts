@@ -15,6 +15,7 @@ export const TAGS = [
     description: 'The Prometheus HTTP API subset, for Grafana and other Prometheus clients.',
   },
   { name: 'databases', description: 'Database instances and databases: metrics, statements, sessions.' },
+  { name: 'overview', description: 'The landing screen: databases, services and ingest at a glance.' },
   { name: 'access', description: 'Sign-in and sessions, API keys, users and their roles (docs/auth.md).' },
   { name: 'settings', description: 'The installation’s settings as configured, read-only (retention).' },
   { name: 'process', description: 'The Sightline process itself: probes, self-metrics, this document.' },

@@ -145,7 +145,12 @@ export function traceSummaryView(t: TraceSummary) {
   };
 }
 
-function redView(range: TimeRange, rows: readonly SpanRed[], key: (r: SpanRed) => Record<string, string>) {
+/** The RED answer of GET /api/v1/services (and the overview's services). */
+export function redView(
+  range: TimeRange,
+  rows: readonly SpanRed[],
+  key: (r: SpanRed) => Record<string, string>,
+) {
   const seconds = Number(range.toNs - range.fromNs) / 1e9;
   return {
     data: rows.map((r) => ({

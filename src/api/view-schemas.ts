@@ -466,3 +466,46 @@ export const NEW_USER_VIEW: JsonSchema = {
   },
 };
 export const CHANGED_USER_VIEW = object({ user: USER_VIEW });
+
+/** GET /api/v1/overview (overview-routes.ts). */
+const DATABASE_HEALTH_VIEW = object({
+  id: str,
+  name: str,
+  kind: ENTITY_FIELDS.kind,
+  engine: { type: 'string', enum: ['postgresql', 'mysql'] },
+  version: str,
+  up: ENTITY_FIELDS.up,
+  lastSeen: TIMESTAMP,
+  collectorUp: { ...nullable(num), description: 'The latest `<engine>.up` point: 1 reached, 0 not.' },
+  connections: object({
+    used: { ...nullable(num), description: 'Latest client connections (summed over databases).' },
+    max: { ...nullable(num), description: 'max_connections.' },
+  }),
+  transactionsPerSecond: {
+    ...nullable(num),
+    description:
+      'Commits and rollbacks per second, averaged over the range (MySQL: Com_commit + Com_rollback); null without two points of the counters.',
+  },
+  statements: object({
+    calls: num,
+    perSecond: num,
+    meanTimeMs: { ...nullable(num), description: 'Total time / calls from the statement statistics.' },
+  }),
+  replicationLagSeconds: {
+    ...nullable(num),
+    description: 'The largest latest replay lag; null without replication.',
+  },
+  metricsTruncated: bool,
+});
+
+export const OVERVIEW_VIEW = object({
+  from: TIMESTAMP,
+  to: TIMESTAMP,
+  databases: arrayOf(DATABASE_HEALTH_VIEW),
+  services: arrayOf(object({ service: str, ...RED_FIELDS }), 'Busiest first, as GET /api/v1/services.'),
+  servicesMeta: object({ source: str, quantiles: str }),
+  ingest: arrayOf(
+    object({ signal: str, records: int, perSecond: num }),
+    'Records stored per signal whose own time is in the range.',
+  ),
+});

@@ -332,6 +332,21 @@ export interface RecordCounts {
 }
 
 /**
+ * Records stored per signal whose own time falls in a range (logs, metric points, samples and
+ * sessions by `ts`, spans by start, query statistics by interval end): what the overview shows
+ * as ingest volume.
+ */
+export interface SignalCounts {
+  logs: number;
+  spans: number;
+  metricPoints: number;
+  queryStats: number;
+  querySamples: number;
+  sessions: number;
+  rumEvents: number;
+}
+
+/**
  * Where telemetry rows live. Writes are batches committed in one transaction and
  * deduplicated by row id; every read takes the caller's org and sees only its rows.
  */
@@ -370,6 +385,8 @@ export interface Store extends Component {
   /** One entry per `query.seriesIds`, in that order. */
   readSeriesPoints(org: OrgId, query: SeriesPointsQuery): Promise<SeriesPoints[]>;
   countRecords(org: OrgId): Promise<RecordCounts>;
+  /** Records per signal with their time in the range (SignalCounts). */
+  countSignals(org: OrgId, range: TimeRange): Promise<SignalCounts>;
 
   listEntities(org: OrgId): Promise<StoredEntity[]>;
   getEntity(org: OrgId, id: string): Promise<StoredEntity | undefined>;

@@ -19,7 +19,10 @@ export interface WatchedPostgres {
  * thresholds) after a short `sightline loadgen postgres`, resolved once a sampled plan is
  * readable through the API: what the database screens' browser tests look at.
  */
-export async function startWatchedPostgres(): Promise<WatchedPostgres> {
+export async function startWatchedPostgres(
+  /** Extra environment of `sightline start` (a shorter rollup interval, say). */
+  env: Record<string, string> = {},
+): Promise<WatchedPostgres> {
   const postgres = await startPostgres({
     // auto_explain writes plans to the server log, which the collector reads over SQL.
     settings: {
@@ -52,7 +55,7 @@ export async function startWatchedPostgres(): Promise<WatchedPostgres> {
       '',
     ].join('\n'),
   );
-  const sightline = await startSightlineProcess({ dataDir, args: ['--config', configFile] });
+  const sightline = await startSightlineProcess({ dataDir, args: ['--config', configFile], env });
   const load = await runCli(
     ['loadgen', 'postgres', '--url', postgres.url, '--duration', '6', '--rate', '60', '--quiet'],
     { timeoutMs: 60_000 },

@@ -364,6 +364,25 @@ const CASES: Record<string, RouteCase> = {
       },
     ],
   },
+  'GET /api/v1/overview': {
+    other: () => [get('/api/v1/overview')],
+    own: () => [
+      {
+        ...get('/api/v1/overview'),
+        expect: (answer, viewer) => {
+          containsOwn(answer, viewer);
+          const overview = JSON.parse(answer.text) as {
+            databases: Array<{ id: string }>;
+            services: Array<{ service: string }>;
+            ingest: Array<{ signal: string; records: number }>;
+          };
+          expect(overview.databases.map((d) => d.id)).toEqual([viewer.instanceId]);
+          expect(overview.services.map((s) => s.service)).toEqual([viewer.service]);
+          expect(overview.ingest.find((i) => i.signal === 'logs')?.records).toBe(viewer.counts.logs);
+        },
+      },
+    ],
+  },
   'GET /api/v1/databases': {
     other: () => [get('/api/v1/databases')],
     own: () => [{ ...get('/api/v1/databases'), expect: containsOwn }],

@@ -20,6 +20,7 @@ const QueryScreen = lazy(() => import('./screens/query.js'));
 const UsersScreen = lazy(() => import('./screens/users.js'));
 const RetentionScreen = lazy(() => import('./screens/retention.js'));
 const AccountScreen = lazy(() => import('./screens/account.js'));
+const OverviewScreen = lazy(() => import('./screens/overview.js'));
 
 type AuthState =
   | { kind: 'checking' }
@@ -78,10 +79,11 @@ export function App() {
 function safeNext(next: string | null): string {
   // `//host` and `/\host` name another host; the sign-in page itself would loop.
   const ours = next !== null && /^\/(?![/\\])/.test(next) && !next.startsWith(SIGN_IN);
-  return ours ? next : '/logs';
+  return ours ? next : '/overview';
 }
 
 const NAV = [
+  { to: '/overview', label: 'Overview' },
   { to: '/logs', label: 'Logs' },
   { to: '/metrics-explorer', label: 'Metrics' },
   { to: '/traces', label: 'Traces' },
@@ -121,7 +123,7 @@ function Shell({ session, onSignedOut }: { session: Session; onSignedOut: () => 
   }, [refresh]);
 
   useEffect(() => {
-    if (pathname === '/') navigate(`/logs${search}`, { replace: true });
+    if (pathname === '/') navigate(`/overview${search}`, { replace: true });
   }, [pathname, search]);
 
   const signOut = useCallback(() => {
@@ -143,7 +145,7 @@ function Shell({ session, onSignedOut }: { session: Session; onSignedOut: () => 
         Skip to content
       </a>
       <header className="topbar">
-        <Link to={`/logs${shared}`} className="brand">
+        <Link to={`/overview${shared}`} className="brand">
           <img src="/favicon.svg" alt="" width="22" height="22" /> Sightline
         </Link>
         <nav aria-label="Screens">
@@ -201,7 +203,7 @@ const SETTINGS_TITLES: Record<string, string> = {
 };
 
 function titleOf(pathname: string): string {
-  if (pathname === '/') return 'Logs';
+  if (pathname === '/') return 'Overview';
   if (pathname.startsWith('/traces/')) return 'Trace';
   if (pathname.startsWith('/queries/')) return 'Statement';
   if (pathname in SETTINGS_TITLES) return SETTINGS_TITLES[pathname] ?? 'Settings';
@@ -212,7 +214,8 @@ function Screen({ pathname }: { pathname: string }) {
   useEffect(() => {
     document.title = `${titleOf(pathname)} · Sightline`;
   }, [pathname]);
-  if (pathname === '/logs' || pathname === '/') return <LogsScreen />;
+  if (pathname === '/overview' || pathname === '/') return <OverviewScreen />;
+  if (pathname === '/logs') return <LogsScreen />;
   // Not /metrics: that is the process's own Prometheus endpoint.
   if (pathname === '/metrics-explorer') return <MetricsScreen />;
   if (pathname === '/traces') return <TracesScreen />;

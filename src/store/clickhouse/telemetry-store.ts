@@ -26,6 +26,7 @@ import type {
   QueryDetail,
   QueryScope,
   RecordCounts,
+  SignalCounts,
   SeriesListQuery,
   SeriesPoints,
   SeriesPointsQuery,
@@ -43,6 +44,7 @@ import type {
   TraceSummary,
   WriteResult,
 } from '../store.js';
+import { SIGNAL_TABLES, signalCountsOf } from '../signal-counts.js';
 import { MAX_ENTITIES, MAX_TRACE_SPANS } from '../store.js';
 import type { ClickhouseDatabase } from './database.js';
 import {
@@ -64,7 +66,7 @@ import { readActivity } from './activity-sql.js';
 import { readQueryDetail, readTopQueries } from './query-stats-sql.js';
 import { orgScoped } from './scope.js';
 import { runSpanRed, runTraceSearch } from './trace-sql.js';
-import { sql, type Sql } from './sql.js';
+import { identifier, joinSql, sql, type Sql } from './sql.js';
 import { EntityWriter, TableWriter } from './table-writer.js';
 import * as tables from './tables.js';
 
@@ -306,6 +308,19 @@ export class ClickhouseStore implements Store {
       entities: await count('entities'),
       rumEvents: await count('rum_events'),
     };
+  }
+
+  /** One count per table in one statement, each narrowed to the range by its time column (the partition key). */
+  async countSignals(org: OrgId, range: TimeRange): Promise<SignalCounts> {
+    const counts = Object.entries(SIGNAL_TABLES).map(
+      ([signal, [table, column]]) =>
+        sql`(SELECT count() ${orgScoped(table, org, [
+          sql`${identifier(column)} >= ${range.fromNs}`,
+          sql`${identifier(column)} < ${range.toNs}`,
+        ])}) AS ${identifier(signal)}`,
+    );
+    const rows = await this.database.select<Record<string, string>>(sql`SELECT ${joinSql(counts, ', ')}`);
+    return signalCountsOf(rows[0] ?? {});
   }
 
   async listEntities(org: OrgId): Promise<StoredEntity[]> {

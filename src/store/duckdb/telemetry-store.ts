@@ -33,6 +33,7 @@ import type {
   QueryScope,
   QueryTotals,
   RecordCounts,
+  SignalCounts,
   SeriesListQuery,
   SeriesPoints,
   SeriesPointsQuery,
@@ -63,6 +64,7 @@ import {
   MAX_ENTITIES,
   MAX_TRACE_SPANS,
 } from '../store.js';
+import { SIGNAL_TABLES, signalCountsOf } from '../signal-counts.js';
 import type { LogQuery, LogQueryResult } from '../log-query.js';
 import type { DuckDBDatabase } from './database.js';
 import { EntityWriter } from './entity-writer.js';
@@ -594,6 +596,20 @@ export class DuckDBStore implements Store {
       entities: await count('entities'),
       rumEvents: await count('rum_events'),
     };
+  }
+
+  /** One scan per table, each narrowed to the range by its time column. */
+  async countSignals(org: OrgId, range: TimeRange): Promise<SignalCounts> {
+    const counts = Object.entries(SIGNAL_TABLES).map(([signal, [table, column]]) => {
+      const { from } = orgScoped(table, org, [`${column} >= $fromNs`, `${column} < $toNs`]);
+      return `(SELECT count(*) ${from}) AS ${signal}`;
+    });
+    const rows = await this.read(`SELECT ${counts.join(', ')}`, {
+      org,
+      fromNs: range.fromNs,
+      toNs: range.toNs,
+    });
+    return signalCountsOf(rows[0] ?? {});
   }
 
   async listEntities(org: OrgId): Promise<StoredEntity[]> {

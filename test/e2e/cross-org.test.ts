@@ -465,6 +465,21 @@ function accessCases(): Record<string, RouteCase> {
       own: () => [{ method: 'POST', url: '/api/v1/auth/logout', expect: status(204) }],
     },
     'GET /api/v1/auth/me': { other: () => [], own: () => [{ ...get('/api/v1/auth/me'), expect: ownOrg }] },
+    // Acts on the caller alone; an API key has no password to change.
+    'POST /api/v1/auth/password': {
+      other: () => [],
+      own: () => [
+        {
+          ...postJson('/api/v1/auth/password', { currentPassword: 'x', newPassword: 'y' }),
+          expect: status(400),
+        },
+      ],
+    },
+    // The process's configuration, the same for every org.
+    'GET /api/v1/settings/retention': {
+      other: () => [],
+      own: () => [{ ...get('/api/v1/settings/retention'), expect: status(200) }],
+    },
     'GET /api/v1/keys': {
       other: () => [get('/api/v1/keys')],
       own: () => [{ ...get('/api/v1/keys'), expect: containsOwn }],

@@ -195,6 +195,9 @@ describe('secrets', () => {
     ['https://x.io/cb?access_token=abc123&state=1', 'https://x.io/cb?access_token=[REDACTED:secret]&state=1'],
     ['DB_PASSWORD="p@ss w0rd"', 'DB_PASSWORD="[REDACTED:secret] w0rd"'],
     ['x-api-key: k_12345', 'x-api-key: [REDACTED:secret]'],
+    ['api_key" \t : abc123', 'api_key" \t : [REDACTED:secret]'],
+    ['PASSWD   =hunter2', 'PASSWD   =[REDACTED:secret]'],
+    ['pwd    =four blanks are too many', 'pwd    =four blanks are too many'],
     // Prose, counts, and a Basic value that is not user:password.
     [
       'the bearer of bad news; Bearer authentication failed',
@@ -264,10 +267,15 @@ const REFERENCE: Record<string, RegExp> = {
   ),
 };
 
-/** A rule as it was: the reference pattern, no start hint, no pre-test (pre-tests only skip texts with no match). */
+/**
+ * A rule as it was: the reference pattern, no start hint, no pre-test (pre-tests only skip texts
+ * with no match). A sticky rule (tried only where its start hint says) becomes its pattern scanning.
+ */
 function referenceRule(rule: PatternRule): PatternRule {
-  const regex = REFERENCE[rule.name];
-  return { name: rule.name, regex: regex ?? rule.regex, mayMatch: () => true, replace: rule.replace };
+  const regex =
+    REFERENCE[rule.name] ??
+    (rule.regex.sticky ? new RegExp(rule.regex.source, rule.regex.flags.replace('y', '')) : rule.regex);
+  return { name: rule.name, regex, mayMatch: () => true, replace: rule.replace };
 }
 
 /** Texts made of the pieces the detectors look for, glued at random (a seeded mulberry32). */
@@ -316,6 +324,14 @@ function randomTexts(count: number, seed: number): string[] {
     'TOKEN: ',
     'api-key',
     'postgres://u:',
+    'PassWord',
+    'pwd',
+    'passphrase',
+    'Private_Key',
+    'accesskey',
+    'secret',
+    'tokens',
+    '  ',
   ];
   return Array.from({ length: count }, () => {
     let text = '';
@@ -329,6 +345,7 @@ describe('fast detector patterns', () => {
   it('find what the patterns as first written find, in random and adversarial text', () => {
     const rules = detectorRules({
       ...NONE,
+      secrets: true,
       email: true,
       iban: true,
       creditCard: true,

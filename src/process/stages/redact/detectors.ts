@@ -374,7 +374,78 @@ function authSchemeReplacement(match: RegExpExecArray, replacement: string): str
  * `:`, then the value up to a space, quote or separator. The key stays, the value goes.
  */
 const SECRET_PAIR =
-  /(password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)(["']?[ \t]{0,3}[=:][ \t]{0,3}["']?)([^\s"'&,;<>{}\\]{1,1024})/gi;
+  /(password|passwd|pwd|passphrase|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)(["']?[ \t]{0,3}[=:][ \t]{0,3}["']?)([^\s"'&,;<>{}\\]{1,1024})/giy;
+
+/** SECRET_PAIR's key words written out, lower case. */
+const SECRET_WORDS = [
+  'password',
+  'passwd',
+  'pwd',
+  'passphrase',
+  'secret',
+  'token',
+  ...['api', 'access', 'private'].flatMap((word) => [`${word}key`, `${word}_key`, `${word}-key`]),
+];
+
+/** Whether `word` (lower case) is in `text` at `at`, ASCII letters in any case (as the `i` flag has it). */
+function wordAt(text: string, at: number, word: string): boolean {
+  for (let i = 0; i < word.length; i++) {
+    const c = text.charCodeAt(at + i);
+    const w = word.charCodeAt(i);
+    if (c !== w && !(w >= 97 && w <= 122 && c === w - 32)) return false;
+  }
+  return true;
+}
+
+const isBlank = (c: number): boolean => c === 32 || c === 9;
+const isQuote = (c: number): boolean => c === 34 || c === 39;
+
+/**
+ * Where a SECRET_PAIR match may start at or after `from`: a key word that ends where `["']?[ \t]{0,3}`
+ * reaches back from a `=` or `:`. The pattern itself would try its alternation at every character.
+ */
+function secretPairStart(text: string, from: number): number {
+  let equals = text.indexOf('=', from);
+  let colon = text.indexOf(':', from);
+  while (equals !== -1 || colon !== -1) {
+    const separator = equals === -1 ? colon : colon === -1 ? equals : Math.min(equals, colon);
+    const start = keyWordBefore(text, separator, from);
+    if (start !== -1) return start;
+    if (separator === equals) equals = text.indexOf('=', separator + 1);
+    else colon = text.indexOf(':', separator + 1);
+  }
+  return -1;
+}
+
+/** The earliest start at or after `from` of a key word followed by `["']?[ \t]{0,3}` and then `separator`. */
+function keyWordBefore(text: string, separator: number, from: number): number {
+  let best = -1;
+  for (let blanks = 0; blanks <= 3; blanks++) {
+    if (blanks > 0 && !isBlank(text.charCodeAt(separator - blanks))) break;
+    const end = separator - blanks;
+    best = earliestWordEndingAt(text, end, from, best);
+    if (isQuote(text.charCodeAt(end - 1))) best = earliestWordEndingAt(text, end - 1, from, best);
+  }
+  return best;
+}
+
+/** The key words by their last letter: most places end in none of them, and few words share one. */
+const SECRET_WORDS_BY_END = new Map<number, string[]>();
+for (const word of SECRET_WORDS) {
+  const last = word.charCodeAt(word.length - 1);
+  SECRET_WORDS_BY_END.set(last, [...(SECRET_WORDS_BY_END.get(last) ?? []), word]);
+}
+
+function earliestWordEndingAt(text: string, end: number, from: number, best: number): number {
+  const words = SECRET_WORDS_BY_END.get(text.charCodeAt(end - 1) | 32);
+  if (words === undefined) return best;
+  let earliest = best;
+  for (const word of words) {
+    const start = end - word.length;
+    if (start >= from && (earliest === -1 || start < earliest) && wordAt(text, start, word)) earliest = start;
+  }
+  return earliest;
+}
 
 function secretRules(): PatternRule[] {
   const replacement = marker('secret');
@@ -396,6 +467,7 @@ function secretRules(): PatternRule[] {
       name: 'secret',
       regex: fresh(SECRET_PAIR),
       mayMatch: anyText,
+      nextStart: secretPairStart,
       replace: (match) => {
         const value = match[3] ?? '';
         if (value.startsWith('[REDACTED:')) return undefined;

@@ -10,7 +10,9 @@ export interface PatternRule {
   /**
    * Optional: the least index at or after `from` where a match may start, or -1 when none can. It
    * must not skip a start the regex would find: the search then resumes there, and finds what a
-   * search from `from` finds, for less (the email pattern costs ~64 steps a character).
+   * search from `from` finds, for less (the email pattern costs ~64 steps a character). With a
+   * sticky regex (`y`) the regex is tried only at the places this names, one after the other: for
+   * a pattern that is cheap to place by hand and costly to scan for.
    */
   readonly nextStart?: (text: string, from: number) => number;
   /**
@@ -99,13 +101,25 @@ export function ruleFinds(rule: PatternRule, text: string): boolean {
 
 /** The rule's next match from the regex's `lastIndex`, skipping ahead to where one may start. */
 function execFrom(rule: PatternRule, regex: RegExp, text: string): RegExpExecArray | null {
-  if (rule.nextStart !== undefined) {
-    const start = rule.nextStart(text, regex.lastIndex);
-    if (start === -1) {
-      regex.lastIndex = 0;
-      return null;
+  const { nextStart } = rule;
+  if (nextStart === undefined) return regex.exec(text);
+  if (regex.sticky) {
+    for (let from = regex.lastIndex; ;) {
+      const start = nextStart(text, from);
+      if (start === -1) break;
+      regex.lastIndex = start;
+      const match = regex.exec(text);
+      if (match !== null) return match;
+      from = start + 1;
     }
-    if (start > regex.lastIndex) regex.lastIndex = start;
+    regex.lastIndex = 0;
+    return null;
   }
+  const start = nextStart(text, regex.lastIndex);
+  if (start === -1) {
+    regex.lastIndex = 0;
+    return null;
+  }
+  if (start > regex.lastIndex) regex.lastIndex = start;
   return regex.exec(text);
 }

@@ -17,6 +17,7 @@ export const TAGS = [
   { name: 'databases', description: 'Database instances and databases: metrics, statements, sessions.' },
   { name: 'access', description: 'Sign-in and sessions, API keys, users and their roles (docs/auth.md).' },
   { name: 'process', description: 'The Sightline process itself: probes, self-metrics, this document.' },
+  { name: 'pipeline', description: 'Topics’ lag and throughput, dead letters, usage per day.' },
 ];
 
 /**

@@ -2,12 +2,14 @@ import { isAbsolute, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildOpsApp } from '../api/ops-app.js';
 import { buildApiApp } from '../api/api-app.js';
+import { TopicThroughputSampler } from '../api/topic-throughput.js';
 import { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { bootstrapAccess } from '../auth/bootstrap.js';
 import { SessionManager } from '../auth/sessions.js';
 import type { Bus } from '../bus/bus.js';
 import { KafkaBus } from '../bus/kafka.js';
 import { MemoryBus } from '../bus/memory.js';
+import { TOPICS } from '../bus/topics.js';
 import { buildCollectors, planCollectors } from '../collect/collectors.js';
 import type { Config } from '../config/schema.js';
 import { SightlineError, errorMessage } from '../core/errors.js';
@@ -35,7 +37,7 @@ import { ClickhouseRollupSteps } from '../store/clickhouse/rollups.js';
 import { ClickhouseStore } from '../store/clickhouse/telemetry-store.js';
 import { ClickhouseUsageStore } from '../store/clickhouse/usage-store.js';
 import { PeriodicRunner } from '../store/maintenance.js';
-import type { Store } from '../store/store.js';
+import type { Store, UsageReader } from '../store/store.js';
 import { PostgresControlStore } from '../store/postgres/control-store.js';
 import { checkDeployment, usesDuckDB } from './deployment.js';
 
@@ -123,8 +125,14 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
 
     let apiUrl: string | undefined;
     if (roles.has('api')) {
-      if (store === undefined) throw new Error('the api role needs the store');
+      if (storage === undefined || store === undefined) throw new Error('the api role needs the store');
+      // The bus's lag and committed counters, sampled for GET /api/v1/pipeline's rates.
+      const throughput = new TopicThroughputSampler(() => bus.stats(), Object.values(TOPICS));
+      throughput.start();
+      cleanup.push(() => throughput.shutdown());
       const api = buildApiApp({
+        usage: storage.usage,
+        throughput,
         authenticator,
         control,
         sessions: new SessionManager(control, { ttlMs: config.auth.sessionTtlHours * 3_600_000 }),
@@ -320,7 +328,7 @@ function createBus(config: Config, logger: Logger): Bus {
 /** The store and what the processor keeps beside it: usage per org and day, maintenance jobs. */
 interface Storage {
   store: Store;
-  usage: UsageSink & UsageSource;
+  usage: UsageSink & UsageSource & UsageReader;
   /** Rollups and retention, started with the processor and stopped after it drained. */
   maintenance: ReadonlyArray<{ start(): Promise<void> | void; shutdown(): Promise<void> }>;
 }

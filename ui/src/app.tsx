@@ -17,6 +17,7 @@ const TraceScreen = lazy(() => import('./screens/trace.js'));
 const ApiKeysScreen = lazy(() => import('./screens/api-keys.js'));
 const DatabasesScreen = lazy(() => import('./screens/databases.js'));
 const QueryScreen = lazy(() => import('./screens/query.js'));
+const PipelineScreen = lazy(() => import('./screens/pipeline.js'));
 
 type AuthState =
   | { kind: 'checking' }
@@ -83,6 +84,7 @@ const NAV = [
   { to: '/metrics-explorer', label: 'Metrics' },
   { to: '/traces', label: 'Traces' },
   { to: '/databases', label: 'Databases' },
+  { to: '/pipeline', label: 'Pipeline' },
   { to: '/settings/keys', label: 'API keys' },
 ];
 
@@ -208,6 +210,7 @@ function Screen({ pathname }: { pathname: string }) {
   if (trace !== null) return <TraceScreen traceId={decodeURIComponent(trace[1] ?? '')} />;
   if (pathname === '/settings/keys' || pathname === '/settings') return <ApiKeysScreen />;
   if (pathname === '/databases') return <DatabasesScreen />;
+  if (pathname === '/pipeline') return <PipelineScreen />;
   const query = /^\/queries\/([^/]+)$/.exec(pathname);
   if (query !== null) return <QueryScreen fingerprint={decodeURIComponent(query[1] ?? '')} />;
   return (

@@ -61,7 +61,13 @@ export const PIPELINE_VIEW = object({
       topic: text,
       lag: nullable(
         object(
-          { messages: int, bytes: int },
+          {
+            messages: int,
+            bytes: nullable({
+              ...int,
+              description: 'null when read from the brokers for another process (Kafka does not tell bytes).',
+            }),
+          },
           'Published and not yet committed by every consumer group; null when this process does not consume the topic.',
         ),
       ),

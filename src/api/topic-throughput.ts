@@ -1,8 +1,11 @@
-/** One topic as the bus reports it (src/bus/bus.ts TopicStats; the api does not import the bus). */
+/**
+ * One topic as the bus reports it (src/bus/bus.ts TopicStats, or src/bus/kafka-group-lag.ts for
+ * another process's group, which knows no bytes; the api does not import the bus).
+ */
 export interface TopicCounters {
   topic: string;
   pendingMessages: number;
-  pendingBytes: number;
+  pendingBytes: number | null;
   /** Only grows: messages every consumer group committed. */
   committedMessages: number;
 }
@@ -10,7 +13,7 @@ export interface TopicCounters {
 export interface TopicThroughput {
   topic: string;
   /** Published and not yet committed by every group; null when this process consumes no such topic. */
-  lag: { messages: number; bytes: number } | null;
+  lag: { messages: number; bytes: number | null } | null;
   /** Committed per second over the window; null until two samples span time, or without a lag figure. */
   messagesPerSecond: number | null;
 }

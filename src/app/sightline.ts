@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildOpsApp } from '../api/ops-app.js';
 import { buildApiApp } from '../api/api-app.js';
-import { TopicThroughputSampler } from '../api/topic-throughput.js';
+import { TopicThroughputSampler, type TopicCounters } from '../api/topic-throughput.js';
 import { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { bootstrapAccess } from '../auth/bootstrap.js';
 import { SessionManager } from '../auth/sessions.js';
@@ -10,6 +10,7 @@ import type { Bus } from '../bus/bus.js';
 import { KafkaBus } from '../bus/kafka.js';
 import { MemoryBus } from '../bus/memory.js';
 import { TOPICS } from '../bus/topics.js';
+import { KafkaGroupLag } from '../bus/kafka-group-lag.js';
 import { buildCollectors, planCollectors } from '../collect/collectors.js';
 import type { Config } from '../config/schema.js';
 import { SightlineError, errorMessage } from '../core/errors.js';
@@ -17,7 +18,7 @@ import type { Logger } from '../core/logger.js';
 import { SelfMetrics } from '../core/telemetry.js';
 import { nowNs } from '../core/time.js';
 import { buildGatewayApp } from '../ingest/gateway-app.js';
-import { ProcessorRole } from '../process/processor.js';
+import { PROCESSOR_GROUP, ProcessorRole } from '../process/processor.js';
 import { loadLimitBaseline, type UsageSource } from '../process/stages/limit.js';
 import { redactStageReady } from '../process/stages/redact.js';
 import { createStageChain } from '../process/stages/registry.js';
@@ -127,7 +128,10 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
     if (roles.has('api')) {
       if (storage === undefined || store === undefined) throw new Error('the api role needs the store');
       // The bus's lag and committed counters, sampled for GET /api/v1/pipeline's rates.
-      const throughput = new TopicThroughputSampler(() => bus.stats(), Object.values(TOPICS));
+      const throughput = new TopicThroughputSampler(
+        await lagSource(config, roles, bus, logger, cleanup),
+        Object.values(TOPICS),
+      );
       throughput.start();
       cleanup.push(() => throughput.shutdown());
       const api = buildApiApp({
@@ -293,6 +297,33 @@ async function openControl(
   cleanup.push(() => control.shutdown());
   await control.start();
   return control;
+}
+
+/**
+ * Where GET /api/v1/pipeline reads each topic's lag: the bus of a process that runs the
+ * processor consumes every topic and knows it; an api process without it on Kafka asks the
+ * brokers for the processor groups' committed offsets.
+ */
+async function lagSource(
+  config: Config,
+  roles: ReadonlySet<string>,
+  bus: Bus,
+  logger: Logger,
+  cleanup: Array<() => Promise<void>>,
+): Promise<() => readonly TopicCounters[]> {
+  if (config.bus.type !== 'kafka' || roles.has('processor')) return () => bus.stats();
+  const groupLag = new KafkaGroupLag(
+    {
+      brokers: config.bus.kafka.brokers,
+      clientId: `${config.bus.kafka.clientId}-${config.roles.join('-')}`,
+      group: PROCESSOR_GROUP,
+      topics: Object.values(TOPICS),
+    },
+    logger.child({ component: 'bus' }),
+  );
+  cleanup.push(() => groupLag.shutdown());
+  await groupLag.start();
+  return () => groupLag.stats();
 }
 
 function createBus(config: Config, logger: Logger): Bus {

@@ -12,7 +12,7 @@ import { useQuery } from '../use-query.js';
 interface PipelineView {
   topics: Array<{
     topic: string;
-    lag: { messages: number; bytes: number } | null;
+    lag: { messages: number; bytes: number | null } | null;
     messagesPerSecond: number | null;
   }>;
   windowSeconds: number | null;
@@ -124,15 +124,15 @@ function Topics({ view }: { view: PipelineView }) {
               <td className={`num${(t.lag?.messages ?? 0) > 0 ? ' warning-text' : ''}`}>
                 {t.lag === null ? '—' : t.lag.messages.toLocaleString()}
               </td>
-              <td className="num">{t.lag === null ? '—' : formatBytes(t.lag.bytes)}</td>
+              <td className="num">{t.lag?.bytes == null ? '—' : formatBytes(t.lag.bytes)}</td>
               <td className="num">{t.messagesPerSecond === null ? '—' : formatRate(t.messagesPerSecond)}</td>
             </tr>
           ))}
         </tbody>
       </table>
       <p className="muted small">
-        Lag: published and not yet committed by every consumer group. Rates: messages committed per second{' '}
-        {span}. Figures of this process, for every organization.
+        Lag: published and not yet committed by the processor. Rates: messages committed per second {span}.
+        For every organization together.
       </p>
     </div>
   );

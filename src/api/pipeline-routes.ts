@@ -27,17 +27,19 @@ const MAX_DEAD_LETTERS = 500;
 /** The payload never went through the redact stage, so its preview is for those who manage the org. */
 const PREVIEW_ROLE = 'admin';
 
-const NOT_CONSUMING =
-  'this process consumes no topic (the api role alone, on Kafka): the lag and rates are those of ' +
-  'the processor processes, on their /metrics (sightline_bus_queue_depth, sightline_records_stored_total)';
+const NO_LAG =
+  'no topic’s lag could be read yet: on Kafka this process reads it from the brokers every 5 s, and ' +
+  'they have not answered since it started; the processor processes’ /metrics show theirs ' +
+  '(sightline_bus_queue_depth)';
 
 /**
  * The pipeline screen's reads:
  * - `GET /api/v1/dead-letters` — the org's dead letters in the range, newest first, in pages
  *   (`cursor`), with the total and the counts per reason; a preview of the payload for admins.
  * - `GET /api/v1/usage` — the org's usage_daily: records and bytes per signal per UTC day.
- * - `GET /api/v1/pipeline` — per topic the lag and the committed rate over the last minute, as
- *   this process's bus sees them (process-wide, as on /metrics), and the records refused or
+ * - `GET /api/v1/pipeline` — per topic the processor's lag and committed rate over the last
+ *   minute, as this process's bus sees them or, in an api-only process on Kafka, as the brokers
+ *   tell them (every org together, as on /metrics), and the records refused or
  *   dropped since the process started: the caller's org's, and the process's dead letters.
  * Every role may read them; only the preview needs admin.
  */
@@ -102,7 +104,7 @@ export function registerPipelineRoutes(app: FastifyInstance, deps: PipelineRoute
     return {
       topics: throughput.topics,
       windowSeconds: throughput.windowSeconds,
-      note: consumes ? null : NOT_CONSUMING,
+      note: consumes ? null : NO_LAG,
       refused: await refusedSinceStart(deps.metrics, org),
       since: new Date(deps.now() - process.uptime() * 1000).toISOString(),
     };
@@ -227,12 +229,12 @@ const USAGE_SCHEMA = {
 const PIPELINE_SCHEMA = {
   summary: 'Pipeline state',
   description:
-    'Per topic of the bus, the consumer lag (messages and bytes published and not yet committed) and ' +
-    'the messages committed per second over about the last minute, as this process sees them: the ' +
-    'embedded shape and a process with the processor role consume every topic; an api-only process ' +
-    'on Kafka consumes none, and says so in `note`. These figures are process-wide, as on /metrics. ' +
-    'Beside them, the records refused or dropped since the process started: the caller’s org’s at ' +
-    'ingest and in the stages, and the process’s dead letters.',
+    'Per topic of the bus, the processor’s consumer lag (messages and bytes published and not yet ' +
+    'committed) and the messages it committed per second over about the last minute: read from this ' +
+    'process’s bus where it runs the processor (the embedded shape), from the brokers in an api-only ' +
+    'process on Kafka (bytes null there); `note` says when no lag could be read. Every org together, as ' +
+    'on /metrics. Beside them, the records refused or dropped since the process started: the caller’s ' +
+    'org’s at ingest and in the stages, and the process’s dead letters (docs/pipeline.md).',
   tags: ['pipeline'],
   response: { 200: ok('The pipeline.', PIPELINE_VIEW), ...errorResponses(401) },
 };

@@ -20,6 +20,7 @@ const SCALE_OUT_SUITES = [
   'test/e2e/pipeline-enrich.test.ts',
   'test/e2e/pipeline-redact.test.ts',
   'test/e2e/openapi.test.ts',
+  'test/e2e/pipeline-shapes.test.ts',
 ];
 
 /**

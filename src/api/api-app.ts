@@ -12,13 +12,14 @@ import { parseLogSearch, type LogSearchParams } from '../query/log-search.js';
 import { parseMetricQuery, type MetricQueryParams } from '../query/metric-query.js';
 import { DEFAULT_QUERY_LIMITS, type QueryLimits } from '../query/query-limits.js';
 import type { ControlStore } from '../store/control-store.js';
-import type { Store } from '../store/store.js';
+import type { Store, UsageReader } from '../store/store.js';
 import { registerUiRoutes } from '../ui/static-routes.js';
 import { registerAccessRoutes } from './access-routes.js';
 import { registerDatabaseRoutes } from './database-routes.js';
 import { registerLogSearchRoutes } from './log-search-routes.js';
 import { registerLogTailRoutes } from './log-tail-routes.js';
 import { registerMetricQueryRoutes } from './metric-query-routes.js';
+import { registerPipelineRoutes, type PipelineRouteDeps } from './pipeline-routes.js';
 import { registerProcessRoutes, type Readiness } from './process-routes.js';
 import { registerPrometheusRoutes } from './prometheus-routes.js';
 import { OPENAPI_PATH, installOpenApi } from './openapi.js';
@@ -56,6 +57,10 @@ export interface ApiDeps {
   retention?: RetentionConfig;
   /** `store.type`, which decides how exactly retention is kept; left out, duckdb. */
   storeType?: 'duckdb' | 'clickhouse';
+  /** usage_daily for GET /api/v1/usage. */
+  usage?: UsageReader;
+  /** Lag and rate per topic for GET /api/v1/pipeline. */
+  throughput?: PipelineRouteDeps['throughput'];
 }
 
 /** Reachable without a key (besides routes with `config: { public: true }` and the UI's paths, src/auth/http.ts); the document marks them `security: []` (openapi.test.ts checks both agree). */
@@ -141,6 +146,7 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
   registerOverviewRoutes(app, deps.store, now, queryLimits.maxRangeMs);
   registerMetricQueryRoutes(app, { store: deps.store, limits: queryLimits, now });
   registerPrometheusRoutes(app, { store: deps.store, limits: queryLimits, now });
+  registerPipelineRoutes(app, { ...deps, now, maxRangeMs: queryLimits.maxRangeMs });
   return app;
 }
 

@@ -436,6 +436,31 @@ function fakeStore(): Store {
         },
       ],
     }),
+    listDeadLetters: async () => ({
+      records: [
+        {
+          id: 'dl1',
+          ts: ns('2024-05-01T11:59:00Z'),
+          sourceTopic: 'otel-logs',
+          reason: 'invalid wire type 7',
+          headers: '{"content-type":"application/x-protobuf"}',
+          size: 3,
+          payloadHead: new Uint8Array([0x0f, 0xff, 0x00]),
+        },
+        {
+          id: 'dl2',
+          ts: ns('2024-05-01T11:58:00Z'),
+          sourceTopic: 'raw-queries',
+          reason: 'not a query record',
+          headers: '{}',
+          size: 9,
+          payloadHead: new TextEncoder().encode('{"a":"b"}'),
+        },
+      ],
+      more: true,
+      total: 7,
+      reasons: [{ sourceTopic: 'otel-logs', reason: 'invalid wire type 7', count: 6 }],
+    }),
     readSeriesPoints: async (_org: OrgId, query: SeriesPointsQuery) =>
       query.seriesIds.map(() => ({
         timestampsMs: Float64Array.from([NOW - 60_000, NOW - 30_000]),
@@ -521,6 +546,21 @@ describe('the OpenAPI document', () => {
       logger: silentLogger(),
       readiness: () => ({ ready: true }),
       now: () => NOW,
+      usage: {
+        usage: async () => [
+          { day: '2024-05-01', signal: 'logs', records: 10, bytes: 1000 },
+          { day: '2024-05-01', signal: 'metrics', records: 3, bytes: 300 },
+        ],
+      },
+      throughput: {
+        current: () => ({
+          windowSeconds: 60,
+          topics: [
+            { topic: 'otel-logs', lag: { messages: 2, bytes: 900 }, messagesPerSecond: 1.5 },
+            { topic: 'dead-letter', lag: null, messagesPerSecond: null },
+          ],
+        }),
+      },
     });
     const response = await app.inject({ url: OPENAPI_PATH });
     expect(response.statusCode).toBe(200);
@@ -624,6 +664,16 @@ describe('the OpenAPI document', () => {
     { route: 'GET /api/v1/metrics', url: '/api/v1/metrics?name=big&step=1m&agg=max' },
     { route: 'GET /api/v1/metrics', url: '/api/v1/metrics?name=x&agg=median', status: 400 },
     { route: 'GET /api/v1/stats', url: '/api/v1/stats' },
+    { route: 'GET /api/v1/dead-letters', url: '/api/v1/dead-letters?limit=2' },
+    {
+      route: 'GET /api/v1/dead-letters',
+      url: '/api/v1/dead-letters',
+      headers: { authorization: `Bearer ${VIEWER_KEY}` },
+    },
+    { route: 'GET /api/v1/dead-letters', url: '/api/v1/dead-letters?cursor=%21', status: 400 },
+    { route: 'GET /api/v1/usage', url: '/api/v1/usage?from=2024-04-28T00:00:00Z' },
+    { route: 'GET /api/v1/usage', url: '/api/v1/usage?from=2020-01-01T00:00:00Z', status: 422 },
+    { route: 'GET /api/v1/pipeline', url: '/api/v1/pipeline' },
     { route: 'GET /api/v1/stats', url: '/api/v1/stats', headers: {}, status: 401 },
     { route: 'GET /api/v1/databases', url: '/api/v1/databases' },
     { route: 'GET /api/v1/databases/{id}', url: '/api/v1/databases/pg%3Amain' },

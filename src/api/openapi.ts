@@ -19,6 +19,7 @@ export const TAGS = [
   { name: 'access', description: 'Sign-in and sessions, API keys, users and their roles (docs/auth.md).' },
   { name: 'settings', description: 'The installation’s settings as configured, read-only (retention).' },
   { name: 'process', description: 'The Sightline process itself: probes, self-metrics, this document.' },
+  { name: 'pipeline', description: 'Topics’ lag and throughput, dead letters, usage per day.' },
 ];
 
 /**

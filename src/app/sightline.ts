@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildOpsApp } from '../api/ops-app.js';
 import { buildApiApp } from '../api/api-app.js';
+import { TopicThroughputSampler, type TopicCounters } from '../api/topic-throughput.js';
 import { ApiKeyAuthenticator } from '../auth/authenticator.js';
 import { bootstrapAccess } from '../auth/bootstrap.js';
 import { SessionManager } from '../auth/sessions.js';
@@ -9,6 +10,8 @@ import { LoginLimiter } from '../auth/login-limiter.js';
 import type { Bus } from '../bus/bus.js';
 import { KafkaBus } from '../bus/kafka.js';
 import { MemoryBus } from '../bus/memory.js';
+import { TOPICS } from '../bus/topics.js';
+import { KafkaGroupLag } from '../bus/kafka-group-lag.js';
 import { buildCollectors, planCollectors } from '../collect/collectors.js';
 import type { Config } from '../config/schema.js';
 import { SightlineError, errorMessage } from '../core/errors.js';
@@ -16,7 +19,7 @@ import type { Logger } from '../core/logger.js';
 import { SelfMetrics } from '../core/telemetry.js';
 import { nowNs } from '../core/time.js';
 import { buildGatewayApp } from '../ingest/gateway-app.js';
-import { ProcessorRole } from '../process/processor.js';
+import { PROCESSOR_GROUP, ProcessorRole } from '../process/processor.js';
 import { loadLimitBaseline, type UsageSource } from '../process/stages/limit.js';
 import { redactStageReady } from '../process/stages/redact.js';
 import { createStageChain } from '../process/stages/registry.js';
@@ -36,7 +39,7 @@ import { ClickhouseRollupSteps } from '../store/clickhouse/rollups.js';
 import { ClickhouseStore } from '../store/clickhouse/telemetry-store.js';
 import { ClickhouseUsageStore } from '../store/clickhouse/usage-store.js';
 import { PeriodicRunner } from '../store/maintenance.js';
-import type { Store } from '../store/store.js';
+import type { Store, UsageReader } from '../store/store.js';
 import { PostgresControlStore } from '../store/postgres/control-store.js';
 import { checkDeployment, usesDuckDB } from './deployment.js';
 
@@ -124,8 +127,17 @@ export async function startSightline(config: Config, logger: Logger): Promise<Ru
 
     let apiUrl: string | undefined;
     if (roles.has('api')) {
-      if (store === undefined) throw new Error('the api role needs the store');
+      if (storage === undefined || store === undefined) throw new Error('the api role needs the store');
+      // The bus's lag and committed counters, sampled for GET /api/v1/pipeline's rates.
+      const throughput = new TopicThroughputSampler(
+        await lagSource(config, roles, bus, logger, cleanup),
+        Object.values(TOPICS),
+      );
+      throughput.start();
+      cleanup.push(() => throughput.shutdown());
       const api = buildApiApp({
+        usage: storage.usage,
+        throughput,
         authenticator,
         control,
         sessions: new SessionManager(control, { ttlMs: config.auth.sessionTtlHours * 3_600_000 }),
@@ -295,6 +307,33 @@ async function openControl(
   return control;
 }
 
+/**
+ * Where GET /api/v1/pipeline reads each topic's lag: the bus of a process that runs the
+ * processor consumes every topic and knows it; an api process without it on Kafka asks the
+ * brokers for the processor groups' committed offsets.
+ */
+async function lagSource(
+  config: Config,
+  roles: ReadonlySet<string>,
+  bus: Bus,
+  logger: Logger,
+  cleanup: Array<() => Promise<void>>,
+): Promise<() => readonly TopicCounters[]> {
+  if (config.bus.type !== 'kafka' || roles.has('processor')) return () => bus.stats();
+  const groupLag = new KafkaGroupLag(
+    {
+      brokers: config.bus.kafka.brokers,
+      clientId: `${config.bus.kafka.clientId}-${config.roles.join('-')}`,
+      group: PROCESSOR_GROUP,
+      topics: Object.values(TOPICS),
+    },
+    logger.child({ component: 'bus' }),
+  );
+  cleanup.push(() => groupLag.shutdown());
+  await groupLag.start();
+  return () => groupLag.stats();
+}
+
 function createBus(config: Config, logger: Logger): Bus {
   const busLogger = logger.child({ component: 'bus' });
   if (config.bus.type === 'kafka') {
@@ -328,7 +367,7 @@ function createBus(config: Config, logger: Logger): Bus {
 /** The store and what the processor keeps beside it: usage per org and day, maintenance jobs. */
 interface Storage {
   store: Store;
-  usage: UsageSink & UsageSource;
+  usage: UsageSink & UsageSource & UsageReader;
   /** Rollups and retention, started with the processor and stopped after it drained. */
   maintenance: ReadonlyArray<{ start(): Promise<void> | void; shutdown(): Promise<void> }>;
 }

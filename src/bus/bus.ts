@@ -40,6 +40,12 @@ export interface TopicStats {
   /** Published and not yet committed by every group. */
   pendingMessages: number;
   pendingBytes: number;
+  /**
+   * Messages committed by every group, a counter that only grows (its rate is the topic's
+   * throughput): since start for the in-memory bus, the committed offsets summed over
+   * partitions for Kafka.
+   */
+  committedMessages: number;
 }
 
 /** Whether the bus can take publishes now; `reason` says what is wrong when it cannot. */

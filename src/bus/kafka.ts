@@ -344,8 +344,14 @@ export class KafkaBus implements Bus {
     const byTopic = new Map<Topic, TopicStats>();
     for (const consumer of this.consumers) {
       const { topic } = consumer.options;
-      const entry = byTopic.get(topic) ?? { topic, pendingMessages: 0, pendingBytes: 0 };
+      const entry = byTopic.get(topic) ?? {
+        topic,
+        pendingMessages: 0,
+        pendingBytes: 0,
+        committedMessages: 0,
+      };
       entry.pendingMessages += consumer.lag;
+      entry.committedMessages += consumer.committed;
       entry.pendingBytes += Math.round(consumer.lag * consumer.meanMessageBytes);
       byTopic.set(topic, entry);
     }
@@ -470,6 +476,8 @@ class GroupConsumer implements Consumer {
   private streamLoop: Promise<void> | undefined;
   private statsTimer: NodeJS.Timeout | undefined;
   lag = 0;
+  /** The group's committed offsets summed over partitions, as of the last refresh. */
+  committed = 0;
   meanMessageBytes = 0;
   private received = 0;
 
@@ -773,11 +781,14 @@ class GroupConsumer implements Consumer {
       });
       const done = committed.get(topic) ?? [];
       let lag = 0n;
+      let committedSum = 0n;
       end.forEach((offset, partition) => {
         const from = done[partition] ?? -1n;
         lag += offset - (from < 0n ? 0n : from);
+        committedSum += from < 0n ? 0n : from;
       });
       this.lag = Number(lag);
+      this.committed = Number(committedSum);
     } catch {
       // Brokers unreachable: keep the last figure; stats are advisory.
     }

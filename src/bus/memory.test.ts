@@ -68,10 +68,12 @@ describe('MemoryBus', () => {
       status: 503,
       retryAfterSeconds: 3,
     });
-    expect(bus.stats()).toEqual([{ topic: 'otel-logs', pendingMessages: 1, pendingBytes: 600 }]);
+    expect(bus.stats()).toEqual([
+      { topic: 'otel-logs', pendingMessages: 1, pendingBytes: 600, committedMessages: 0 },
+    ]);
     gate.resolve();
     await first;
-    expect(bus.stats()[0]?.pendingBytes).toBe(0);
+    expect(bus.stats()[0]).toMatchObject({ pendingBytes: 0, committedMessages: 1 });
     await bus.shutdown();
   });
 

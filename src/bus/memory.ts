@@ -73,6 +73,7 @@ class TopicState {
   nextOffset = 0n;
   pendingMessages = 0;
   pendingBytes = 0;
+  committedMessages = 0;
   constructor(readonly topic: Topic) {}
 }
 
@@ -257,6 +258,7 @@ export class MemoryBus implements Bus {
       const delivery = new Delivery(incoming, size, now, ticket, groups.length, (done) => {
         state.pendingMessages--;
         state.pendingBytes -= done.bytes;
+        state.committedMessages++;
       });
       state.pendingMessages++;
       state.pendingBytes += size;
@@ -289,6 +291,7 @@ export class MemoryBus implements Bus {
       topic: s.topic,
       pendingMessages: s.pendingMessages,
       pendingBytes: s.pendingBytes,
+      committedMessages: s.committedMessages,
     }));
   }
 

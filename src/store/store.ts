@@ -331,6 +331,60 @@ export interface RecordCounts {
   rumEvents: number;
 }
 
+/** The first bytes of a dead letter's payload a read returns (a preview, never the whole record). */
+export const DEAD_LETTER_HEAD_BYTES = 512;
+export const MAX_DEAD_LETTER_REASONS = 50;
+
+/** Dead letters stored in the range, newest first (by `ts`, then `id` descending). */
+export interface DeadLetterQuery extends TimeRange {
+  limit: number;
+  /** Only rows after this one in that order: the last row of the previous page. */
+  after?: { ts: bigint; id: string };
+}
+
+export interface StoredDeadLetter {
+  id: string;
+  ts: bigint;
+  sourceTopic: string;
+  reason: string;
+  /** The message headers as JSON text. */
+  headers: string;
+  /** The payload's length in bytes. */
+  size: number;
+  /** Its first DEAD_LETTER_HEAD_BYTES bytes. */
+  payloadHead: Uint8Array;
+}
+
+export interface DeadLetterReasonCount {
+  sourceTopic: string;
+  reason: string;
+  count: number;
+}
+
+export interface DeadLetterPage {
+  /** At most `limit`; `more` when older rows in the range follow. */
+  records: StoredDeadLetter[];
+  more: boolean;
+  /** Every dead letter in the range, whatever the page. */
+  total: number;
+  /** Counts per source topic and reason over the range, most first, at most MAX_DEAD_LETTER_REASONS. */
+  reasons: DeadLetterReasonCount[];
+}
+
+/** `usage_daily` of one org (both usage stores): records and bytes per signal per UTC day. */
+export interface UsageDay {
+  /** `YYYY-MM-DD`. */
+  day: string;
+  signal: string;
+  records: number;
+  bytes: number;
+}
+
+export interface UsageReader {
+  /** From `fromDay` to `toDay` (`YYYY-MM-DD`, both included), oldest first. */
+  usage(org: OrgId, fromDay: string, toDay: string): Promise<UsageDay[]>;
+}
+
 /**
  * Records stored per signal whose own time falls in a range (logs, metric points, samples and
  * sessions by `ts`, spans by start, query statistics by interval end): what the overview shows
@@ -399,6 +453,8 @@ export interface Store extends Component {
   /** Undefined when the fingerprint was never stored in this scope (at any time). */
   queryDetail(org: OrgId, fingerprint: string, scope: QueryScope): Promise<QueryDetail | undefined>;
   activity(org: OrgId, entityId: string, query: ActivityQuery): Promise<Activity>;
+  /** The dead-letter topic's records as the processor stored them (`GET /api/v1/dead-letters`). */
+  listDeadLetters(org: OrgId, query: DeadLetterQuery): Promise<DeadLetterPage>;
 }
 
 export const MAX_ENTITIES = 10_000;

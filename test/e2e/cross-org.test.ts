@@ -11,6 +11,7 @@ import type { OrgId } from '../../src/store/rows.js';
 import { DuckDBControlStore } from '../../src/store/duckdb/control-store.js';
 import { DuckDBDatabase } from '../../src/store/duckdb/database.js';
 import { DuckDBStore } from '../../src/store/duckdb/telemetry-store.js';
+import { DuckDBUsageStore } from '../../src/store/duckdb/usage-store.js';
 import { ApiClient } from '../harness/api-client.js';
 import { post } from '../harness/otlp-requests.js';
 import { newDataDir, startSightlineProcess, testKey, type SightlineProcess } from '../harness/sightline.js';
@@ -159,6 +160,28 @@ function metricsBody(org: OrgData): Buffer {
 }
 
 /** Database records as a collector writes them, straight into the store before the server starts. */
+/** A dead letter and a usage row naming the org's tag, as the processor would have stored them. */
+async function writePipelineRecords(
+  store: DuckDBStore,
+  usage: DuckDBUsageStore,
+  org: OrgData,
+): Promise<void> {
+  const tag = org.markers[0] ?? '';
+  await store.writeDeadLetters([
+    {
+      id: `dl-${tag}`,
+      ts: nowNs(),
+      orgId: org.orgId,
+      sourceTopic: 'otel-logs',
+      reason: `cannot decode ${tag}`,
+      headers: '{}',
+      payload: new TextEncoder().encode(tag),
+    },
+  ]);
+  const day = new Date().toISOString().slice(0, 10);
+  await usage.addUsage([{ orgId: org.orgId, day, signal: `signal-${tag}`, records: 1, bytes: 1 }]);
+}
+
 async function writeDatabaseRecords(store: DuckDBStore, org: OrgData): Promise<void> {
   const now = nowNs();
   const orgId = org.orgId;
@@ -382,6 +405,19 @@ const CASES: Record<string, RouteCase> = {
         },
       },
     ],
+  },
+  'GET /api/v1/dead-letters': {
+    other: () => [get('/api/v1/dead-letters')],
+    own: () => [{ ...get('/api/v1/dead-letters'), expect: containsOwn }],
+  },
+  'GET /api/v1/usage': {
+    other: () => [get('/api/v1/usage')],
+    own: () => [{ ...get('/api/v1/usage'), expect: containsOwn }],
+  },
+  // Process-wide figures and the caller's own refusals: nothing of the other org's to ask for.
+  'GET /api/v1/pipeline': {
+    other: () => [get('/api/v1/pipeline')],
+    own: () => [{ ...get('/api/v1/pipeline'), expect: okOnly }],
   },
   'GET /api/v1/databases': {
     other: () => [get('/api/v1/databases')],
@@ -669,6 +705,7 @@ describe('one org’s key never reads another org’s data, on every route of th
       });
       org.spareUserId = spareUser.id;
       await writeDatabaseRecords(store, org);
+      await writePipelineRecords(store, new DuckDBUsageStore(database), org);
     }
     await store.shutdown();
     await database.close();

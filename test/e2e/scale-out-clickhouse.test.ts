@@ -154,6 +154,40 @@ describe.skipIf(!available)('scale-out on Kafka and ClickHouse: gateway, process
     expect(processes.processor?.ingestUrl).toBe('');
   });
 
+  it('shows on the API process the processors’ lag and rate per topic, read from the brokers', async () => {
+    type Pipeline = {
+      topics: Array<{
+        topic: string;
+        lag: { messages: number; bytes: number | null } | null;
+        messagesPerSecond: number | null;
+      }>;
+      note: string | null;
+    };
+    const read = async (): Promise<Pipeline> =>
+      (await (
+        await fetch(`${processes.api?.apiUrl ?? ''}/api/v1/pipeline`, {
+          headers: { authorization: `Bearer ${key}` },
+        })
+      ).json()) as Pipeline;
+    // The API process consumes nothing: without the brokers' offsets it would have no lag at all.
+    let pipeline = await read();
+    const deadline = Date.now() + 20_000;
+    while (
+      pipeline.topics.find((t) => t.topic === 'otel-logs')?.lag?.messages !== 0 &&
+      Date.now() < deadline
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      pipeline = await read();
+    }
+    expect(pipeline.note).toBeNull();
+    for (const topic of pipeline.topics) {
+      expect(topic.lag, topic.topic).not.toBeNull();
+      expect(topic.lag?.bytes, topic.topic).toBeNull();
+    }
+    expect(pipeline.topics.find((t) => t.topic === 'otel-logs')).toMatchObject({ lag: { messages: 0 } });
+    expect(pipeline.topics.find((t) => t.topic === 'otel-logs')?.messagesPerSecond).not.toBeNull();
+  });
+
   it('loses nothing and stores nothing twice when the processor is killed -9 with a backlog', async () => {
     const before = await logCount();
     await sendMany(100, 50);

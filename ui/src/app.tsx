@@ -21,6 +21,7 @@ const UsersScreen = lazy(() => import('./screens/users.js'));
 const RetentionScreen = lazy(() => import('./screens/retention.js'));
 const AccountScreen = lazy(() => import('./screens/account.js'));
 const OverviewScreen = lazy(() => import('./screens/overview.js'));
+const PipelineScreen = lazy(() => import('./screens/pipeline.js'));
 
 type AuthState =
   | { kind: 'checking' }
@@ -88,6 +89,7 @@ const NAV = [
   { to: '/metrics-explorer', label: 'Metrics' },
   { to: '/traces', label: 'Traces' },
   { to: '/databases', label: 'Databases' },
+  { to: '/pipeline', label: 'Pipeline' },
   { to: '/settings', label: 'Settings' },
 ];
 
@@ -226,6 +228,7 @@ function Screen({ pathname }: { pathname: string }) {
   if (pathname === '/settings/users') return <UsersScreen />;
   if (pathname === '/settings/retention') return <RetentionScreen />;
   if (pathname === '/settings/account') return <AccountScreen />;
+  if (pathname === '/pipeline') return <PipelineScreen />;
   const query = /^\/queries\/([^/]+)$/.exec(pathname);
   if (query !== null) return <QueryScreen fingerprint={decodeURIComponent(query[1] ?? '')} />;
   return (

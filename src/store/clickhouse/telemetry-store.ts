@@ -17,6 +17,8 @@ import type { LogQuery, LogQueryResult } from '../log-query.js';
 import type {
   Activity,
   ActivityQuery,
+  DeadLetterPage,
+  DeadLetterQuery,
   LogSearch,
   MetricCatalogEntry,
   MetricCatalogQuery,
@@ -63,6 +65,7 @@ import {
 } from './metric-series-sql.js';
 import { listMetrics, queryMetrics } from './metric-query-sql.js';
 import { readActivity } from './activity-sql.js';
+import { readDeadLetters } from './dead-letter-sql.js';
 import { readQueryDetail, readTopQueries } from './query-stats-sql.js';
 import { orgScoped } from './scope.js';
 import { runSpanRed, runTraceSearch } from './trace-sql.js';
@@ -282,6 +285,10 @@ export class ClickhouseStore implements Store {
 
   queryDetail(org: OrgId, fingerprint: string, scope: QueryScope): Promise<QueryDetail | undefined> {
     return readQueryDetail(this.database, org, fingerprint, scope);
+  }
+
+  listDeadLetters(org: OrgId, query: DeadLetterQuery): Promise<DeadLetterPage> {
+    return readDeadLetters(this.database, org, query);
   }
 
   /** Sessions of a moment with their blocking tree, and sessions over time (activity-sql.ts). */

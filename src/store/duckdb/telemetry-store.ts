@@ -21,6 +21,8 @@ import type {
   Activity,
   ActivityBucket,
   ActivityQuery,
+  DeadLetterPage,
+  DeadLetterQuery,
   EntityFilter,
   LogSearch,
   MetricCatalogEntry,
@@ -67,6 +69,7 @@ import {
 import { SIGNAL_TABLES, signalCountsOf } from '../signal-counts.js';
 import type { LogQuery, LogQueryResult } from '../log-query.js';
 import type { DuckDBDatabase } from './database.js';
+import { readDeadLetters } from './dead-letter-sql.js';
 import { EntityWriter } from './entity-writer.js';
 import { escapeRegex, runLogQuery } from './log-search-sql.js';
 import {
@@ -777,6 +780,10 @@ export class DuckDBStore implements Store {
       intervalsTruncated,
       samples,
     };
+  }
+
+  listDeadLetters(org: OrgId, query: DeadLetterQuery): Promise<DeadLetterPage> {
+    return readDeadLetters(this.database, org, query);
   }
 
   async activity(org: OrgId, entityId: string, query: ActivityQuery): Promise<Activity> {

@@ -35,6 +35,7 @@ import {
 import { registerTraceRoutes } from './trace-routes.js';
 import { registerSettingsRoutes } from './settings-routes.js';
 import { retentionSchema, type RetentionConfig } from '../config/retention.js';
+import { loadSqlParser } from '../sql/postgres-shape.js';
 import { LOGS_VIEW, METRICS_VIEW, STATS_VIEW, TRACE_VIEW } from './view-schemas.js';
 import { logView, metricsView, traceView } from './views.js';
 
@@ -128,6 +129,8 @@ export function buildApiApp(deps: ApiDeps): FastifyInstance {
     const { spans, truncated } = await deps.store.getTrace(authOf(request).orgId, traceId);
     if (spans.length === 0)
       throw new SightlineError('SL_ERR_NOT_FOUND', `no spans stored for trace ${traceId}`);
+    // PostgreSQL statements of spans are fingerprinted by its parser (loaded once, ~50 ms).
+    await loadSqlParser();
     return { ...traceView(traceId, spans), truncated };
   });
 

@@ -63,6 +63,11 @@ const SPAN_VIEW = object({
   resource: OPEN_OBJECT,
   events: { ...ANY, description: 'As received (OTLP span events).' },
   links: { ...ANY, description: 'As received (OTLP span links).' },
+  queryFingerprint: {
+    type: ['string', 'null'],
+    description:
+      'For a span that ran a PostgreSQL or MySQL statement (db.query.text or db.statement, with db.system): the fingerprint of its shape, as GET /api/v1/queries/{fingerprint} takes it; null otherwise.',
+  },
 });
 
 export const TRACE_VIEW = object({

@@ -1,4 +1,5 @@
 import { formatNs, nsToMs } from '../core/time.js';
+import { statementFingerprint } from '../sql/statement-fingerprint.js';
 import type {
   Activity,
   BlockingNode,
@@ -95,8 +96,36 @@ export function traceView(traceId: string, spans: readonly StoredSpan[]) {
       resource: parse(s.resource),
       events: parse(s.events),
       links: parse(s.links),
+      queryFingerprint: queryFingerprintOf(s),
     })),
   };
+}
+
+const STATEMENT_KEYS = ['db.query.text', 'db.statement'];
+const SYSTEM_KEYS = ['db.system.name', 'db.system'];
+
+/**
+ * The fingerprint of the statement a span ran (OTel database semconv, old and new names), the key
+ * of that statement's page (`/queries/<fingerprint>`); null for a span without one.
+ */
+function queryFingerprintOf(span: StoredSpan): string | null {
+  if (!span.attributes.includes('"db.')) return null;
+  const attributes = parse(span.attributes);
+  if (typeof attributes !== 'object' || attributes === null) return null;
+  const record = attributes as Record<string, unknown>;
+  const statement = firstText(record, STATEMENT_KEYS);
+  const system = firstText(record, SYSTEM_KEYS) || firstText(parse(span.resource), SYSTEM_KEYS);
+  if (statement === '' || system === '') return null;
+  return statementFingerprint(statement, system) || null;
+}
+
+function firstText(map: unknown, keys: readonly string[]): string {
+  if (typeof map !== 'object' || map === null) return '';
+  for (const key of keys) {
+    const value = (map as Record<string, unknown>)[key];
+    if (typeof value === 'string' && value !== '') return value;
+  }
+  return '';
 }
 
 /** The answer of a metric query (GET /api/v1/metrics and an entity's metrics). */

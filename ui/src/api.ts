@@ -155,6 +155,8 @@ export interface Span {
   attributes: Record<string, unknown>;
   resource: Record<string, unknown>;
   events: unknown;
+  /** Set when the span ran a PostgreSQL or MySQL statement: the key of that statement's page. */
+  queryFingerprint: string | null;
 }
 
 export interface Trace {

@@ -180,6 +180,16 @@ function SpanDetail({ span }: { span: Span }) {
         <dd>{formatDurationMs(span.durationMs)}</dd>
         <dt>Span id</dt>
         <dd className="mono">{span.spanId}</dd>
+        {span.queryFingerprint === null ? null : (
+          <>
+            <dt>Statement</dt>
+            <dd>
+              <Link to={`/queries/${encodeURIComponent(span.queryFingerprint)}?range=24h`}>
+                Its statistics and plans
+              </Link>
+            </dd>
+          </>
+        )}
       </dl>
       <h3>Attributes</h3>
       <AttributeTable values={span.attributes} label="Span attributes" />

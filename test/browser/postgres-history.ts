@@ -11,6 +11,8 @@ import {
 import { metricsToRows, type RowContext } from '../../src/process/otlp-rows.js';
 import { DuckDBControlStore } from '../../src/store/duckdb/control-store.js';
 import { DuckDBDatabase } from '../../src/store/duckdb/database.js';
+import { DuckDBRollupSteps } from '../../src/store/duckdb/rollups.js';
+import { HOUR_NS, MINUTE_NS, floorTo } from '../../src/store/rollup-job.js';
 import { DuckDBStore } from '../../src/store/duckdb/telemetry-store.js';
 
 /**
@@ -52,6 +54,20 @@ function load(t: number): number {
 function noise(seed: number): number {
   const x = Math.sin(seed * 12.9898) * 43758.5453;
   return x - Math.floor(x);
+}
+
+/**
+ * The rollups a running server would have computed minute by minute while the history was
+ * collected (src/store/rollup-job.ts): hourly steps up to the current minute, so long ranges read
+ * them as they would on a server that had been collecting all day.
+ */
+async function rollUp(database: DuckDBDatabase, fromNs: bigint, nowNs: bigint): Promise<void> {
+  const steps = new DuckDBRollupSteps(database);
+  const completeTo = floorTo(nowNs, MINUTE_NS);
+  for (let from = floorTo(fromNs, HOUR_NS); from <= completeTo; from += HOUR_NS) {
+    const to = from + HOUR_NS;
+    await steps.step({ from, to, doneTo: to < completeTo ? to : completeTo });
+  }
 }
 
 export async function writePostgresHistory(dataDir: string, endMs: number): Promise<HistoryFigures> {
@@ -208,6 +224,7 @@ export async function writePostgresHistory(dataDir: string, endMs: number): Prom
       if (pending.length >= 50_000) await flush();
     }
     await flush();
+    await rollUp(database, BigInt(startS) * NS, BigInt(endMs) * 1_000_000n);
 
     // Statements: every 60 s, one interval row per statement that ran.
     const statements = Array.from({ length: STATEMENTS }, (_, i) => ({

@@ -25,6 +25,8 @@ import type {
   MetricSeries,
   QueryDetail,
   QueryScope,
+  QuerySeriesBucket,
+  QuerySeriesQuery,
   RecordCounts,
   SeriesListQuery,
   SeriesPoints,
@@ -61,7 +63,7 @@ import {
 } from './metric-series-sql.js';
 import { listMetrics, queryMetrics } from './metric-query-sql.js';
 import { readActivity } from './activity-sql.js';
-import { readQueryDetail, readTopQueries } from './query-stats-sql.js';
+import { readQueryDetail, readQuerySeries, readTopQueries } from './query-stats-sql.js';
 import { orgScoped } from './scope.js';
 import { runSpanRed, runTraceSearch } from './trace-sql.js';
 import { sql, type Sql } from './sql.js';
@@ -280,6 +282,10 @@ export class ClickhouseStore implements Store {
 
   queryDetail(org: OrgId, fingerprint: string, scope: QueryScope): Promise<QueryDetail | undefined> {
     return readQueryDetail(this.database, org, fingerprint, scope);
+  }
+
+  querySeries(org: OrgId, fingerprint: string, query: QuerySeriesQuery): Promise<QuerySeriesBucket[]> {
+    return readQuerySeries(this.database, org, fingerprint, query);
   }
 
   /** Sessions of a moment with their blocking tree, and sessions over time (activity-sql.ts). */

@@ -106,8 +106,10 @@ describe.skipIf(!chromiumAvailable())('the database page with 24 h of one Postgr
       expect.stringContaining('Index Scan on orders_status_created_idx'),
       expect.stringContaining('Seq Scan on orders'),
     ]);
-    // One point per collected minute of the day.
-    expect(Number(await page.locator('.query-charts').getAttribute('data-points'))).toBeGreaterThan(1400);
+    // The day in buckets of the series route's default step (a round step near 1/120 of the range: 15 min).
+    expect(Number(await page.locator('.query-charts').getAttribute('data-points'))).toBeGreaterThanOrEqual(
+      96,
+    );
     await screenshot(page, 'query-24h');
   });
 });

@@ -1,7 +1,5 @@
-import { join } from 'node:path';
 import { PG } from '../../src/collect/postgres/metric-definitions.js';
 import { MetricBatch, type PointAttributes } from '../../src/collect/metric-batch.js';
-import { silentLogger } from '../../src/core/logger.js';
 import {
   activityToRows,
   entityToRow,
@@ -9,16 +7,15 @@ import {
   queryStatsToRow,
 } from '../../src/process/raw-rows.js';
 import { metricsToRows, type RowContext } from '../../src/process/otlp-rows.js';
-import { DuckDBControlStore } from '../../src/store/duckdb/control-store.js';
-import { DuckDBDatabase } from '../../src/store/duckdb/database.js';
+import type { DuckDBDatabase } from '../../src/store/duckdb/database.js';
 import { DuckDBRollupSteps } from '../../src/store/duckdb/rollups.js';
 import { HOUR_NS, MINUTE_NS, floorTo } from '../../src/store/rollup-job.js';
-import { DuckDBStore } from '../../src/store/duckdb/telemetry-store.js';
+import { withStoppedStore } from '../helpers/stopped-store.js';
 
 /**
  * 24 hours of one PostgreSQL target as the collector would have stored them (default
  * intervals: metrics every 15 s, statements and per-table statistics every 60 s), written into a
- * stopped `sightline start`'s DuckDB file with the pipeline's own record-to-row conversions
+ * stopped `sightline start`'s DuckDB file (test/helpers/stopped-store.ts) with the pipeline's own record-to-row conversions
  * (src/process/raw-rows.ts, otlp-rows.ts), so the server reads them as if collected.
  * The load follows a day curve (quiet at night, a peak in the afternoon).
  */
@@ -70,19 +67,11 @@ async function rollUp(database: DuckDBDatabase, fromNs: bigint, nowNs: bigint): 
   }
 }
 
-export async function writePostgresHistory(dataDir: string, endMs: number): Promise<HistoryFigures> {
-  const database = await DuckDBDatabase.open(
-    { path: join(dataDir, 'sightline.duckdb'), memoryLimit: '1GB', checkpointThreshold: '256MB' },
-    silentLogger(),
-  );
-  try {
-    const [org] = await new DuckDBControlStore(database).listOrgs();
-    if (org === undefined) throw new Error('the data dir has no org: start sightline on it once first');
-    const store = new DuckDBStore(database);
-    await store.start();
+export function writePostgresHistory(dataDir: string, endMs: number): Promise<HistoryFigures> {
+  return withStoppedStore(dataDir, async ({ database, store, orgId }) => {
     const endS = Math.floor(endMs / 1000 / STATS_INTERVAL_S) * STATS_INTERVAL_S;
     const startS = endS - DAY_S;
-    const context = (tS: number): RowContext => ({ orgId: org.id, receivedAtNs: BigInt(tS) * NS });
+    const context = (tS: number): RowContext => ({ orgId, receivedAtNs: BigInt(tS) * NS });
     const figures: HistoryFigures = { metricPoints: 0, queryIntervals: 0, samples: 0, snapshots: 0 };
 
     const { instanceId } = HISTORY_TARGET;
@@ -367,9 +356,6 @@ export async function writePostgresHistory(dataDir: string, endMs: number): Prom
     await store.writeActivitySnapshots(snapshots);
     await store.writeSessions(sessions);
     figures.snapshots = snapshots.length;
-    await store.shutdown();
     return figures;
-  } finally {
-    await database.close();
-  }
+  });
 }

@@ -1,41 +1,34 @@
 /**
- * A statement's intervals as the API lists them (one row per interval, instance, database and
- * user: GET /api/v1/queries/:fingerprint) summed per interval end, the x of the over-time charts.
+ * A statement's buckets as GET /api/v1/queries/:fingerprint/series answers them, as the columns
+ * of the over-time charts (uPlot: x in epoch seconds, one array per series).
  */
 
-export interface QueryInterval {
-  intervalEnd: string;
+export interface QueryBucket {
+  timestamp: string;
   calls: number;
   totalTimeMs: number;
-  rows: number;
-}
-
-export interface QueryPoint {
-  /** Interval end, epoch seconds (uPlot's x). */
-  timeS: number;
-  calls: number;
-  totalTimeMs: number;
-  /** totalTimeMs / calls; null when the interval had no call (no mean to draw). */
+  /** Null for a bucket without calls: no mean to draw. */
   meanTimeMs: number | null;
   rows: number;
 }
 
-export function querySeries(intervals: readonly QueryInterval[]): QueryPoint[] {
-  const byEnd = new Map<number, { calls: number; totalTimeMs: number; rows: number }>();
-  for (const interval of intervals) {
-    const timeS = Date.parse(interval.intervalEnd) / 1000;
+export interface QueryColumns {
+  timesS: number[];
+  calls: number[];
+  meanTimeMs: Array<number | null>;
+  rows: number[];
+}
+
+/** Oldest first, as the API lists them; a bucket with an unreadable time is left out. */
+export function queryColumns(buckets: readonly QueryBucket[]): QueryColumns {
+  const columns: QueryColumns = { timesS: [], calls: [], meanTimeMs: [], rows: [] };
+  for (const bucket of buckets) {
+    const timeS = Date.parse(bucket.timestamp) / 1000;
     if (!Number.isFinite(timeS)) continue;
-    const sum = byEnd.get(timeS) ?? { calls: 0, totalTimeMs: 0, rows: 0 };
-    sum.calls += interval.calls;
-    sum.totalTimeMs += interval.totalTimeMs;
-    sum.rows += interval.rows;
-    byEnd.set(timeS, sum);
+    columns.timesS.push(timeS);
+    columns.calls.push(bucket.calls);
+    columns.meanTimeMs.push(bucket.meanTimeMs);
+    columns.rows.push(bucket.rows);
   }
-  return [...byEnd.entries()]
-    .sort(([a], [b]) => a - b)
-    .map(([timeS, sum]) => ({
-      timeS,
-      ...sum,
-      meanTimeMs: sum.calls === 0 ? null : sum.totalTimeMs / sum.calls,
-    }));
+  return columns;
 }

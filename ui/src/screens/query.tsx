@@ -7,7 +7,7 @@ import { SqlText } from '../components/sql-text.js';
 import { ErrorBox, Loading } from '../components/states.js';
 import { formatNumber } from '../format.js';
 import { planRoot, planVersions, type PlanNode } from '../plan-shape.js';
-import { querySeries, type QueryInterval } from '../query-series.js';
+import { queryColumns, type QueryBucket } from '../query-series.js';
 import { Link, useSearch } from '../router.js';
 import { formatDurationMs, formatTimestamp, resolveRange } from '../time-range.js';
 import { useQuery } from '../use-query.js';
@@ -27,8 +27,6 @@ interface QueryDetail {
   query: string;
   totals: { calls: number; totalTimeMs: number; meanTimeMs: number; maxTimeMs: number; rows: number };
   samples: Sample[];
-  intervals: QueryInterval[];
-  intervalsTruncated: boolean;
 }
 
 /** One statement: totals, and its sampled plans as a tree. */
@@ -70,7 +68,7 @@ export default function QueryScreen({ fingerprint }: { fingerprint: string }) {
             <dt>Rows</dt>
             <dd>{detail.data.totals.rows.toLocaleString()}</dd>
           </dl>
-          <OverTime detail={detail.data} />
+          <OverTime fingerprint={fingerprint} entity={entity} />
           <PlanChanges samples={detail.data.samples} />
           <h2>Sampled executions</h2>
           {detail.data.samples.length === 0 ? (
@@ -133,35 +131,45 @@ function PlanItem({ node }: { node: PlanNode }) {
   );
 }
 
-/** Calls, mean latency and rows per collected interval over the range. */
-function OverTime({ detail }: { detail: QueryDetail }) {
-  const { range } = useApp();
+/** Calls, mean latency and rows over the range, per bucket (GET /api/v1/queries/:fingerprint/series). */
+function OverTime({ fingerprint, entity }: { fingerprint: string; entity: string }) {
+  const { range, tick } = useApp();
+  const series = useQuery<{ buckets: QueryBucket[]; xRange: readonly [number, number] }>(
+    async (signal) => {
+      const { from, to } = resolveRange(range);
+      const params = new URLSearchParams({ from: String(from), to: String(to) });
+      if (entity !== '') params.set('entity', entity);
+      const answer = await api<{ data: QueryBucket[] }>(
+        `/api/v1/queries/${encodeURIComponent(fingerprint)}/series?${params.toString()}`,
+        { signal },
+      );
+      return { buckets: answer.data, xRange: [from / 1000, to / 1000] as const };
+    },
+    [fingerprint, entity, range, tick],
+  );
   const charts = useMemo(() => {
-    const points = querySeries(detail.intervals);
-    const x = points.map((p) => p.timeS);
-    const { from, to } = resolveRange(range);
-    const xRange = [from / 1000, to / 1000] as const;
+    if (series.data === undefined) return undefined;
+    const columns = queryColumns(series.data.buckets);
+    const x = columns.timesS;
     return {
-      count: points.length,
-      xRange,
-      calls: [x, points.map((p) => p.calls)] as uPlot.AlignedData,
-      mean: [x, points.map((p) => p.meanTimeMs)] as uPlot.AlignedData,
-      rows: [x, points.map((p) => p.rows)] as uPlot.AlignedData,
+      count: x.length,
+      xRange: series.data.xRange,
+      calls: [x, columns.calls] as uPlot.AlignedData,
+      mean: [x, columns.meanTimeMs] as uPlot.AlignedData,
+      rows: [x, columns.rows] as uPlot.AlignedData,
     };
-  }, [detail.intervals, range]);
+  }, [series.data]);
+  if (series.status === 'error')
+    return <ErrorBox error={series.error} action="chart the statement over time" />;
+  if (charts === undefined) return <Loading what="the statement over time" />;
   if (charts.count === 0) {
     return <p className="muted">No interval of this statement was collected in this range.</p>;
   }
   return (
     <>
       <h2>Over time</h2>
-      {detail.intervalsTruncated ? (
-        <p className="muted small">
-          Only the newest intervals are drawn: narrow the range to see all of them.
-        </p>
-      ) : null}
       <div className="query-charts" data-points={charts.count}>
-        <OverTimeChart title="Calls per interval" data={charts.calls} label="calls" xRange={charts.xRange} />
+        <OverTimeChart title="Calls" data={charts.calls} label="calls" xRange={charts.xRange} />
         <OverTimeChart
           title="Mean latency"
           data={charts.mean}
@@ -169,7 +177,7 @@ function OverTime({ detail }: { detail: QueryDetail }) {
           xRange={charts.xRange}
           formatValue={(v) => formatDurationMs(v)}
         />
-        <OverTimeChart title="Rows per interval" data={charts.rows} label="rows" xRange={charts.xRange} />
+        <OverTimeChart title="Rows" data={charts.rows} label="rows" xRange={charts.xRange} />
       </div>
     </>
   );

@@ -53,6 +53,17 @@ describe.skipIf(!chromiumAvailable())('the database page with 24 h of one Postgr
       const path = new URL(response.url()).pathname;
       if (path.startsWith('/assets/') && path.endsWith('.js')) assets.push(path.slice(1));
     });
+    // What the page waited for: each API call's time, to see where the time goes.
+    const calls: Array<{ what: string; ms: number }> = [];
+    page.on('requestfinished', (request) => {
+      const url = new URL(request.url());
+      if (!url.pathname.startsWith('/api/')) return;
+      const body = request.postDataJSON() as { query?: string } | null;
+      calls.push({
+        what: `${url.pathname}${body?.query === undefined ? '' : ` ${body.query.slice(0, 60)}`}`,
+        ms: request.timing().responseEnd,
+      });
+    });
     const entity = encodeURIComponent(HISTORY_TARGET.instanceId);
     await page.goto(`/databases?range=24h&entity=${entity}`);
     // Drawn: every chart answered (a canvas or its empty note), the activity chart and the top statements are on screen.
@@ -83,6 +94,10 @@ describe.skipIf(!chromiumAvailable())('the database page with 24 h of one Postgr
         `snapshots; written in ${(writeMs / 1000).toFixed(1)} s): charts and top statements drawn ` +
         `${Math.round(paintMs)} ms after navigation (target < 1500 ms); JS of the page ` +
         `${(js.bytes / 1024).toFixed(1)} KiB gzipped in ${js.files.length} files`,
+    );
+    const slowest = [...calls].sort((a, b) => b.ms - a.ms).slice(0, 5);
+    console.info(
+      `[bench] ${calls.length} API calls; slowest: ${slowest.map((c) => `${Math.round(c.ms)} ms ${c.what}`).join(' | ')}`,
     );
     // The day was drawn: every chart but replication lag (the target has no replica) has series.
     expect(Object.fromEntries(drawn)).toEqual({

@@ -80,7 +80,9 @@ describe.skipIf(!available)('the Databases screen in Chromium', () => {
     await screenshot(page, 'database-activity');
 
     // Its metrics, each a link to the PromQL chart of the instance's series.
-    await page.getByText(/^Metrics \(\d+/).click();
+    // The list is read when its panel opens.
+    await page.locator('.db-metrics summary').click();
+    await page.getByText(/^Metrics \(\d+/).waitFor();
     const metrics = page.getByRole('table', { name: 'Metrics of the database' });
     await metrics.getByRole('link', { name: 'postgresql.commits' }).click();
     await page.waitForURL((url) => url.pathname === '/metrics-explorer');

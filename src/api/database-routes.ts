@@ -7,8 +7,10 @@ import { parseMetricQuery, type MetricQueryParams } from '../query/metric-query.
 import {
   parseFingerprint,
   parseQueryScope,
+  parseQuerySeries,
   parseTopQueries,
   type QueryDetailParams,
+  type QuerySeriesParams,
   type TopQueriesParams,
 } from '../query/query-stats.js';
 import { parseTimeRange } from '../query/time-range.js';
@@ -30,6 +32,7 @@ import {
   INSTANCE_OR_DATABASE_VIEW,
   METRIC_CATALOG_VIEW,
   QUERY_DETAIL_VIEW,
+  QUERY_SERIES_VIEW,
   TOP_QUERIES_VIEW,
 } from './view-schemas.js';
 import {
@@ -39,6 +42,7 @@ import {
   metricCatalogView,
   metricsView,
   queryDetailView,
+  querySeriesView,
   topQueriesView,
 } from './views.js';
 
@@ -283,6 +287,49 @@ export function registerDatabaseRoutes(
         order: query.order,
         limit: query.limit,
         ...topQueriesView(top),
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/queries/:fingerprint/series',
+    {
+      schema: {
+        summary: 'One statement over time',
+        description:
+          'Calls, time, rows and blocks of a statement summed per bucket of `step` (by interval end): ' +
+          'the over-time charts of a statement, for any range (GET /api/v1/queries/:fingerprint lists ' +
+          'the intervals themselves, the newest 5000).',
+        tags: TAGS,
+        params: pathParams({ fingerprint: 'As listed by GET /api/v1/queries (1 to 256 characters).' }),
+        querystring: describedQuery({
+          entity: { ...ENTITY_ID, description: 'An instance or database id; leave out for all.' },
+          ...TIME_RANGE_PARAMS,
+          step: { ...STEP_PARAM, description: `${STEP_PARAM.description} Default: about 120 buckets.` },
+        }),
+        response: {
+          200: ok('The buckets.', QUERY_SERIES_VIEW),
+          ...errorResponses(400, 401, 404, 422, 503),
+        },
+      },
+    },
+    async (request) => {
+      const org = authOf(request).orgId;
+      const fingerprint = parseFingerprint((request.params as { fingerprint: string }).fingerprint);
+      const query = parseQuerySeries(request.query as QuerySeriesParams, now(), maxRangeMs);
+      const scope =
+        query.entityId === undefined ? undefined : await resolveEntity(store, org, query.entityId);
+      const buckets = await store.querySeries(org, fingerprint, {
+        ...query,
+        ...(scope === undefined ? {} : { entityId: scope.instanceId, database: scope.database }),
+      });
+      return {
+        entity: scope?.entity.id ?? null,
+        from: formatNs(query.fromNs),
+        to: formatNs(query.toNs),
+        stepMs: nsToMs(query.stepNs),
+        fingerprint,
+        data: querySeriesView(buckets),
       };
     },
   );

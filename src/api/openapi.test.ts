@@ -415,6 +415,24 @@ function fakeStore(): Store {
     }),
     topQueries: async () => TOP,
     queryDetail: async (_org: OrgId, fingerprint: string) => (fingerprint === 'fp1' ? DETAIL : undefined),
+    querySeries: async () => [
+      {
+        ts: ns('2024-05-01T11:00:00Z'),
+        calls: 3,
+        totalTimeMs: 12,
+        rows: 3,
+        sharedBlksHit: 9,
+        sharedBlksRead: 1,
+      },
+      {
+        ts: ns('2024-05-01T11:05:00Z'),
+        calls: 0,
+        totalTimeMs: 0,
+        rows: 0,
+        sharedBlksHit: 0,
+        sharedBlksRead: 0,
+      },
+    ],
     activity: async () => ACTIVITY,
     listMetricNames: async () => [
       { name: 'http.duration', kind: 'gauge', unit: 'ms', temporality: '', monotonic: false },
@@ -690,6 +708,12 @@ describe('the OpenAPI document', () => {
     { route: 'GET /api/v1/queries', url: '/api/v1/queries?entity=pg%3Amain%3Ashop&order=calls' },
     { route: 'GET /api/v1/queries/{fingerprint}', url: '/api/v1/queries/fp1?entity=pg%3Amain' },
     { route: 'GET /api/v1/queries/{fingerprint}', url: '/api/v1/queries/fp9', status: 404 },
+    { route: 'GET /api/v1/queries/{fingerprint}/series', url: '/api/v1/queries/fp1/series?entity=pg%3Amain' },
+    {
+      route: 'GET /api/v1/queries/{fingerprint}/series',
+      url: '/api/v1/queries/fp1/series?step=1ms',
+      status: 400,
+    },
     { route: 'POST /api/v1/logs/search', url: '/api/v1/logs/search', body: { query: 'timeout', limit: 2 } },
     {
       route: 'POST /api/v1/logs/search',

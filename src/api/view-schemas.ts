@@ -272,6 +272,26 @@ export const QUERY_DETAIL_VIEW = object({
   samples: arrayOf(SAMPLE_VIEW, 'Newest first, at most 50.'),
 });
 
+export const QUERY_SERIES_VIEW = object({
+  entity: nullable(str),
+  from: TIMESTAMP,
+  to: TIMESTAMP,
+  stepMs: num,
+  fingerprint: str,
+  data: arrayOf(
+    object({
+      timestamp: TIMESTAMP,
+      calls: num,
+      totalTimeMs: num,
+      meanTimeMs: nullable(num),
+      rows: num,
+      sharedBlksHit: num,
+      sharedBlksRead: num,
+    }),
+    'One bucket per step by interval end, oldest first; buckets without an interval are left out. meanTimeMs is null without calls.',
+  ),
+});
+
 const SESSION_VIEW = object({
   pid: int,
   database: str,

@@ -7,6 +7,7 @@ import type {
   MetricQuery,
   MetricSeries,
   QueryDetail,
+  QuerySeriesBucket,
   QueryTotals,
   StoredEntity,
   StoredLog,
@@ -280,6 +281,18 @@ function intervalView(i: StoredQueryStat) {
     noIndexUsed: i.noIndexUsed,
     tmpDiskTables: i.tmpDiskTables,
   };
+}
+
+export function querySeriesView(buckets: readonly QuerySeriesBucket[]) {
+  return buckets.map((b) => ({
+    timestamp: formatNs(b.ts),
+    calls: b.calls,
+    totalTimeMs: b.totalTimeMs,
+    meanTimeMs: b.calls === 0 ? null : b.totalTimeMs / b.calls,
+    rows: b.rows,
+    sharedBlksHit: b.sharedBlksHit,
+    sharedBlksRead: b.sharedBlksRead,
+  }));
 }
 
 export function queryDetailView(detail: QueryDetail) {

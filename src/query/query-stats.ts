@@ -1,5 +1,5 @@
 import { SightlineError } from '../core/errors.js';
-import type { QueryOrder, QueryScope, TopQueriesQuery } from '../store/store.js';
+import type { QueryOrder, QueryScope, QuerySeriesQuery, TopQueriesQuery } from '../store/store.js';
 import { parseLimit, parseStep, parseTimeRange } from './time-range.js';
 
 const DEFAULT_QUERY_LIMIT = 50;
@@ -26,6 +26,14 @@ export interface QueryDetailParams {
   from?: string | undefined;
   to?: string | undefined;
 }
+
+export interface QuerySeriesParams extends QueryDetailParams {
+  step?: string | undefined;
+}
+
+/** Buckets of one statement's series when no step is given: about two a chart pixel column apart. */
+const DEFAULT_SERIES_BUCKETS = 120;
+const MAX_SERIES_BUCKETS = 11_000;
 
 /** `entity` as given: the API resolves a database entity to its instance and database. */
 export function parseTopQueries(
@@ -59,6 +67,15 @@ export function parseQueryScope(params: QueryDetailParams, nowMs: number, maxRan
   const range = parseTimeRange(params.from, params.to, nowMs, maxRangeMs);
   const entity = params.entity?.trim() ?? '';
   return entity === '' ? range : { ...range, entityId: entity };
+}
+
+export function parseQuerySeries(
+  params: QuerySeriesParams,
+  nowMs: number,
+  maxRangeMs?: number,
+): QuerySeriesQuery {
+  const scope = parseQueryScope(params, nowMs, maxRangeMs);
+  return { ...scope, stepNs: parseStep(params.step, scope, DEFAULT_SERIES_BUCKETS, MAX_SERIES_BUCKETS) };
 }
 
 /** A fingerprint from a URL path: any text a collector uses, within reason. */

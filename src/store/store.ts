@@ -248,6 +248,21 @@ export interface QueryDetail {
 }
 
 export const MAX_DETAIL_INTERVALS = 5_000;
+
+/** One statement's intervals summed per bucket of `stepNs` (by interval end). */
+export interface QuerySeriesQuery extends QueryScope {
+  stepNs: bigint;
+}
+
+export interface QuerySeriesBucket {
+  /** Start of the bucket. */
+  ts: bigint;
+  calls: number;
+  totalTimeMs: number;
+  rows: number;
+  sharedBlksHit: number;
+  sharedBlksRead: number;
+}
 export const MAX_DETAIL_SAMPLES = 50;
 
 export interface ActivityQuery extends TimeRange {
@@ -452,6 +467,8 @@ export interface Store extends Component {
   topQueries(org: OrgId, query: TopQueriesQuery): Promise<TopQueries>;
   /** Undefined when the fingerprint was never stored in this scope (at any time). */
   queryDetail(org: OrgId, fingerprint: string, scope: QueryScope): Promise<QueryDetail | undefined>;
+  /** Oldest first; buckets without an interval are left out. */
+  querySeries(org: OrgId, fingerprint: string, query: QuerySeriesQuery): Promise<QuerySeriesBucket[]>;
   activity(org: OrgId, entityId: string, query: ActivityQuery): Promise<Activity>;
   /** The dead-letter topic's records as the processor stored them (`GET /api/v1/dead-letters`). */
   listDeadLetters(org: OrgId, query: DeadLetterQuery): Promise<DeadLetterPage>;

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_INSTALL_HINT, postgresAvailable } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
 import type { SightlineProcess } from '../harness/sightline.js';
+import { UNUSED_INDEX } from '../../src/collect/loadgen/driver.js';
 import type { QueryDetail } from '../helpers/database-api.js';
 import { chromiumAvailable, launchBrowser, newPage, screenshot, signIn } from './browser.js';
 import { startWatchedPostgres, type WatchedPostgres } from './watched-postgres.js';
@@ -79,7 +80,9 @@ describe.skipIf(!available)('the Databases screen in Chromium', () => {
     await screenshot(page, 'database-activity');
 
     // Its metrics, each a link to the PromQL chart of the instance's series.
-    await page.getByText(/^Metrics \(\d+/).click();
+    // The list is read when its panel opens.
+    await page.locator('.db-metrics summary').click();
+    await page.getByText(/^Metrics \(\d+/).waitFor();
     const metrics = page.getByRole('table', { name: 'Metrics of the database' });
     await metrics.getByRole('link', { name: 'postgresql.commits' }).click();
     await page.waitForURL((url) => url.pathname === '/metrics-explorer');
@@ -88,12 +91,49 @@ describe.skipIf(!available)('the Databases screen in Chromium', () => {
     await screenshot(page, 'database-metric');
   });
 
+  it("charts the picked instance's health and lists its tables and indexes from the stored metrics", async () => {
+    await page.goto('/databases?range=15m&entity=pg%3Amain');
+    const chart = (id: string) => page.locator(`.db-chart[data-chart="${id}"]`);
+    // Every chart the collector has data for draws at least one series of the load run.
+    for (const id of ['connections', 'tps', 'cache-hit', 'io', 'wal', 'locks']) {
+      await page.locator(`.db-chart[data-chart="${id}"][data-series]`).waitFor();
+      expect(Number(await chart(id).getAttribute('data-series')), id).toBeGreaterThan(0);
+      expect(await chart(id).locator('canvas').count(), id).toBeGreaterThan(0);
+    }
+    expect(await chart('connections').locator('.u-legend').textContent()).toMatch(/idle|active/);
+    expect(await chart('tps').locator('.u-legend').textContent()).toContain('commits');
+    // The test server streams to no replica: the chart says so instead of drawing nothing.
+    await page.locator('.db-chart[data-chart="replication"][data-series="0"]').waitFor();
+    expect(await chart('replication').textContent()).toContain('no replica');
+
+    const tables = page.getByRole('table', { name: 'Tables' });
+    await tables.waitFor();
+    const tableNames = await tables.locator('tbody tr td:nth-child(2)').allTextContents();
+    expect(tableNames).toEqual(expect.arrayContaining(['accounts', 'orders', 'events']));
+    const accounts = tables.locator('tbody tr', { hasText: 'accounts' }).first();
+    expect(await accounts.locator('td:nth-child(3)').textContent()).toMatch(/\d+(\.\d+)? (B|KiB|MiB)/);
+    const indexes = page.getByRole('table', { name: 'Indexes' });
+    const unused = indexes.locator('tbody tr', { hasText: UNUSED_INDEX });
+    await unused.waitFor();
+    expect(await unused.textContent()).toContain('unused');
+    await screenshot(page, 'database-charts');
+  });
+
   it('shows one statement with its sampled plan as a tree', async () => {
     await page.goto(`/databases?range=15m`);
     const link = page.locator(`a[href^="/queries/${encodeURIComponent(withPlan.fingerprint)}"]`);
     await link.click();
     await page.waitForURL(new RegExp(`/queries/${encodeURIComponent(withPlan.fingerprint)}`));
     await expect.poll(() => page.locator('pre.sql').textContent()).toBe(withPlan.query);
+    // Highlighted: the statement's keywords are marked, the text stays the statement.
+    expect(
+      (await page.locator('pre.sql .sql-keyword').allTextContents()).map((k) => k.toUpperCase()),
+    ).toContain(withPlan.query.trimStart().split(/\s/)[0]?.toUpperCase());
+    // Calls, latency and rows over time: a point per collected interval of the load run.
+    const overTime = page.locator('.query-charts');
+    await overTime.waitFor();
+    expect(Number(await overTime.getAttribute('data-points'))).toBeGreaterThan(0);
+    expect(await overTime.locator('canvas').count()).toBeGreaterThanOrEqual(3);
     const tree = page.getByRole('tree', { name: 'Query plan' }).first();
     await tree.waitFor();
     const root = (withPlan.samples.find((s) => s.plan !== null)?.plan as { Plan?: { 'Node Type'?: string } })
@@ -101,6 +141,13 @@ describe.skipIf(!available)('the Databases screen in Chromium', () => {
     expect(root).toBeDefined();
     expect(await page.getByRole('treeitem').allTextContents()).toEqual(
       expect.arrayContaining([expect.stringContaining(String(root))]),
+    );
+    // The plan shapes of the samples, with the root node's type on the shape's first line.
+    const shapes = page.getByRole('table', { name: 'Plan shapes' });
+    expect(await shapes.locator('tbody tr').count()).toBeGreaterThan(0);
+    expect(await shapes.locator('tbody tr td:first-child').first().textContent()).toMatch(/^[0-9a-f]{8}$/);
+    expect(await shapes.locator('pre.plan-shape').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringMatching(new RegExp(`^${String(root)}`))]),
     );
     await screenshot(page, 'query');
   });

@@ -197,6 +197,14 @@ export interface PromMatrix {
   };
 }
 
+/** An instant query's answer (POST /api/v1/metrics/query): one sample per series. */
+export interface PromVector {
+  data: {
+    resultType: 'matrix' | 'vector' | 'scalar' | 'string';
+    result: Array<{ metric: Record<string, string>; value: [number, string] }>;
+  };
+}
+
 export interface ApiKey {
   id: string;
   name: string;

@@ -8,3 +8,15 @@ export function formatNumber(value: number): string {
   if (abs < 0.01) return value.toExponential(1);
   return String(Number(value.toPrecision(4)));
 }
+
+/** Sizes and byte rates, in powers of 1024: `1.5 MiB`. */
+export function formatBytes(value: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = value;
+  let unit = 0;
+  while (Math.abs(v) >= 1024 && unit < units.length - 1) {
+    v /= 1024;
+    unit++;
+  }
+  return `${formatNumber(v)} ${units[unit] ?? 'B'}`;
+}

@@ -3,6 +3,8 @@ import type {
   QueryDetail,
   QueryOrder,
   QueryScope,
+  QuerySeriesBucket,
+  QuerySeriesQuery,
   QueryTotals,
   StoredQuerySample,
   StoredQueryStat,
@@ -172,6 +174,36 @@ export async function readTopQueries(
     },
     queries,
   };
+}
+
+export async function readQuerySeries(
+  database: ClickhouseDatabase,
+  org: OrgId,
+  fingerprint: string,
+  query: QuerySeriesQuery,
+): Promise<QuerySeriesBucket[]> {
+  const rows = await database.select<{
+    t_bucket: string;
+    t_calls: Numeric;
+    t_total_time_ms: Numeric;
+    t_rows: Numeric;
+    t_hit: Numeric;
+    t_read: Numeric;
+  }>(
+    sql`SELECT intDiv(interval_end, ${query.stepNs}) * ${query.stepNs} AS t_bucket, sum(calls) AS t_calls,
+               sum(total_time_ms) AS t_total_time_ms, sum(rows) AS t_rows,
+               sum(shared_blks_hit) AS t_hit, sum(shared_blks_read) AS t_read
+        ${orgScoped('query_stats', org, [...statsScope(query), sql`fingerprint = ${fingerprint}`])}
+        GROUP BY t_bucket ORDER BY t_bucket`,
+  );
+  return rows.map((r) => ({
+    ts: BigInt(r.t_bucket),
+    calls: Number(r.t_calls),
+    totalTimeMs: Number(r.t_total_time_ms),
+    rows: Number(r.t_rows),
+    sharedBlksHit: Number(r.t_hit),
+    sharedBlksRead: Number(r.t_read),
+  }));
 }
 
 export async function readQueryDetail(

@@ -27,6 +27,8 @@ import type {
   MetricSeries,
   QueryDetail,
   QueryScope,
+  QuerySeriesBucket,
+  QuerySeriesQuery,
   RecordCounts,
   SignalCounts,
   SeriesListQuery,
@@ -66,7 +68,7 @@ import {
 import { listMetrics, queryMetrics } from './metric-query-sql.js';
 import { readActivity } from './activity-sql.js';
 import { readDeadLetters } from './dead-letter-sql.js';
-import { readQueryDetail, readTopQueries } from './query-stats-sql.js';
+import { readQueryDetail, readQuerySeries, readTopQueries } from './query-stats-sql.js';
 import { orgScoped } from './scope.js';
 import { runSpanRed, runTraceSearch } from './trace-sql.js';
 import { identifier, joinSql, sql, type Sql } from './sql.js';
@@ -289,6 +291,10 @@ export class ClickhouseStore implements Store {
 
   listDeadLetters(org: OrgId, query: DeadLetterQuery): Promise<DeadLetterPage> {
     return readDeadLetters(this.database, org, query);
+  }
+
+  querySeries(org: OrgId, fingerprint: string, query: QuerySeriesQuery): Promise<QuerySeriesBucket[]> {
+    return readQuerySeries(this.database, org, fingerprint, query);
   }
 
   /** Sessions of a moment with their blocking tree, and sessions over time (activity-sql.ts). */

@@ -33,6 +33,8 @@ import type {
   QueryDetail,
   QueryOrder,
   QueryScope,
+  QuerySeriesBucket,
+  QuerySeriesQuery,
   QueryTotals,
   RecordCounts,
   SignalCounts,
@@ -724,6 +726,26 @@ export class DuckDBStore implements Store {
       },
       queries,
     };
+  }
+
+  async querySeries(org: OrgId, fingerprint: string, query: QuerySeriesQuery): Promise<QuerySeriesBucket[]> {
+    const stats = statsScope(query);
+    const inRange = orgScoped('query_stats', org, [...stats.conditions, 'fingerprint = $fingerprint']);
+    const rows = await this.read(
+      `SELECT (interval_end // $stepNs) * $stepNs AS bucket, sum(calls) AS calls,
+              sum(total_time_ms) AS total_time_ms, sum(rows) AS rows,
+              sum(shared_blks_hit) AS shared_blks_hit, sum(shared_blks_read) AS shared_blks_read
+       ${inRange.from} GROUP BY bucket ORDER BY bucket`,
+      { ...inRange.params, ...stats.params, fingerprint, stepNs: query.stepNs },
+    );
+    return rows.map((r) => ({
+      ts: big(r.bucket),
+      calls: num(r.calls) ?? 0,
+      totalTimeMs: num(r.total_time_ms) ?? 0,
+      rows: num(r.rows) ?? 0,
+      sharedBlksHit: num(r.shared_blks_hit) ?? 0,
+      sharedBlksRead: num(r.shared_blks_read) ?? 0,
+    }));
   }
 
   async queryDetail(org: OrgId, fingerprint: string, scope: QueryScope): Promise<QueryDetail | undefined> {

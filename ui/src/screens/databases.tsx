@@ -6,7 +6,9 @@ import { Link, useParam, useSearch } from '../router.js';
 import { formatDurationMs, formatTimestamp, resolveRange } from '../time-range.js';
 import { useQuery } from '../use-query.js';
 import { DbActivity } from './db-activity.js';
+import { DbChartsGrid } from './db-charts-grid.js';
 import { DbMetrics } from './db-metrics.js';
+import { DbTables } from './db-tables.js';
 
 interface Entity {
   id: string;
@@ -45,6 +47,19 @@ const COLUMNS: Array<{ key: SortKey; label: string; format: (q: TopQuery) => str
   { key: 'rows', label: 'Rows', format: (q) => q.rows.toLocaleString() },
 ];
 
+/** The instance of the picked entity, and the database's name when a database is picked. */
+function pickedEntity(
+  instances: readonly Instance[],
+  entity: string,
+): { instance: Instance; database?: string } | undefined {
+  for (const instance of instances) {
+    if (instance.id === entity) return { instance };
+    const database = instance.databases.find((d) => d.id === entity);
+    if (database !== undefined) return { instance, database: database.name };
+  }
+  return undefined;
+}
+
 /** Watched database instances and their top statements (sortable), linking to a statement. */
 export default function DatabasesScreen() {
   const { range, tick } = useApp();
@@ -66,6 +81,8 @@ export default function DatabasesScreen() {
     },
     [entity, range, tick],
   );
+
+  const picked = useMemo(() => pickedEntity(instances.data ?? [], entity), [instances.data, entity]);
 
   const sorted = useMemo(() => {
     const key: SortKey = COLUMNS.find((c) => c.key === sort)?.key ?? 'totalTimeMs';
@@ -131,6 +148,13 @@ export default function DatabasesScreen() {
         </ul>
       )}
 
+      {picked === undefined ? null : (
+        <DbChartsGrid
+          kind={picked.instance.kind}
+          instanceId={picked.instance.id}
+          {...(picked.database === undefined ? {} : { database: picked.database })}
+        />
+      )}
       {entity === '' ? null : <DbActivity entityId={entity} />}
       {entity === '' || instances.data === undefined ? null : (
         <DbMetrics
@@ -139,6 +163,14 @@ export default function DatabasesScreen() {
             instances.data.find((i) => i.id === entity || i.databases.some((d) => d.id === entity))?.id ??
             entity
           }
+        />
+      )}
+
+      {picked === undefined ? null : (
+        <DbTables
+          kind={picked.instance.kind}
+          instanceId={picked.instance.id}
+          {...(picked.database === undefined ? {} : { database: picked.database })}
         />
       )}
 

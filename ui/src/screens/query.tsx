@@ -1,6 +1,13 @@
+import { useMemo } from 'react';
+import type uPlot from 'uplot';
 import { api } from '../api.js';
 import { useApp } from '../app-context.js';
+import { TimeChart } from '../components/chart.js';
+import { SqlText } from '../components/sql-text.js';
 import { ErrorBox, Loading } from '../components/states.js';
+import { formatNumber } from '../format.js';
+import { planRoot, planVersions, type PlanNode } from '../plan-shape.js';
+import { queryColumns, type QueryBucket } from '../query-series.js';
 import { Link, useSearch } from '../router.js';
 import { formatDurationMs, formatTimestamp, resolveRange } from '../time-range.js';
 import { useQuery } from '../use-query.js';
@@ -48,7 +55,7 @@ export default function QueryScreen({ fingerprint }: { fingerprint: string }) {
       {detail.status === 'loading' && detail.data === undefined ? <Loading what="the statement" /> : null}
       {detail.data === undefined || detail.status === 'error' ? null : (
         <>
-          <pre className="sql">{detail.data.query}</pre>
+          <SqlText sql={detail.data.query} />
           <dl className="facts inline-facts">
             <dt>Calls</dt>
             <dd>{detail.data.totals.calls.toLocaleString()}</dd>
@@ -61,6 +68,8 @@ export default function QueryScreen({ fingerprint }: { fingerprint: string }) {
             <dt>Rows</dt>
             <dd>{detail.data.totals.rows.toLocaleString()}</dd>
           </dl>
+          <OverTime fingerprint={fingerprint} entity={entity} />
+          <PlanChanges samples={detail.data.samples} />
           <h2>Sampled executions</h2>
           {detail.data.samples.length === 0 ? (
             <p className="muted">
@@ -84,26 +93,11 @@ export default function QueryScreen({ fingerprint }: { fingerprint: string }) {
   );
 }
 
-interface PlanNode {
-  'Node Type'?: string;
-  'Relation Name'?: string;
-  'Index Name'?: string;
-  'Total Cost'?: number;
-  'Plan Rows'?: number;
-  'Actual Total Time'?: number;
-  'Actual Rows'?: number;
-  Plans?: PlanNode[];
-  [key: string]: unknown;
-}
-
 /** PostgreSQL's EXPLAIN (FORMAT JSON): `[{"Plan": {...}}]`; text plans as they are. */
 function Plan({ plan }: { plan: unknown }) {
   if (plan === null || plan === undefined) return <p className="muted">No plan.</p>;
   if (typeof plan === 'string') return <pre className="plan-text">{plan}</pre>;
-  const root =
-    (Array.isArray(plan)
-      ? (plan[0] as { Plan?: PlanNode } | undefined)?.Plan
-      : (plan as { Plan?: PlanNode }).Plan) ?? null;
+  const root = planRoot(plan);
   if (root === null) return <pre className="json">{JSON.stringify(plan, null, 2)}</pre>;
   return (
     <ul className="plan-tree" role="tree" aria-label="Query plan">
@@ -134,5 +128,133 @@ function PlanItem({ node }: { node: PlanNode }) {
         </ul>
       )}
     </li>
+  );
+}
+
+/** Calls, mean latency and rows over the range, per bucket (GET /api/v1/queries/:fingerprint/series). */
+function OverTime({ fingerprint, entity }: { fingerprint: string; entity: string }) {
+  const { range, tick } = useApp();
+  const series = useQuery<{ buckets: QueryBucket[]; xRange: readonly [number, number] }>(
+    async (signal) => {
+      const { from, to } = resolveRange(range);
+      const params = new URLSearchParams({ from: String(from), to: String(to) });
+      if (entity !== '') params.set('entity', entity);
+      const answer = await api<{ data: QueryBucket[] }>(
+        `/api/v1/queries/${encodeURIComponent(fingerprint)}/series?${params.toString()}`,
+        { signal },
+      );
+      return { buckets: answer.data, xRange: [from / 1000, to / 1000] as const };
+    },
+    [fingerprint, entity, range, tick],
+  );
+  const charts = useMemo(() => {
+    if (series.data === undefined) return undefined;
+    const columns = queryColumns(series.data.buckets);
+    const x = columns.timesS;
+    return {
+      count: x.length,
+      xRange: series.data.xRange,
+      calls: [x, columns.calls] as uPlot.AlignedData,
+      mean: [x, columns.meanTimeMs] as uPlot.AlignedData,
+      rows: [x, columns.rows] as uPlot.AlignedData,
+    };
+  }, [series.data]);
+  if (series.status === 'error')
+    return <ErrorBox error={series.error} action="chart the statement over time" />;
+  if (charts === undefined) return <Loading what="the statement over time" />;
+  if (charts.count === 0) {
+    return <p className="muted">No interval of this statement was collected in this range.</p>;
+  }
+  return (
+    <>
+      <h2>Over time</h2>
+      <div className="query-charts" data-points={charts.count}>
+        <OverTimeChart title="Calls" data={charts.calls} label="calls" xRange={charts.xRange} />
+        <OverTimeChart
+          title="Mean latency"
+          data={charts.mean}
+          label="mean"
+          xRange={charts.xRange}
+          formatValue={(v) => formatDurationMs(v)}
+        />
+        <OverTimeChart title="Rows" data={charts.rows} label="rows" xRange={charts.xRange} />
+      </div>
+    </>
+  );
+}
+
+const SERIES_LABELS: Record<string, Array<{ label: string }>> = {
+  calls: [{ label: 'calls' }],
+  mean: [{ label: 'mean' }],
+  rows: [{ label: 'rows' }],
+};
+
+function OverTimeChart(props: {
+  title: string;
+  data: uPlot.AlignedData;
+  label: string;
+  xRange: readonly [number, number];
+  formatValue?: (value: number) => string;
+}) {
+  return (
+    <section className="panel" aria-label={props.title}>
+      <h3 className="panel-title">{props.title}</h3>
+      <TimeChart
+        data={props.data}
+        series={SERIES_LABELS[props.label] ?? [{ label: props.label }]}
+        kind="line"
+        height={150}
+        ariaLabel={props.title}
+        formatValue={props.formatValue ?? formatNumber}
+        xRange={props.xRange}
+        legend={false}
+      />
+    </section>
+  );
+}
+
+/** The distinct plans of the sampled executions, by shape, with when each was first and last seen. */
+function PlanChanges({ samples }: { samples: Sample[] }) {
+  const versions = useMemo(() => planVersions(samples), [samples]);
+  if (versions.length === 0) return null;
+  return (
+    <>
+      <h2>Plans over time</h2>
+      <p className="muted small">
+        {versions.length === 1
+          ? 'Every sampled execution in this range ran with the same plan shape.'
+          : `${versions.length} plan shapes in this range: the plan changed.`}
+      </p>
+      <table className="data-table" aria-label="Plan shapes">
+        <thead>
+          <tr>
+            <th scope="col">Shape</th>
+            <th scope="col">Plan</th>
+            <th scope="col">First seen</th>
+            <th scope="col">Last seen</th>
+            <th scope="col" className="num">
+              Samples
+            </th>
+            <th scope="col" className="num">
+              Mean
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {versions.map((v) => (
+            <tr key={v.hash}>
+              <td className="mono">{v.hash}</td>
+              <td>
+                <pre className="plan-shape">{v.shape}</pre>
+              </td>
+              <td>{formatTimestamp(v.firstSeen)}</td>
+              <td>{formatTimestamp(v.lastSeen)}</td>
+              <td className="num">{v.samples}</td>
+              <td className="num">{formatDurationMs(v.meanDurationMs)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
   );
 }

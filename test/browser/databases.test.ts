@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_INSTALL_HINT, postgresAvailable } from '../harness/postgres.js';
@@ -150,5 +151,64 @@ describe.skipIf(!available)('the Databases screen in Chromium', () => {
       expect.arrayContaining([expect.stringMatching(new RegExp(`^${String(root)}`))]),
     );
     await screenshot(page, 'query');
+  });
+
+  it("links a span that ran one of the database's statements to that statement's page", async () => {
+    // The statement as an application reports it: values where pg_stat_statements has $n.
+    const statement = withPlan.query.replace(/\$\d+/g, '42');
+    const traceId = randomBytes(16).toString('hex');
+    const now = BigInt(Date.now()) * 1_000_000n;
+    const body = {
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'checkout' } }] },
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId,
+                  spanId: randomBytes(8).toString('hex'),
+                  name: 'SELECT',
+                  kind: 3,
+                  startTimeUnixNano: String(now - 2_000_000n),
+                  endTimeUnixNano: String(now),
+                  attributes: [
+                    { key: 'db.system', value: { stringValue: 'postgresql' } },
+                    { key: 'db.statement', value: { stringValue: statement } },
+                  ],
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    const sent = await fetch(`${sightline.ingestUrl}/v1/traces`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${sightline.key}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    expect(sent.status, await sent.text()).toBe(200);
+
+    await expect
+      .poll(
+        async () =>
+          (
+            await fetch(`${sightline.apiUrl}/api/v1/traces/${traceId}`, {
+              headers: { authorization: `Bearer ${sightline.key}` },
+            })
+          ).status,
+        { timeout: 15_000 },
+      )
+      .toBe(200);
+    await page.goto(`/traces/${traceId}?range=1h`);
+    await page
+      .getByRole('button', { name: /SELECT/ })
+      .first()
+      .click();
+    await page.getByRole('link', { name: 'Its statistics and plans' }).click();
+    await page.waitForURL(new RegExp(`/queries/${encodeURIComponent(withPlan.fingerprint)}`));
+    await expect.poll(() => page.locator('pre.sql').textContent()).toBe(withPlan.query);
+    await screenshot(page, 'trace-to-query');
   });
 });

@@ -97,6 +97,9 @@ function errorFrom(status: number, body: unknown): ApiError {
 
 export type Role = 'owner' | 'admin' | 'member' | 'viewer';
 
+/** Every role, from the least to the most allowed (src/auth/roles.ts). */
+export const ROLES: readonly Role[] = ['viewer', 'member', 'admin', 'owner'];
+
 export interface Session {
   /** Null when the caller is an API key rather than a signed-in person. */
   user: { id: string; email: string; role?: Role } | null;

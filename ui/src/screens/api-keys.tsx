@@ -1,12 +1,12 @@
 import { useState, type FormEvent } from 'react';
-import { api, type ApiError, type ApiKey, type Role } from '../api.js';
+import { api, ROLES, type ApiKey, type Role } from '../api.js';
 import { useApp } from '../app-context.js';
+import { RoleSelect } from '../components/role-select.js';
 import { Empty, ErrorBox, Loading } from '../components/states.js';
 import { formatTimestamp } from '../time-range.js';
+import { useListAction, useSubmission } from '../use-action.js';
 import { useQuery } from '../use-query.js';
 import { SettingsNav } from './settings-nav.js';
-
-const ROLES: Role[] = ['viewer', 'member', 'admin', 'owner'];
 
 interface Created {
   key: ApiKey;
@@ -21,16 +21,16 @@ export default function ApiKeysScreen() {
     [version],
   );
   const [created, setCreated] = useState<Created | null>(null);
-  const [actionError, setActionError] = useState<{ error: ApiError; action: string } | null>(null);
   const canCreate = session.role !== 'viewer';
+  const reload = (): void => setVersion((v) => v + 1);
+  const { actionError, run } = useListAction(reload);
 
   const revoke = (key: ApiKey): void => {
     if (!window.confirm(`Revoke the key "${key.name}" (${key.prefix}…)? Clients using it stop working.`))
       return;
-    setActionError(null);
-    api(`/api/v1/keys/${encodeURIComponent(key.id)}`, { method: 'DELETE' }).then(
-      () => setVersion((v) => v + 1),
-      (error: ApiError) => setActionError({ error, action: `revoke "${key.name}"` }),
+    run(
+      () => api(`/api/v1/keys/${encodeURIComponent(key.id)}`, { method: 'DELETE' }),
+      `revoke "${key.name}"`,
     );
   };
 
@@ -47,7 +47,7 @@ export default function ApiKeysScreen() {
         <CreateKey
           onCreated={(result) => {
             setCreated(result);
-            setVersion((v) => v + 1);
+            reload();
           }}
         />
       ) : (
@@ -110,21 +110,14 @@ export default function ApiKeysScreen() {
 function CreateKey({ onCreated }: { onCreated: (created: Created) => void }) {
   const [name, setName] = useState('');
   const [role, setRole] = useState<Role>('member');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { busy, error, send } = useSubmission();
   const submit = (event: FormEvent): void => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
-    api<Created>('/api/v1/keys', { body: { name: name.trim(), role } }).then(
+    send(
+      () => api<Created>('/api/v1/keys', { body: { name: name.trim(), role } }),
       (created) => {
-        setBusy(false);
         setName('');
         onCreated(created);
-      },
-      (e: ApiError) => {
-        setBusy(false);
-        setError(e);
       },
     );
   };
@@ -143,13 +136,7 @@ function CreateKey({ onCreated }: { onCreated: (created: Created) => void }) {
       </label>
       <label>
         Role
-        <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
-          {ROLES.map((r) => (
-            <option key={r} value={r}>
-              {r}
-            </option>
-          ))}
-        </select>
+        <RoleSelect roles={ROLES} value={role} onChange={setRole} />
       </label>
       <button type="submit" className="primary" disabled={busy}>
         {busy ? 'Creating…' : 'Create key'}

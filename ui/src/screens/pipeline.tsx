@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import type uPlot from 'uplot';
-import { ApiError, api, type Role } from '../api.js';
+import { ApiError, ROLES, api, type Role } from '../api.js';
 import { useApp } from '../app-context.js';
 import { TimeChart, colourFor } from '../components/chart.js';
 import { Empty, ErrorBox, Loading } from '../components/states.js';
@@ -53,7 +53,6 @@ interface UsageView {
 }
 
 const PAGE = 50;
-const ROLE_ORDER: readonly Role[] = ['viewer', 'member', 'admin', 'owner'];
 
 export default function PipelineScreen() {
   const { range, tick } = useApp();
@@ -216,7 +215,7 @@ function DeadLetters() {
   };
 
   const mayPreview =
-    page !== undefined && ROLE_ORDER.indexOf(session.role) >= ROLE_ORDER.indexOf(page.meta.previewRole);
+    page !== undefined && ROLES.indexOf(session.role) >= ROLES.indexOf(page.meta.previewRole);
 
   return (
     <div className="panel dead-letters">

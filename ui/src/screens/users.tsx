@@ -1,12 +1,12 @@
 import { useState, type FormEvent } from 'react';
-import { api, type ApiError, type Role } from '../api.js';
+import { api, ROLES, type Role } from '../api.js';
 import { useApp } from '../app-context.js';
+import { RoleSelect } from '../components/role-select.js';
 import { Empty, ErrorBox, Loading } from '../components/states.js';
 import { formatTimestamp } from '../time-range.js';
+import { useListAction, useSubmission } from '../use-action.js';
 import { useQuery } from '../use-query.js';
 import { SettingsNav } from './settings-nav.js';
-
-const ROLES: Role[] = ['viewer', 'member', 'admin', 'owner'];
 
 /** GET /api/v1/users (src/api/view-schemas.ts USER_VIEW). */
 interface User {
@@ -27,7 +27,7 @@ interface Created {
  * The roles a caller may grant or take away: admins manage users up to admin, owners anyone
  * (src/auth/roles.ts; the API enforces it, this only hides what it would refuse).
  */
-function manageableRoles(role: Role): Role[] {
+function manageableRoles(role: Role): readonly Role[] {
   if (role === 'owner') return ROLES;
   if (role === 'admin') return ROLES.slice(0, 3);
   return [];
@@ -41,25 +41,22 @@ export default function UsersScreen() {
     [version],
   );
   const [created, setCreated] = useState<Created | null>(null);
-  const [actionError, setActionError] = useState<{ error: ApiError; action: string } | null>(null);
   const grantable = manageableRoles(session.role);
   const canManage = grantable.length > 0;
   const reload = (): void => setVersion((v) => v + 1);
+  const { actionError, run } = useListAction(reload);
 
-  const changeRole = (user: User, role: Role): void => {
-    setActionError(null);
-    api(`/api/v1/users/${encodeURIComponent(user.id)}`, { method: 'PATCH', body: { role } }).then(
-      reload,
-      (error: ApiError) => setActionError({ error, action: `change the role of ${user.email}` }),
+  const changeRole = (user: User, role: Role): void =>
+    run(
+      () => api(`/api/v1/users/${encodeURIComponent(user.id)}`, { method: 'PATCH', body: { role } }),
+      `change the role of ${user.email}`,
     );
-  };
   const disable = (user: User): void => {
     if (!window.confirm(`Remove ${user.email}? They are signed out at once and can no longer sign in.`))
       return;
-    setActionError(null);
-    api(`/api/v1/users/${encodeURIComponent(user.id)}`, { method: 'DELETE' }).then(
-      reload,
-      (error: ApiError) => setActionError({ error, action: `remove ${user.email}` }),
+    run(
+      () => api(`/api/v1/users/${encodeURIComponent(user.id)}`, { method: 'DELETE' }),
+      `remove ${user.email}`,
     );
   };
 
@@ -172,23 +169,13 @@ function RoleChanger({
   onChange,
 }: {
   user: User;
-  roles: Role[];
+  roles: readonly Role[];
   onChange: (role: Role) => void;
 }) {
   const [role, setRole] = useState<Role>(user.role);
   return (
     <span className="role-changer">
-      <select
-        aria-label={`Role of ${user.email}`}
-        value={role}
-        onChange={(e) => setRole(e.target.value as Role)}
-      >
-        {roles.map((r) => (
-          <option key={r} value={r}>
-            {r}
-          </option>
-        ))}
-      </select>
+      <RoleSelect roles={roles} value={role} onChange={setRole} label={`Role of ${user.email}`} />
       {role === user.role ? null : (
         <button type="button" onClick={() => onChange(role)}>
           Change role<span className="visually-hidden"> of {user.email}</span>
@@ -198,27 +185,20 @@ function RoleChanger({
   );
 }
 
-function AddUser({ roles, onCreated }: { roles: Role[]; onCreated: (created: Created) => void }) {
+function AddUser({ roles, onCreated }: { roles: readonly Role[]; onCreated: (created: Created) => void }) {
   const [email, setEmail] = useState('');
   const [role, setRole] = useState<Role>('viewer');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<ApiError | null>(null);
+  const { busy, error, send } = useSubmission();
   const submit = (event: FormEvent): void => {
     event.preventDefault();
-    setBusy(true);
-    setError(null);
     const body = password === '' ? { email: email.trim(), role } : { email: email.trim(), role, password };
-    api<Created>('/api/v1/users', { body }).then(
+    send(
+      () => api<Created>('/api/v1/users', { body }),
       (created) => {
-        setBusy(false);
         setEmail('');
         setPassword('');
         onCreated(created);
-      },
-      (e: ApiError) => {
-        setBusy(false);
-        setError(e);
       },
     );
   };
@@ -238,13 +218,7 @@ function AddUser({ roles, onCreated }: { roles: Role[]; onCreated: (created: Cre
       </label>
       <label>
         Role
-        <select value={role} onChange={(e) => setRole(e.target.value as Role)}>
-          {roles.map((r) => (
-            <option key={r} value={r}>
-              {r}
-            </option>
-          ))}
-        </select>
+        <RoleSelect roles={roles} value={role} onChange={setRole} />
       </label>
       <label>
         Password (optional)

@@ -82,38 +82,19 @@ function ChangePassword() {
         At least {MIN_PASSWORD_LENGTH} characters; a passphrase of a few words is fine. Your other sessions
         (other browsers, other devices) are signed out; this one stays.
       </p>
-      <label>
-        Current password
-        <input
-          type="password"
-          autoComplete="current-password"
-          value={current}
-          onChange={(e) => setCurrent(e.target.value)}
-          required
-        />
-      </label>
-      <label>
-        New password
-        <input
-          type="password"
-          autoComplete="new-password"
-          value={next}
-          onChange={(e) => setNext(e.target.value)}
-          required
-          maxLength={1024}
-        />
-      </label>
-      <label>
-        New password again
-        <input
-          type="password"
-          autoComplete="new-password"
-          value={repeated}
-          onChange={(e) => setRepeated(e.target.value)}
-          required
-          maxLength={1024}
-        />
-      </label>
+      <PasswordField
+        label="Current password"
+        purpose="current-password"
+        value={current}
+        onChange={setCurrent}
+      />
+      <PasswordField label="New password" purpose="new-password" value={next} onChange={setNext} />
+      <PasswordField
+        label="New password again"
+        purpose="new-password"
+        value={repeated}
+        onChange={setRepeated}
+      />
       {problem === '' ? null : (
         <p className="field-error" role="alert">
           {problem}
@@ -129,5 +110,35 @@ function ChangePassword() {
         {busy ? 'Changing…' : 'Change password'}
       </button>
     </form>
+  );
+}
+
+/**
+ * One password input. `purpose` tells password managers which one to fill; a new one is capped at
+ * the server's 1024 characters, the current one is whatever it is.
+ */
+function PasswordField({
+  label,
+  purpose,
+  value,
+  onChange,
+}: {
+  label: string;
+  purpose: 'current-password' | 'new-password';
+  value: string;
+  onChange: (value: string) => void;
+}) {
+  return (
+    <label>
+      {label}
+      <input
+        type="password"
+        autoComplete={purpose}
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        required
+        maxLength={purpose === 'new-password' ? 1024 : undefined}
+      />
+    </label>
   );
 }

@@ -1,6 +1,7 @@
 import { useMemo } from 'react';
 import { api } from '../api.js';
 import { useApp } from '../app-context.js';
+import { NoDatabaseWatched } from '../components/no-database-watched.js';
 import { Empty, ErrorBox, Loading } from '../components/states.js';
 import { Link, useParam, useSearch } from '../router.js';
 import { formatDurationMs, formatTimestamp, resolveRange } from '../time-range.js';
@@ -109,12 +110,7 @@ export default function DatabasesScreen() {
       <h1 id="db-title">Databases</h1>
       {instances.status === 'error' ? <ErrorBox error={instances.error} action="list the databases" /> : null}
       {instances.data === undefined ? null : instances.data.length === 0 ? (
-        <Empty>
-          <p>
-            <strong>No database is watched yet.</strong> Add a PostgreSQL or MySQL target under{' '}
-            <code>collect</code> in the config (see the README) and restart.
-          </p>
-        </Empty>
+        <NoDatabaseWatched />
       ) : (
         <ul className="instances">
           <li>

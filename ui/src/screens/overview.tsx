@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api, type ServiceRed } from '../api.js';
 import { useApp } from '../app-context.js';
+import { NoDatabaseWatched } from '../components/no-database-watched.js';
 import { Empty, ErrorBox, Loading } from '../components/states.js';
 import { formatNumber } from '../format.js';
 import { Link, useSearch } from '../router.js';
@@ -90,12 +91,7 @@ export default function OverviewScreen() {
         <section aria-labelledby="overview-databases">
           <h2 id="overview-databases">Databases</h2>
           {databases.length === 0 ? (
-            <Empty>
-              <p>
-                <strong>No database is watched yet.</strong> Add a PostgreSQL or MySQL target under{' '}
-                <code>collect</code> in the config (see the README) and restart.
-              </p>
-            </Empty>
+            <NoDatabaseWatched />
           ) : (
             <ul className="overview-cards">
               {databases.map((db) => (

@@ -101,6 +101,32 @@ function entityParam(request: { params: unknown }): string {
   return (request.params as { id: string }).id;
 }
 
+/** The `entity` a statement read may be narrowed to; left out, the read covers everything. */
+const STATEMENT_ENTITY = {
+  entity: { ...ENTITY_ID, description: 'An instance or database id; leave out for all.' },
+};
+const FINGERPRINT_PARAMS = pathParams({
+  fingerprint: 'As listed by GET /api/v1/queries (1 to 256 characters).',
+});
+
+function fingerprintParam(request: { params: unknown }): string {
+  return parseFingerprint((request.params as { fingerprint: string }).fingerprint);
+}
+
+/**
+ * A statement read's optional `entity`: the entity it names (undefined for all) and the store
+ * filter it stands for (statements are stored against the instance, narrowed by database).
+ */
+async function statementScope(
+  store: Store,
+  org: OrgId,
+  entityId: string | undefined,
+): Promise<{ scope: EntityScope | undefined; filter: { entityId?: string; database?: string } }> {
+  if (entityId === undefined) return { scope: undefined, filter: {} };
+  const scope = await resolveEntity(store, org, entityId);
+  return { scope, filter: { entityId: scope.instanceId, database: scope.database } };
+}
+
 /** The database views: instances and databases, their metrics, statements and sessions. */
 export function registerDatabaseRoutes(
   app: FastifyInstance,
@@ -258,7 +284,7 @@ export function registerDatabaseRoutes(
           'with a series per statement.',
         tags: TAGS,
         querystring: describedQuery({
-          entity: { ...ENTITY_ID, description: 'An instance or database id; leave out for all.' },
+          ...STATEMENT_ENTITY,
           ...TIME_RANGE_PARAMS,
           order: 'total_time (default), calls, mean_time, rows, io or rows_examined.',
           limit: 'Statements at most, 1 to 500. Default 50.',
@@ -273,12 +299,8 @@ export function registerDatabaseRoutes(
     async (request) => {
       const org = authOf(request).orgId;
       const query = parseTopQueries(request.query as TopQueriesParams, now(), maxRangeMs);
-      const scope =
-        query.entityId === undefined ? undefined : await resolveEntity(store, org, query.entityId);
-      const top = await store.topQueries(org, {
-        ...query,
-        ...(scope === undefined ? {} : { entityId: scope.instanceId, database: scope.database }),
-      });
+      const { scope, filter } = await statementScope(store, org, query.entityId);
+      const top = await store.topQueries(org, { ...query, ...filter });
       return {
         entity: scope?.entity.id ?? null,
         from: formatNs(query.fromNs),
@@ -301,9 +323,9 @@ export function registerDatabaseRoutes(
           'the over-time charts of a statement, for any range (GET /api/v1/queries/:fingerprint lists ' +
           'the intervals themselves, the newest 5000).',
         tags: TAGS,
-        params: pathParams({ fingerprint: 'As listed by GET /api/v1/queries (1 to 256 characters).' }),
+        params: FINGERPRINT_PARAMS,
         querystring: describedQuery({
-          entity: { ...ENTITY_ID, description: 'An instance or database id; leave out for all.' },
+          ...STATEMENT_ENTITY,
           ...TIME_RANGE_PARAMS,
           step: { ...STEP_PARAM, description: `${STEP_PARAM.description} Default: about 120 buckets.` },
         }),
@@ -315,14 +337,10 @@ export function registerDatabaseRoutes(
     },
     async (request) => {
       const org = authOf(request).orgId;
-      const fingerprint = parseFingerprint((request.params as { fingerprint: string }).fingerprint);
+      const fingerprint = fingerprintParam(request);
       const query = parseQuerySeries(request.query as QuerySeriesParams, now(), maxRangeMs);
-      const scope =
-        query.entityId === undefined ? undefined : await resolveEntity(store, org, query.entityId);
-      const buckets = await store.querySeries(org, fingerprint, {
-        ...query,
-        ...(scope === undefined ? {} : { entityId: scope.instanceId, database: scope.database }),
-      });
+      const { scope, filter } = await statementScope(store, org, query.entityId);
+      const buckets = await store.querySeries(org, fingerprint, { ...query, ...filter });
       return {
         entity: scope?.entity.id ?? null,
         from: formatNs(query.fromNs),
@@ -341,9 +359,9 @@ export function registerDatabaseRoutes(
         summary: 'One statement',
         description: 'A statement’s totals, its intervals as collected, and sampled plans.',
         tags: TAGS,
-        params: pathParams({ fingerprint: 'As listed by GET /api/v1/queries (1 to 256 characters).' }),
+        params: FINGERPRINT_PARAMS,
         querystring: describedQuery({
-          entity: { ...ENTITY_ID, description: 'An instance or database id; leave out for all.' },
+          ...STATEMENT_ENTITY,
           ...TIME_RANGE_PARAMS,
         }),
         response: {
@@ -354,14 +372,10 @@ export function registerDatabaseRoutes(
     },
     async (request) => {
       const org = authOf(request).orgId;
-      const fingerprint = parseFingerprint((request.params as { fingerprint: string }).fingerprint);
+      const fingerprint = fingerprintParam(request);
       const range = parseQueryScope(request.query as QueryDetailParams, now(), maxRangeMs);
-      const scope =
-        range.entityId === undefined ? undefined : await resolveEntity(store, org, range.entityId);
-      const detail = await store.queryDetail(org, fingerprint, {
-        ...range,
-        ...(scope === undefined ? {} : { entityId: scope.instanceId, database: scope.database }),
-      });
+      const { scope, filter } = await statementScope(store, org, range.entityId);
+      const detail = await store.queryDetail(org, fingerprint, { ...range, ...filter });
       if (detail === undefined) {
         throw new SightlineError(
           'SL_ERR_NOT_FOUND',

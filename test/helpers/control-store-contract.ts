@@ -204,6 +204,11 @@ export function describeControlStoreContract(name: string, open: () => Promise<C
       return store.createUser({ orgId: org.id, email, passwordHash: `scrypt$test$${email}`, role });
     }
 
+    /** A user with a real password hash, for tests that sign in through SessionManager. */
+    async function addSignInUser(store: ControlStore, org: Org, email: string, password: string, role: Role) {
+      return store.createUser({ orgId: org.id, email, passwordHash: await hashPassword(password), role });
+    }
+
     it('stores a key’s role (admin when none is given) and lists, revokes and scopes keys per org', async () => {
       const { store } = await fresh();
       const a = await store.createOrg('a');
@@ -348,12 +353,7 @@ export function describeControlStoreContract(name: string, open: () => Promise<C
       const { store } = await fresh();
       const org = await store.createOrg('a');
       await addUser(store, org, 'owner@example.com', 'owner');
-      const user = await store.createUser({
-        orgId: org.id,
-        email: 'ana@example.com',
-        passwordHash: await hashPassword('a long passphrase'),
-        role: 'member',
-      });
+      const user = await addSignInUser(store, org, 'ana@example.com', 'a long passphrase', 'member');
       const sessions = new SessionManager(store);
       const first = await sessions.signIn('ANA@example.com', 'a long passphrase');
       const second = await sessions.signIn('ana@example.com', 'a long passphrase');
@@ -375,18 +375,8 @@ export function describeControlStoreContract(name: string, open: () => Promise<C
       const { store } = await fresh();
       const org = await store.createOrg('a');
       const other = await store.createOrg('b');
-      const user = await store.createUser({
-        orgId: org.id,
-        email: 'ana@example.com',
-        passwordHash: await hashPassword('the old passphrase'),
-        role: 'member',
-      });
-      const bob = await store.createUser({
-        orgId: org.id,
-        email: 'bob@example.com',
-        passwordHash: await hashPassword('a long passphrase'),
-        role: 'member',
-      });
+      const user = await addSignInUser(store, org, 'ana@example.com', 'the old passphrase', 'member');
+      const bob = await addSignInUser(store, org, 'bob@example.com', 'a long passphrase', 'member');
       const sessions = new SessionManager(store);
       const kept = await sessions.signIn('ana@example.com', 'the old passphrase');
       const ended = await sessions.signIn('ana@example.com', 'the old passphrase');

@@ -354,25 +354,11 @@ export class PostgresControlStore implements ControlStore, Component {
     passwordHash: string,
     keepTokenHash: string,
   ): Promise<boolean> {
-    this.checkUsable();
-    let client: pg.PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (error) {
-      throw serveError(error, this.endpoint, this.retryAfterSeconds);
-    }
-    try {
-      await client.query('BEGIN');
+    return this.inTransaction(async (client) => {
       const updated = (await client.query(this.sql.setPassword, [orgId, id, passwordHash])).rows.length > 0;
       await client.query(this.sql.endOtherSessions, [orgId, id, keepTokenHash]);
-      await client.query('COMMIT');
-      client.release();
       return updated;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release(error instanceof Error ? error : new Error(String(error)));
-      throw serveError(error, this.endpoint, this.retryAfterSeconds);
-    }
+    });
   }
 
   async createSession(input: SessionRecord & { tokenHash: string }): Promise<void> {
@@ -427,6 +413,34 @@ export class PostgresControlStore implements ControlStore, Component {
     staysOwner: boolean,
     change: (client: pg.PoolClient) => Promise<UserRow>,
   ): Promise<UserChange> {
+    return this.inTransaction(
+      async (client): Promise<UserChange> => {
+        await client.query(this.sql.lockOrg, [orgId]);
+        const row = (await client.query<UserRow>(this.sql.getUser, [orgId, id])).rows[0];
+        if (row === undefined) return { status: 'not_found' };
+        if (
+          row.role === 'owner' &&
+          row.disabled_at === null &&
+          !staysOwner &&
+          ((await client.query<{ n: number }>(this.sql.otherOwners, [orgId, id])).rows[0]?.n ?? 0) === 0
+        ) {
+          return { status: 'last_owner' };
+        }
+        return { status: 'ok', user: toUser(await change(client)) };
+      },
+      (result) => result.status === 'ok',
+    );
+  }
+
+  /**
+   * `work` on one pooled connection between BEGIN and COMMIT, or ROLLBACK where `commits` says
+   * its result is a refusal. A failure rolls back and releases the connection as broken, so the
+   * pool does not hand out one left in an unknown state; it is a 503 when the server is away.
+   */
+  private async inTransaction<T>(
+    work: (client: pg.PoolClient) => Promise<T>,
+    commits: (result: T) => boolean = () => true,
+  ): Promise<T> {
     this.checkUsable();
     let client: pg.PoolClient;
     try {
@@ -436,22 +450,8 @@ export class PostgresControlStore implements ControlStore, Component {
     }
     try {
       await client.query('BEGIN');
-      await client.query(this.sql.lockOrg, [orgId]);
-      const row = (await client.query<UserRow>(this.sql.getUser, [orgId, id])).rows[0];
-      let result: UserChange;
-      if (row === undefined) {
-        result = { status: 'not_found' };
-      } else if (
-        row.role === 'owner' &&
-        row.disabled_at === null &&
-        !staysOwner &&
-        ((await client.query<{ n: number }>(this.sql.otherOwners, [orgId, id])).rows[0]?.n ?? 0) === 0
-      ) {
-        result = { status: 'last_owner' };
-      } else {
-        result = { status: 'ok', user: toUser(await change(client)) };
-      }
-      await client.query(result.status === 'ok' ? 'COMMIT' : 'ROLLBACK');
+      const result = await work(client);
+      await client.query(commits(result) ? 'COMMIT' : 'ROLLBACK');
       client.release();
       return result;
     } catch (error) {

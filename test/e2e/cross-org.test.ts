@@ -463,6 +463,20 @@ const CASES: Record<string, RouteCase> = {
     other: (_v, o) => [get(`/api/v1/queries/${enc(o.fingerprint)}`)],
     own: (v) => [{ ...get(`/api/v1/queries/${enc(v.fingerprint)}`), expect: containsOwn }],
   },
+  'GET /api/v1/queries/{fingerprint}/series': {
+    other: (_v, o) => [get(`/api/v1/queries/${enc(o.fingerprint)}/series`)],
+    own: (v) => [
+      {
+        ...get(`/api/v1/queries/${enc(v.fingerprint)}/series`),
+        expect: (answer) => {
+          okOnly(answer);
+          expect((JSON.parse(answer.text) as { data: unknown[] }).data.length, answer.text).toBeGreaterThan(
+            0,
+          );
+        },
+      },
+    ],
+  },
   // Self-metrics: checked in their own test below (they carry org ids by design, for now).
   'GET /metrics': { other: () => [], own: () => [] },
   'POST /api/v1/metrics/query': {

@@ -7,7 +7,7 @@ import type { SightlineProcess } from '../harness/sightline.js';
 import { UNUSED_INDEX } from '../../src/collect/loadgen/driver.js';
 import type { QueryDetail } from '../helpers/database-api.js';
 import { chromiumAvailable, launchBrowser, newPage, screenshot, signIn } from './browser.js';
-import { startWatchedPostgres, type WatchedPostgres } from './watched-postgres.js';
+import { startWatchedPostgres, type WatchedPostgres } from '../helpers/watched-postgres.js';
 
 const available =
   chromiumAvailable() && requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);

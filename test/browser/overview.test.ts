@@ -6,7 +6,7 @@ import { requireService } from '../harness/service-missing.js';
 import type { QueryDetail } from '../helpers/database-api.js';
 import { sendServiceSpans } from '../helpers/overview-spans.js';
 import { chromiumAvailable, launchBrowser, newPage, screenshot, signIn } from './browser.js';
-import { startWatchedPostgres, type WatchedPostgres } from './watched-postgres.js';
+import { startWatchedPostgres, type WatchedPostgres } from '../helpers/watched-postgres.js';
 
 const available =
   chromiumAvailable() && requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);

@@ -1,16 +1,9 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../harness/api-client.js';
-import {
-  MARIADB_INSTALL_HINT,
-  mariadbAvailable,
-  startMariadb,
-  type MariadbInstance,
-} from '../harness/mariadb.js';
+import { MARIADB_INSTALL_HINT, mariadbAvailable } from '../harness/mariadb.js';
 import { requireService } from '../harness/service-missing.js';
-import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
+import { startWatchedMariadb, type WatchedMariadb } from '../helpers/watched-mariadb.js';
 
 const available = requireService('MariaDB', mariadbAvailable(), MARIADB_INSTALL_HINT);
 
@@ -46,57 +39,31 @@ const STEP = '5s';
  * Com_rollback) against the stored points and the server itself.
  */
 describe.skipIf(!available)('GET /api/v1/overview on a watched MariaDB', () => {
-  let server: MariadbInstance;
-  let sightline: SightlineProcess;
+  let watched: WatchedMariadb;
   let api: ApiClient;
 
   beforeAll(async () => {
-    server = await startMariadb();
-    const setup = await runCli([
-      'setup-sql',
-      'mysql',
-      '--user',
-      'sightline',
-      '--password',
-      'ov-password',
-      '--from',
-      '127.0.0.1',
-    ]);
-    expect(setup.code, setup.stderr).toBe(0);
-    await server.cli(setup.stdout);
-    const dataDir = newDataDir();
-    const configFile = join(dataDir, 'sightline.yaml');
-    writeFileSync(
-      configFile,
-      [
-        'collect:',
-        '  mysql:',
-        '    targets:',
-        '      - name: main',
-        `        url: mysql://sightline:ov-password@${server.host}:${server.port}/`,
-        '        metricsIntervalSeconds: 1',
-        '',
-      ].join('\n'),
-    );
-    sightline = await startSightlineProcess({ dataDir, args: ['--config', configFile] });
-    api = new ApiClient(sightline.apiUrl, sightline.key);
+    watched = await startWatchedMariadb();
+    api = new ApiClient(watched.sightline.apiUrl, watched.sightline.key);
     await vi.waitUntil(
       async () =>
         (await api.get<{ databases: DatabaseHealth[] }>('/api/v1/overview')).body.databases.length > 0,
       { timeout: 30_000, interval: 500 },
     );
-    await server.sql('CREATE DATABASE IF NOT EXISTS overview; CREATE TABLE IF NOT EXISTS overview.t (n INT)');
+    await watched.server.sql(
+      'CREATE DATABASE IF NOT EXISTS overview; CREATE TABLE IF NOT EXISTS overview.t (n INT)',
+    );
     for (let i = 0; i < TRANSACTIONS; i += 1) {
-      await server.sql(`BEGIN; INSERT INTO overview.t VALUES (${i}); ${i % 4 === 0 ? 'ROLLBACK' : 'COMMIT'}`);
+      await watched.server.sql(
+        `BEGIN; INSERT INTO overview.t VALUES (${i}); ${i % 4 === 0 ? 'ROLLBACK' : 'COMMIT'}`,
+      );
     }
     // Two more collection cycles, so the counters' last points hold every transaction.
     await sleep(3_000);
   }, 120_000);
 
   afterAll(async () => {
-    await sightline?.stop();
-    sightline?.cleanup();
-    await server?.stop();
+    await watched?.stop();
   });
 
   it('answers the instance with its connections and transactions as the store holds them', async () => {
@@ -117,7 +84,7 @@ describe.skipIf(!available)('GET /api/v1/overview on a watched MariaDB', () => {
       ?.series.find((s) => s.labels.kind === 'connected')?.lastValue;
     expect(connected).toBeGreaterThan(0);
     expect(db.connections.used).toBe(connected);
-    const [maxRow] = await server.sql('SELECT @@max_connections AS max');
+    const [maxRow] = await watched.server.sql('SELECT @@max_connections AS max');
     expect(db.connections.max).toBe(Number(maxRow?.max));
 
     // Com_commit and Com_rollback: their increase over the range's seconds.

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../harness/api-client.js';
 import { POSTGRES_INSTALL_HINT, postgresAvailable } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
-import { startWatchedPostgres, type WatchedPostgres } from '../browser/watched-postgres.js';
+import { startWatchedPostgres, type WatchedPostgres } from '../helpers/watched-postgres.js';
 import { sendServiceSpans } from '../helpers/overview-spans.js';
 
 const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);

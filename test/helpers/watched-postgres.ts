@@ -4,7 +4,7 @@ import { expect, vi } from 'vitest';
 import { ApiClient } from '../harness/api-client.js';
 import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
-import { API_WAIT, type QueryDetail, type TopQueries } from '../helpers/database-api.js';
+import { API_WAIT, type QueryDetail, type TopQueries } from './database-api.js';
 
 export interface WatchedPostgres {
   postgres: PostgresInstance;

@@ -1,11 +1,18 @@
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../harness/api-client.js';
 import { POSTGRES_INSTALL_HINT, postgresAvailable } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
 import type { QueryDetail } from '../helpers/database-api.js';
 import { sendServiceSpans } from '../helpers/overview-spans.js';
-import { chromiumAvailable, launchBrowser, newPage, screenshot, signIn } from './browser.js';
+import {
+  chromiumAvailable,
+  launchBrowser,
+  newPage,
+  screenshot,
+  screenshotFailures,
+  signIn,
+} from './browser.js';
 import { startWatchedPostgres, type WatchedPostgres } from '../helpers/watched-postgres.js';
 
 const available =
@@ -41,11 +48,7 @@ describe.skipIf(!available)('the Overview screen in Chromium', () => {
     page = await newPage(browser, sightline.apiUrl);
   }, 180_000);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail' && page !== undefined) {
-      await screenshot(page, `failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    }
-  });
+  screenshotFailures(() => page);
 
   afterAll(async () => {
     await browser?.close();

@@ -3,30 +3,10 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../harness/api-client.js';
 import { MARIADB_INSTALL_HINT, mariadbAvailable } from '../harness/mariadb.js';
 import { requireService } from '../harness/service-missing.js';
+import type { MetricSeries, MetricsLastValues, OverviewBody } from '../helpers/database-api.js';
 import { startWatchedMariadb, type WatchedMariadb } from '../helpers/watched-mariadb.js';
 
 const available = requireService('MariaDB', mariadbAvailable(), MARIADB_INSTALL_HINT);
-
-interface DatabaseHealth {
-  id: string;
-  engine: string;
-  up: boolean;
-  collectorUp: number | null;
-  connections: { used: number | null; max: number | null };
-  transactionsPerSecond: number | null;
-  replicationLagSeconds: number | null;
-}
-
-interface Catalog {
-  metrics: Array<{
-    name: string;
-    series: Array<{ labels: Record<string, unknown>; lastValue: number | null }>;
-  }>;
-}
-
-interface Series {
-  series: Array<{ labels: Record<string, unknown>; points: Array<[number, number | null]> }>;
-}
 
 const TRANSACTIONS = 40;
 const RANGE_MS = 600_000;
@@ -46,8 +26,7 @@ describe.skipIf(!available)('GET /api/v1/overview on a watched MariaDB', () => {
     watched = await startWatchedMariadb();
     api = new ApiClient(watched.sightline.apiUrl, watched.sightline.key);
     await vi.waitUntil(
-      async () =>
-        (await api.get<{ databases: DatabaseHealth[] }>('/api/v1/overview')).body.databases.length > 0,
+      async () => (await api.get<OverviewBody>('/api/v1/overview')).body.databases.length > 0,
       { timeout: 30_000, interval: 500 },
     );
     await watched.server.sql(
@@ -71,14 +50,15 @@ describe.skipIf(!available)('GET /api/v1/overview on a watched MariaDB', () => {
     const from = to - RANGE_MS;
     await sleep(2_000);
     const range = `from=${from}&to=${to}`;
-    const { status, body } = await api.get<{ databases: DatabaseHealth[] }>(`/api/v1/overview?${range}`);
+    const { status, body } = await api.get<OverviewBody>(`/api/v1/overview?${range}`);
     expect(status).toBe(200);
     const db = body.databases.find((d) => d.id === 'mysql:main');
     expect(db, JSON.stringify(body.databases)).toBeDefined();
     if (db === undefined) return;
     expect(db).toMatchObject({ engine: 'mysql', up: true, collectorUp: 1, replicationLagSeconds: null });
 
-    const catalog = (await api.get<Catalog>(`/api/v1/databases/mysql%3Amain/metrics?${range}`)).body;
+    const catalog = (await api.get<MetricsLastValues>(`/api/v1/databases/mysql%3Amain/metrics?${range}`))
+      .body;
     const connected = catalog.metrics
       .find((m) => m.name === 'mysql.threads')
       ?.series.find((s) => s.labels.kind === 'connected')?.lastValue;
@@ -88,7 +68,7 @@ describe.skipIf(!available)('GET /api/v1/overview on a watched MariaDB', () => {
     expect(db.connections.max).toBe(Number(maxRow?.max));
 
     // Com_commit and Com_rollback: their increase over the range's seconds.
-    const { body: commands } = await api.get<Series>(
+    const { body: commands } = await api.get<MetricSeries>(
       `/api/v1/databases/mysql%3Amain/metrics?name=mysql.commands&${range}&step=${STEP}&agg=last`,
     );
     let increase = 0;

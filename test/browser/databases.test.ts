@@ -14,7 +14,7 @@ import {
   screenshotFailures,
   signIn,
 } from './browser.js';
-import { startWatchedPostgres, type WatchedPostgres } from '../helpers/watched-postgres.js';
+import { startPostgresWithPlan, type PostgresWithPlan } from '../helpers/watched-postgres.js';
 
 const available =
   chromiumAvailable() && requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
@@ -25,14 +25,14 @@ const available =
  * its sampled plan drawn as a tree.
  */
 describe.skipIf(!available)('the Databases screen in Chromium', () => {
-  let watched: WatchedPostgres;
+  let watched: PostgresWithPlan;
   let sightline: SightlineProcess;
   let browser: Browser;
   let page: Page;
   let withPlan: QueryDetail & { fingerprint: string };
 
   beforeAll(async () => {
-    watched = await startWatchedPostgres();
+    watched = await startPostgresWithPlan();
     ({ sightline, withPlan } = watched);
     browser = await launchBrowser();
     page = await newPage(browser, sightline.apiUrl);

@@ -13,7 +13,7 @@ import {
   screenshotFailures,
   signIn,
 } from './browser.js';
-import { startWatchedPostgres, type WatchedPostgres } from '../helpers/watched-postgres.js';
+import { startPostgresWithPlan, type PostgresWithPlan } from '../helpers/watched-postgres.js';
 
 const available =
   chromiumAvailable() && requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
@@ -26,13 +26,13 @@ const SERVICE = 'checkout-overview';
  * overview → database → query detail → plan.
  */
 describe.skipIf(!available)('the Overview screen in Chromium', () => {
-  let watched: WatchedPostgres;
+  let watched: PostgresWithPlan;
   let browser: Browser;
   let page: Page;
   let withPlan: QueryDetail & { fingerprint: string };
 
   beforeAll(async () => {
-    watched = await startWatchedPostgres({ SIGHTLINE_STORE__RETENTION__ROLLUPS__INTERVAL_SECONDS: '1' });
+    watched = await startPostgresWithPlan({ SIGHTLINE_STORE__RETENTION__ROLLUPS__INTERVAL_SECONDS: '1' });
     ({ withPlan } = watched);
     const { sightline } = watched;
     await sendServiceSpans(sightline.ingestUrl, sightline.key, SERVICE, 8, 2);

@@ -4,7 +4,7 @@ import { ApiClient } from '../harness/api-client.js';
 import { POSTGRES_INSTALL_HINT, postgresAvailable } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
 import type { MetricSeries, MetricsLastValues, OverviewBody } from '../helpers/database-api.js';
-import { startWatchedPostgres, type WatchedPostgres } from '../helpers/watched-postgres.js';
+import { startPostgresWithPlan, type PostgresWithPlan } from '../helpers/watched-postgres.js';
 import { sendServiceSpans } from '../helpers/overview-spans.js';
 
 const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
@@ -22,12 +22,12 @@ const STEP = '5s';
  * the detailed routes (the metric catalogue and series, the statements, the services).
  */
 describe.skipIf(!available)('GET /api/v1/overview on a watched PostgreSQL', () => {
-  let watched: WatchedPostgres;
+  let watched: PostgresWithPlan;
   let api: ApiClient;
 
   beforeAll(async () => {
     // Rollups every second, so span_latency_1m (the services' figures) has the spans soon.
-    watched = await startWatchedPostgres({ SIGHTLINE_STORE__RETENTION__ROLLUPS__INTERVAL_SECONDS: '1' });
+    watched = await startPostgresWithPlan({ SIGHTLINE_STORE__RETENTION__ROLLUPS__INTERVAL_SECONDS: '1' });
     api = new ApiClient(watched.sightline.apiUrl, watched.sightline.key);
     await sendServiceSpans(watched.sightline.ingestUrl, watched.sightline.key, SERVICE, SPANS, ERRORS);
     await vi.waitUntil(

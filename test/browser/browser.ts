@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterEach } from 'vitest';
 import { requireService } from '../harness/service-missing.js';
 
 /**
@@ -64,6 +65,19 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(RESULTS_DIR, `ui-${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/**
+ * Registers an afterEach that screenshots what the page showed when a test failed, beside the
+ * per-screen screenshots. The page is asked for then: the files make it in beforeAll.
+ */
+export function screenshotFailures(page: () => Page | undefined): void {
+  afterEach(async (context) => {
+    const shown = page();
+    if (context.task.result?.state === 'fail' && shown !== undefined) {
+      await screenshot(shown, `failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
+    }
+  });
 }
 
 const UI_DIR = resolve(import.meta.dirname, '../../dist/ui');

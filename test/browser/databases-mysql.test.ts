@@ -1,15 +1,9 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  MARIADB_INSTALL_HINT,
-  mariadbAvailable,
-  startMariadb,
-  type MariadbInstance,
-} from '../harness/mariadb.js';
+import { MARIADB_INSTALL_HINT, mariadbAvailable } from '../harness/mariadb.js';
 import { requireService } from '../harness/service-missing.js';
-import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
+import { runCli } from '../harness/sightline.js';
+import { startWatchedMariadb, type WatchedMariadb } from '../helpers/watched-mariadb.js';
 import { chromiumAvailable, launchBrowser, newPage, screenshot, signIn } from './browser.js';
 
 const available = chromiumAvailable() && requireService('MariaDB', mariadbAvailable(), MARIADB_INSTALL_HINT);
@@ -19,58 +13,27 @@ const available = chromiumAvailable() && requireService('MariaDB', mariadbAvaila
  * `sightline loadgen mysql`: MySQL's equivalents of the PostgreSQL charts (ui/src/db-charts.ts).
  */
 describe.skipIf(!available)('the database page of a MariaDB instance in Chromium', () => {
-  let server: MariadbInstance;
-  let sightline: SightlineProcess;
+  let watched: WatchedMariadb;
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    server = await startMariadb();
-    const setup = await runCli([
-      'setup-sql',
-      'mysql',
-      '--user',
-      'sightline',
-      '--password',
-      'ui-password',
-      '--from',
-      '127.0.0.1',
-    ]);
-    expect(setup.code, setup.stderr).toBe(0);
-    await server.cli(setup.stdout);
-    const dataDir = newDataDir();
-    const configFile = join(dataDir, 'sightline.yaml');
-    writeFileSync(
-      configFile,
-      [
-        'collect:',
-        '  mysql:',
-        '    targets:',
-        '      - name: main',
-        `        url: mysql://sightline:ui-password@${server.host}:${server.port}/`,
-        '        metricsIntervalSeconds: 1',
-        '        queryStatsIntervalSeconds: 2',
-        '',
-      ].join('\n'),
-    );
-    sightline = await startSightlineProcess({ dataDir, args: ['--config', configFile] });
+    watched = await startWatchedMariadb({ queryStatsIntervalSeconds: 2 });
     const load = await runCli(
-      ['loadgen', 'mysql', '--url', server.url, '--duration', '6', '--rate', '60', '--quiet'],
+      ['loadgen', 'mysql', '--url', watched.server.url, '--duration', '6', '--rate', '60', '--quiet'],
       {
         timeoutMs: 60_000,
       },
     );
     expect(load.code, load.stderr).toBe(0);
     browser = await launchBrowser();
-    page = await newPage(browser, sightline.apiUrl);
-    await signIn(page, sightline.user.email, sightline.user.password);
+    page = await newPage(browser, watched.sightline.apiUrl);
+    await signIn(page, watched.sightline.user.email, watched.sightline.user.password);
   }, 180_000);
 
   afterAll(async () => {
     await browser?.close();
-    await sightline?.stop();
-    sightline?.cleanup();
-    await server?.stop();
+    await watched?.stop();
   });
 
   it("charts threads, transactions, buffer pool hits, I/O, redo log and lock waits, and lists the loadgen's tables", async () => {

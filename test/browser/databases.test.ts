@@ -1,13 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POSTGRES_INSTALL_HINT, postgresAvailable } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
 import type { SightlineProcess } from '../harness/sightline.js';
 import { UNUSED_INDEX } from '../../src/collect/loadgen/driver.js';
 import type { QueryDetail } from '../helpers/database-api.js';
-import { chromiumAvailable, launchBrowser, newPage, screenshot, signIn } from './browser.js';
-import { startWatchedPostgres, type WatchedPostgres } from './watched-postgres.js';
+import {
+  chromiumAvailable,
+  launchBrowser,
+  newPage,
+  screenshot,
+  screenshotFailures,
+  signIn,
+} from './browser.js';
+import { startPostgresWithPlan, type PostgresWithPlan } from '../helpers/watched-postgres.js';
 
 const available =
   chromiumAvailable() && requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
@@ -18,25 +25,21 @@ const available =
  * its sampled plan drawn as a tree.
  */
 describe.skipIf(!available)('the Databases screen in Chromium', () => {
-  let watched: WatchedPostgres;
+  let watched: PostgresWithPlan;
   let sightline: SightlineProcess;
   let browser: Browser;
   let page: Page;
   let withPlan: QueryDetail & { fingerprint: string };
 
   beforeAll(async () => {
-    watched = await startWatchedPostgres();
+    watched = await startPostgresWithPlan();
     ({ sightline, withPlan } = watched);
     browser = await launchBrowser();
     page = await newPage(browser, sightline.apiUrl);
     await signIn(page, sightline.user.email, sightline.user.password);
   }, 120_000);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail' && page !== undefined) {
-      await screenshot(page, `failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    }
-  });
+  screenshotFailures(() => page);
 
   afterAll(async () => {
     await browser?.close();

@@ -1,12 +1,19 @@
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../harness/api-client.js';
 import { POSTGRES_INSTALL_HINT, postgresAvailable } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
 import type { QueryDetail } from '../helpers/database-api.js';
 import { sendServiceSpans } from '../helpers/overview-spans.js';
-import { chromiumAvailable, launchBrowser, newPage, screenshot, signIn } from './browser.js';
-import { startWatchedPostgres, type WatchedPostgres } from './watched-postgres.js';
+import {
+  chromiumAvailable,
+  launchBrowser,
+  newPage,
+  screenshot,
+  screenshotFailures,
+  signIn,
+} from './browser.js';
+import { startPostgresWithPlan, type PostgresWithPlan } from '../helpers/watched-postgres.js';
 
 const available =
   chromiumAvailable() && requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
@@ -19,13 +26,13 @@ const SERVICE = 'checkout-overview';
  * overview → database → query detail → plan.
  */
 describe.skipIf(!available)('the Overview screen in Chromium', () => {
-  let watched: WatchedPostgres;
+  let watched: PostgresWithPlan;
   let browser: Browser;
   let page: Page;
   let withPlan: QueryDetail & { fingerprint: string };
 
   beforeAll(async () => {
-    watched = await startWatchedPostgres({ SIGHTLINE_STORE__RETENTION__ROLLUPS__INTERVAL_SECONDS: '1' });
+    watched = await startPostgresWithPlan({ SIGHTLINE_STORE__RETENTION__ROLLUPS__INTERVAL_SECONDS: '1' });
     ({ withPlan } = watched);
     const { sightline } = watched;
     await sendServiceSpans(sightline.ingestUrl, sightline.key, SERVICE, 8, 2);
@@ -41,11 +48,7 @@ describe.skipIf(!available)('the Overview screen in Chromium', () => {
     page = await newPage(browser, sightline.apiUrl);
   }, 180_000);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail' && page !== undefined) {
-      await screenshot(page, `failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    }
-  });
+  screenshotFailures(() => page);
 
   afterAll(async () => {
     await browser?.close();

@@ -1,5 +1,5 @@
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KAFKA_INSTALL_HINT, kafkaAvailable } from '../harness/kafka.js';
 import { requireService } from '../harness/service-missing.js';
 import {
@@ -8,7 +8,14 @@ import {
   startPoisonedPipeline,
   type PoisonedPipeline,
 } from '../helpers/poisoned-pipeline.js';
-import { chromiumAvailable, launchBrowser, newPage, screenshot, signIn } from './browser.js';
+import {
+  chromiumAvailable,
+  launchBrowser,
+  newPage,
+  screenshot,
+  screenshotFailures,
+  signIn,
+} from './browser.js';
 
 const available = chromiumAvailable() && requireService('Kafka', kafkaAvailable(), KAFKA_INSTALL_HINT);
 
@@ -33,11 +40,7 @@ describe.skipIf(!available)('the Pipeline screen in Chromium', () => {
     await signIn(page, fixture.sightline.user.email, fixture.sightline.user.password);
   }, 150_000);
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail' && page !== undefined) {
-      await screenshot(page, `failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    }
-  });
+  screenshotFailures(() => page);
 
   afterAll(async () => {
     await browser?.close();

@@ -1,7 +1,14 @@
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sightlineForSuite } from '../harness/sightline-suite.js';
-import { chromiumAvailable, launchBrowser, newPage, screenshot, signIn } from './browser.js';
+import {
+  chromiumAvailable,
+  launchBrowser,
+  newPage,
+  screenshot,
+  screenshotFailures,
+  signIn,
+} from './browser.js';
 
 /**
  * The Settings pages in a real Chromium against `sightline start`: an owner adds a user,
@@ -54,11 +61,7 @@ describe.skipIf(!chromiumAvailable())('the Settings pages in Chromium', () => {
     await signIn(page, OWNER.email, OWNER.password, '/settings/users');
   });
 
-  afterEach(async (context) => {
-    if (context.task.result?.state === 'fail' && page !== undefined) {
-      await screenshot(page, `failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    }
-  });
+  screenshotFailures(() => page);
 
   afterAll(async () => {
     await browser?.close();

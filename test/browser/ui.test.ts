@@ -1,6 +1,6 @@
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logsPipeline, metricsPipeline, tracesPipeline } from '../harness/otel-sdk.js';
 import { sightlineForSuite } from '../harness/sightline-suite.js';
 import {
@@ -11,6 +11,7 @@ import {
   newPage,
   screenshot,
   signIn,
+  screenshotFailures,
 } from './browser.js';
 
 /**
@@ -104,12 +105,7 @@ describe.skipIf(!chromiumAvailable())('the web UI in Chromium', () => {
     await signIn(page, OWNER.email, OWNER.password);
   });
 
-  afterEach(async (context) => {
-    // What the page showed when a test failed, beside the per-screen screenshots.
-    if (context.task.result?.state === 'fail' && page !== undefined) {
-      await screenshot(page, `failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
-    }
-  });
+  screenshotFailures(() => page);
 
   afterAll(async () => {
     await browser?.close();

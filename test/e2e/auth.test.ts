@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionClient, logIn } from '../harness/api-client.js';
+import { SessionClient, callApi, logIn } from '../harness/api-client.js';
 import { runCli, startSightlineProcess, testUser, type SightlineProcess } from '../harness/sightline.js';
 
 /**
@@ -11,29 +11,6 @@ import { runCli, startSightlineProcess, testUser, type SightlineProcess } from '
 
 interface ErrorBody {
   error: { code: string; message: string };
-}
-
-async function call<T = unknown>(
-  server: SightlineProcess,
-  method: string,
-  path: string,
-  options: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
-): Promise<{ status: number; body: T; headers: Headers }> {
-  const response = await fetch(`${server.apiUrl}${path}`, {
-    method,
-    headers: {
-      ...(options.key === undefined ? {} : { authorization: `Bearer ${options.key}` }),
-      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-      ...options.headers,
-    },
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    body: (text === '' ? undefined : JSON.parse(text)) as T,
-    headers: response.headers,
-  };
 }
 
 describe('sign-in, roles, keys and users on a running server', () => {
@@ -50,8 +27,8 @@ describe('sign-in, roles, keys and users on a running server', () => {
   });
 
   it('signs the bootstrap owner in with an HttpOnly, SameSite=Lax cookie of the session TTL', async () => {
-    const response = await call<{ user: { email: string; role: string }; org: { name: string } }>(
-      server,
+    const response = await callApi<{ user: { email: string; role: string }; org: { name: string } }>(
+      server.apiUrl,
       'POST',
       '/api/v1/auth/login',
       { body: { email: server.user.email.toUpperCase(), password: server.user.password } },
@@ -70,10 +47,10 @@ describe('sign-in, roles, keys and users on a running server', () => {
   });
 
   it('answers a wrong password and an unknown email with the same 401', async () => {
-    const wrong = await call<ErrorBody>(server, 'POST', '/api/v1/auth/login', {
+    const wrong = await callApi<ErrorBody>(server.apiUrl, 'POST', '/api/v1/auth/login', {
       body: { email: server.user.email, password: 'not the password at all' },
     });
-    const unknown = await call<ErrorBody>(server, 'POST', '/api/v1/auth/login', {
+    const unknown = await callApi<ErrorBody>(server.apiUrl, 'POST', '/api/v1/auth/login', {
       body: { email: 'nobody@e2e.test', password: server.user.password },
     });
     for (const answer of [wrong, unknown]) {
@@ -116,7 +93,7 @@ describe('sign-in, roles, keys and users on a running server', () => {
   });
 
   it('answers /me for an API key with its role and no user', async () => {
-    const me = await call(server, 'GET', '/api/v1/auth/me', { key: server.key });
+    const me = await callApi(server.apiUrl, 'GET', '/api/v1/auth/me', { key: server.key });
     expect(me.status).toBe(200);
     expect(me.body).toMatchObject({ role: 'owner', user: null });
   });
@@ -134,21 +111,26 @@ describe('sign-in, roles, keys and users on a running server', () => {
   it('serves the UI’s paths without credentials, and refuses the API without them', async () => {
     const page = await fetch(`${server.apiUrl}/settings/users`);
     expect(page.status).not.toBe(401);
-    expect((await call(server, 'GET', '/api/v1/stats')).status).toBe(401);
-    expect((await call(server, 'GET', '/api/v1/keys')).status).toBe(401);
+    expect((await callApi(server.apiUrl, 'GET', '/api/v1/stats')).status).toBe(401);
+    expect((await callApi(server.apiUrl, 'GET', '/api/v1/keys')).status).toBe(401);
   });
 
   it('a viewer key reads but cannot create keys (403 naming the role needed)', async () => {
-    const created = await call<{ secret: string; key: { role: string } }>(server, 'POST', '/api/v1/keys', {
-      key: server.key,
-      body: { name: 'dashboards' },
-    });
+    const created = await callApi<{ secret: string; key: { role: string } }>(
+      server.apiUrl,
+      'POST',
+      '/api/v1/keys',
+      {
+        key: server.key,
+        body: { name: 'dashboards' },
+      },
+    );
     expect(created.status).toBe(201);
     expect(created.body.key.role).toBe('viewer');
     const viewer = created.body.secret;
-    expect((await call(server, 'GET', '/api/v1/stats', { key: viewer })).status).toBe(200);
-    expect((await call(server, 'GET', '/api/v1/keys', { key: viewer })).status).toBe(200);
-    const refused = await call<ErrorBody>(server, 'POST', '/api/v1/keys', {
+    expect((await callApi(server.apiUrl, 'GET', '/api/v1/stats', { key: viewer })).status).toBe(200);
+    expect((await callApi(server.apiUrl, 'GET', '/api/v1/keys', { key: viewer })).status).toBe(200);
+    const refused = await callApi<ErrorBody>(server.apiUrl, 'POST', '/api/v1/keys', {
       key: viewer,
       body: { name: 'more' },
     });
@@ -163,17 +145,17 @@ describe('sign-in, roles, keys and users on a running server', () => {
       ['member', 'admin'],
       ['admin', 'owner'],
     ] as const) {
-      const { body } = await call<{ secret: string }>(server, 'POST', '/api/v1/keys', {
+      const { body } = await callApi<{ secret: string }>(server.apiUrl, 'POST', '/api/v1/keys', {
         key: server.key,
         body: { name: role, role },
       });
-      const refused = await call<ErrorBody>(server, 'POST', '/api/v1/keys', {
+      const refused = await callApi<ErrorBody>(server.apiUrl, 'POST', '/api/v1/keys', {
         key: body.secret,
         body: { name: 'up', role: above },
       });
       expect(refused.status, role).toBe(403);
       expect(refused.body.error.message).toContain(`needs the ${above} role`);
-      const allowed = await call(server, 'POST', '/api/v1/keys', {
+      const allowed = await callApi(server.apiUrl, 'POST', '/api/v1/keys', {
         key: body.secret,
         body: { name: 'same', role },
       });
@@ -182,17 +164,24 @@ describe('sign-in, roles, keys and users on a running server', () => {
   });
 
   it('a revoked key stops working at once, even though it was just used (and cached)', async () => {
-    const { body } = await call<{ secret: string; key: { id: string } }>(server, 'POST', '/api/v1/keys', {
+    const { body } = await callApi<{ secret: string; key: { id: string } }>(
+      server.apiUrl,
+      'POST',
+      '/api/v1/keys',
+      {
+        key: server.key,
+        body: { name: 'short-lived', role: 'member' },
+      },
+    );
+    expect((await callApi(server.apiUrl, 'GET', '/api/v1/stats', { key: body.secret })).status).toBe(200);
+    const revoked = await callApi(server.apiUrl, 'DELETE', `/api/v1/keys/${body.key.id}`, {
       key: server.key,
-      body: { name: 'short-lived', role: 'member' },
     });
-    expect((await call(server, 'GET', '/api/v1/stats', { key: body.secret })).status).toBe(200);
-    const revoked = await call(server, 'DELETE', `/api/v1/keys/${body.key.id}`, { key: server.key });
     expect(revoked.status).toBe(204);
-    const after = await call<ErrorBody>(server, 'GET', '/api/v1/stats', { key: body.secret });
+    const after = await callApi<ErrorBody>(server.apiUrl, 'GET', '/api/v1/stats', { key: body.secret });
     expect(after.status).toBe(401);
-    const list = await call<{ data: Array<{ id: string; revokedAt: string | null }> }>(
-      server,
+    const list = await callApi<{ data: Array<{ id: string; revokedAt: string | null }> }>(
+      server.apiUrl,
       'GET',
       '/api/v1/keys',
       {
@@ -204,10 +193,15 @@ describe('sign-in, roles, keys and users on a running server', () => {
 
   it('manages users: a viewer user reads only, disabling ends their session, the last owner stays', async () => {
     const viewer = testUser();
-    const added = await call<{ user: { id: string; role: string } }>(server, 'POST', '/api/v1/users', {
-      key: server.key,
-      body: { email: viewer.email, role: 'viewer', password: viewer.password },
-    });
+    const added = await callApi<{ user: { id: string; role: string } }>(
+      server.apiUrl,
+      'POST',
+      '/api/v1/users',
+      {
+        key: server.key,
+        body: { email: viewer.email, role: 'viewer', password: viewer.password },
+      },
+    );
     expect(added.status).toBe(201);
     const session = new SessionClient(server.apiUrl, await logIn(server.apiUrl, viewer));
     expect((await session.request('GET', '/api/v1/stats')).status).toBe(200);
@@ -215,17 +209,24 @@ describe('sign-in, roles, keys and users on a running server', () => {
     expect(refused.status).toBe(403);
     expect(refused.body.error.message).toContain(`you (${viewer.email}) have the viewer role`);
 
-    const disabled = await call(server, 'DELETE', `/api/v1/users/${added.body.user.id}`, { key: server.key });
-    expect(disabled.status).toBe(204);
-    expect((await session.request('GET', '/api/v1/stats')).status).toBe(401);
-    const again = await call(server, 'POST', '/api/v1/auth/login', { body: viewer });
-    expect(again.status).toBe(401);
-
-    const users = await call<{ data: Array<{ id: string; email: string }> }>(server, 'GET', '/api/v1/users', {
+    const disabled = await callApi(server.apiUrl, 'DELETE', `/api/v1/users/${added.body.user.id}`, {
       key: server.key,
     });
+    expect(disabled.status).toBe(204);
+    expect((await session.request('GET', '/api/v1/stats')).status).toBe(401);
+    const again = await callApi(server.apiUrl, 'POST', '/api/v1/auth/login', { body: viewer });
+    expect(again.status).toBe(401);
+
+    const users = await callApi<{ data: Array<{ id: string; email: string }> }>(
+      server.apiUrl,
+      'GET',
+      '/api/v1/users',
+      {
+        key: server.key,
+      },
+    );
     const owner = users.body.data.find((u) => u.email === server.user.email);
-    const demote = await call<ErrorBody>(server, 'PATCH', `/api/v1/users/${owner?.id ?? ''}`, {
+    const demote = await callApi<ErrorBody>(server.apiUrl, 'PATCH', `/api/v1/users/${owner?.id ?? ''}`, {
       key: server.key,
       body: { role: 'admin' },
     });

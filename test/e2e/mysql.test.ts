@@ -1,16 +1,9 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../harness/api-client.js';
-import {
-  MARIADB_INSTALL_HINT,
-  mariadbAvailable,
-  startMariadb,
-  type MariadbInstance,
-} from '../harness/mariadb.js';
+import { MARIADB_INSTALL_HINT, mariadbAvailable } from '../harness/mariadb.js';
 import { requireService } from '../harness/service-missing.js';
-import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
+import { newDataDir, runCli, startSightlineProcess } from '../harness/sightline.js';
 import {
   API_WAIT,
   type ActivityBody,
@@ -20,6 +13,7 @@ import {
   type QueryDetail,
   type TopQueries,
 } from '../helpers/database-api.js';
+import { startWatchedMariadb, type WatchedMariadb } from '../helpers/watched-mariadb.js';
 
 const available = requireService('MariaDB', mariadbAvailable(), MARIADB_INSTALL_HINT);
 
@@ -30,66 +24,37 @@ const available = requireService('MariaDB', mariadbAvailable(), MARIADB_INSTALL_
  * with MariaDB's instance, metrics, top queries, samples, sessions and parsed logs.
  */
 describe.skipIf(!available)('watching MariaDB end to end', () => {
-  let server: MariadbInstance;
-  let sightline: SightlineProcess;
+  let watched: WatchedMariadb;
   let api: ApiClient;
-  let url: string;
 
   beforeAll(async () => {
-    server = await startMariadb();
-    const setup = await runCli([
-      'setup-sql',
-      'mysql',
-      '--user',
-      'sightline',
-      '--password',
-      'e2e-password',
-      '--from',
-      '127.0.0.1',
-    ]);
-    expect(setup.code, setup.stderr).toBe(0);
-    await server.cli(setup.stdout);
-    // A lower threshold than the setup's, so a short load run fills the slow log.
-    await server.sql('SET GLOBAL long_query_time = 0.02');
-    url = `mysql://sightline:e2e-password@${server.host}:${server.port}/`;
-
-    const dataDir = newDataDir();
-    const configFile = join(dataDir, 'sightline.yaml');
-    writeFileSync(
-      configFile,
-      [
-        'collect:',
-        '  mysql:',
-        '    targets:',
-        '      - name: main',
-        `        url: ${url}`,
-        '        metricsIntervalSeconds: 1',
-        '        queryStatsIntervalSeconds: 2',
-        '',
-      ].join('\n'),
-    );
-    sightline = await startSightlineProcess({ dataDir, args: ['--config', configFile] });
-    api = new ApiClient(sightline.apiUrl, sightline.key);
+    watched = await startWatchedMariadb({ queryStatsIntervalSeconds: 2 });
+    // A lower threshold than the setup's, so the test's short load run fills the slow log.
+    await watched.server.sql('SET GLOBAL long_query_time = 0.02');
+    api = new ApiClient(watched.sightline.apiUrl, watched.sightline.key);
   }, 60_000);
 
   afterAll(async () => {
-    await sightline?.stop();
-    sightline?.cleanup();
-    await server?.stop();
+    await watched?.stop();
   });
 
   it('answers with metrics, top queries, samples, sessions and logs after a load run', async () => {
     const load = await runCli(
-      ['loadgen', 'mysql', '--url', server.url, '--duration', '8', '--rate', '60', '--quiet'],
+      ['loadgen', 'mysql', '--url', watched.server.url, '--duration', '8', '--rate', '60', '--quiet'],
       { timeoutMs: 60_000 },
     );
     expect(load.code, load.stderr).toBe(0);
     const summary = JSON.parse(load.stdout) as { statements: Record<string, number> };
     expect(summary.statements.point).toBeGreaterThan(100);
-    expect(sightline.stdout()).toContain('Watching      mysql/main');
+    expect(watched.sightline.stdout()).toContain('Watching      mysql/main');
     // A failed login, for the error log.
     await expect(
-      mysql.createConnection({ host: server.host, port: server.port, user: 'intruder', password: 'nope' }),
+      mysql.createConnection({
+        host: watched.server.host,
+        port: watched.server.port,
+        user: 'intruder',
+        password: 'nope',
+      }),
     ).rejects.toThrow(/denied/i);
 
     const instance = await vi.waitUntil(async () => {
@@ -155,14 +120,14 @@ describe.skipIf(!available)('watching MariaDB end to end', () => {
     }, API_WAIT);
     const slow = logs.find((l) => l.attributes.category === 'statement_duration');
     expect(slow?.attributes.fingerprint).toMatch(/^[0-9a-f]{16}$/);
-    expect(JSON.stringify(logs)).not.toMatch(/e2e-password/);
+    expect(JSON.stringify(logs)).not.toContain(watched.password);
   }, 120_000);
 
   it('watches a server given as `start --mysql <url>`, with every default', async () => {
-    const quick = await startSightlineProcess({ dataDir: newDataDir(), args: ['--mysql', url] });
+    const quick = await startSightlineProcess({ dataDir: newDataDir(), args: ['--mysql', watched.url] });
     try {
       const quickApi = new ApiClient(quick.apiUrl, quick.key);
-      const name = `${server.host}-${server.port}`;
+      const name = `${watched.server.host}-${watched.server.port}`;
       const instance = await vi.waitUntil(async () => {
         const { body } = await quickApi.get<DatabasesBody>('/api/v1/databases');
         const found = body.data.find((d) => d.id === `mysql:${name}`);

@@ -1,39 +1,12 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../harness/api-client.js';
-import {
-  MARIADB_INSTALL_HINT,
-  mariadbAvailable,
-  startMariadb,
-  type MariadbInstance,
-} from '../harness/mariadb.js';
+import { MARIADB_INSTALL_HINT, mariadbAvailable } from '../harness/mariadb.js';
 import { requireService } from '../harness/service-missing.js';
-import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
+import type { MetricSeries, MetricsLastValues, OverviewBody } from '../helpers/database-api.js';
+import { startWatchedMariadb, type WatchedMariadb } from '../helpers/watched-mariadb.js';
 
 const available = requireService('MariaDB', mariadbAvailable(), MARIADB_INSTALL_HINT);
-
-interface DatabaseHealth {
-  id: string;
-  engine: string;
-  up: boolean;
-  collectorUp: number | null;
-  connections: { used: number | null; max: number | null };
-  transactionsPerSecond: number | null;
-  replicationLagSeconds: number | null;
-}
-
-interface Catalog {
-  metrics: Array<{
-    name: string;
-    series: Array<{ labels: Record<string, unknown>; lastValue: number | null }>;
-  }>;
-}
-
-interface Series {
-  series: Array<{ labels: Record<string, unknown>; points: Array<[number, number | null]> }>;
-}
 
 const TRANSACTIONS = 40;
 const RANGE_MS = 600_000;
@@ -46,57 +19,30 @@ const STEP = '5s';
  * Com_rollback) against the stored points and the server itself.
  */
 describe.skipIf(!available)('GET /api/v1/overview on a watched MariaDB', () => {
-  let server: MariadbInstance;
-  let sightline: SightlineProcess;
+  let watched: WatchedMariadb;
   let api: ApiClient;
 
   beforeAll(async () => {
-    server = await startMariadb();
-    const setup = await runCli([
-      'setup-sql',
-      'mysql',
-      '--user',
-      'sightline',
-      '--password',
-      'ov-password',
-      '--from',
-      '127.0.0.1',
-    ]);
-    expect(setup.code, setup.stderr).toBe(0);
-    await server.cli(setup.stdout);
-    const dataDir = newDataDir();
-    const configFile = join(dataDir, 'sightline.yaml');
-    writeFileSync(
-      configFile,
-      [
-        'collect:',
-        '  mysql:',
-        '    targets:',
-        '      - name: main',
-        `        url: mysql://sightline:ov-password@${server.host}:${server.port}/`,
-        '        metricsIntervalSeconds: 1',
-        '',
-      ].join('\n'),
-    );
-    sightline = await startSightlineProcess({ dataDir, args: ['--config', configFile] });
-    api = new ApiClient(sightline.apiUrl, sightline.key);
+    watched = await startWatchedMariadb();
+    api = new ApiClient(watched.sightline.apiUrl, watched.sightline.key);
     await vi.waitUntil(
-      async () =>
-        (await api.get<{ databases: DatabaseHealth[] }>('/api/v1/overview')).body.databases.length > 0,
+      async () => (await api.get<OverviewBody>('/api/v1/overview')).body.databases.length > 0,
       { timeout: 30_000, interval: 500 },
     );
-    await server.sql('CREATE DATABASE IF NOT EXISTS overview; CREATE TABLE IF NOT EXISTS overview.t (n INT)');
+    await watched.server.sql(
+      'CREATE DATABASE IF NOT EXISTS overview; CREATE TABLE IF NOT EXISTS overview.t (n INT)',
+    );
     for (let i = 0; i < TRANSACTIONS; i += 1) {
-      await server.sql(`BEGIN; INSERT INTO overview.t VALUES (${i}); ${i % 4 === 0 ? 'ROLLBACK' : 'COMMIT'}`);
+      await watched.server.sql(
+        `BEGIN; INSERT INTO overview.t VALUES (${i}); ${i % 4 === 0 ? 'ROLLBACK' : 'COMMIT'}`,
+      );
     }
     // Two more collection cycles, so the counters' last points hold every transaction.
     await sleep(3_000);
   }, 120_000);
 
   afterAll(async () => {
-    await sightline?.stop();
-    sightline?.cleanup();
-    await server?.stop();
+    await watched?.stop();
   });
 
   it('answers the instance with its connections and transactions as the store holds them', async () => {
@@ -104,24 +50,25 @@ describe.skipIf(!available)('GET /api/v1/overview on a watched MariaDB', () => {
     const from = to - RANGE_MS;
     await sleep(2_000);
     const range = `from=${from}&to=${to}`;
-    const { status, body } = await api.get<{ databases: DatabaseHealth[] }>(`/api/v1/overview?${range}`);
+    const { status, body } = await api.get<OverviewBody>(`/api/v1/overview?${range}`);
     expect(status).toBe(200);
     const db = body.databases.find((d) => d.id === 'mysql:main');
     expect(db, JSON.stringify(body.databases)).toBeDefined();
     if (db === undefined) return;
     expect(db).toMatchObject({ engine: 'mysql', up: true, collectorUp: 1, replicationLagSeconds: null });
 
-    const catalog = (await api.get<Catalog>(`/api/v1/databases/mysql%3Amain/metrics?${range}`)).body;
+    const catalog = (await api.get<MetricsLastValues>(`/api/v1/databases/mysql%3Amain/metrics?${range}`))
+      .body;
     const connected = catalog.metrics
       .find((m) => m.name === 'mysql.threads')
       ?.series.find((s) => s.labels.kind === 'connected')?.lastValue;
     expect(connected).toBeGreaterThan(0);
     expect(db.connections.used).toBe(connected);
-    const [maxRow] = await server.sql('SELECT @@max_connections AS max');
+    const [maxRow] = await watched.server.sql('SELECT @@max_connections AS max');
     expect(db.connections.max).toBe(Number(maxRow?.max));
 
     // Com_commit and Com_rollback: their increase over the range's seconds.
-    const { body: commands } = await api.get<Series>(
+    const { body: commands } = await api.get<MetricSeries>(
       `/api/v1/databases/mysql%3Amain/metrics?name=mysql.commands&${range}&step=${STEP}&agg=last`,
     );
     let increase = 0;

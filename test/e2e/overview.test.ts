@@ -3,36 +3,11 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../harness/api-client.js';
 import { POSTGRES_INSTALL_HINT, postgresAvailable } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
-import { startWatchedPostgres, type WatchedPostgres } from '../browser/watched-postgres.js';
+import type { MetricSeries, MetricsLastValues, OverviewBody } from '../helpers/database-api.js';
+import { startPostgresWithPlan, type PostgresWithPlan } from '../helpers/watched-postgres.js';
 import { sendServiceSpans } from '../helpers/overview-spans.js';
 
 const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
-
-interface Overview {
-  databases: Array<{
-    id: string;
-    engine: string;
-    up: boolean;
-    collectorUp: number | null;
-    connections: { used: number | null; max: number | null };
-    transactionsPerSecond: number | null;
-    statements: { calls: number; perSecond: number; meanTimeMs: number | null };
-    replicationLagSeconds: number | null;
-  }>;
-  services: Array<{ service: string; requests: number; errors: number; errorRate: number }>;
-  ingest: Array<{ signal: string; records: number; perSecond: number }>;
-}
-
-interface Catalog {
-  metrics: Array<{
-    name: string;
-    series: Array<{ labels: Record<string, unknown>; lastValue: number | null }>;
-  }>;
-}
-
-interface Series {
-  series: Array<{ labels: Record<string, unknown>; points: Array<[number, number | null]> }>;
-}
 
 const SERVICE = 'checkout-overview';
 const SPANS = 10;
@@ -47,12 +22,12 @@ const STEP = '5s';
  * the detailed routes (the metric catalogue and series, the statements, the services).
  */
 describe.skipIf(!available)('GET /api/v1/overview on a watched PostgreSQL', () => {
-  let watched: WatchedPostgres;
+  let watched: PostgresWithPlan;
   let api: ApiClient;
 
   beforeAll(async () => {
     // Rollups every second, so span_latency_1m (the services' figures) has the spans soon.
-    watched = await startWatchedPostgres({ SIGHTLINE_STORE__RETENTION__ROLLUPS__INTERVAL_SECONDS: '1' });
+    watched = await startPostgresWithPlan({ SIGHTLINE_STORE__RETENTION__ROLLUPS__INTERVAL_SECONDS: '1' });
     api = new ApiClient(watched.sightline.apiUrl, watched.sightline.key);
     await sendServiceSpans(watched.sightline.ingestUrl, watched.sightline.key, SERVICE, SPANS, ERRORS);
     await vi.waitUntil(
@@ -76,7 +51,7 @@ describe.skipIf(!available)('GET /api/v1/overview on a watched PostgreSQL', () =
     const from = to - RANGE_MS;
     await sleep(3_000);
     const range = `from=${from}&to=${to}`;
-    const { status, body: overview } = await api.get<Overview>(`/api/v1/overview?${range}`);
+    const { status, body: overview } = await api.get<OverviewBody>(`/api/v1/overview?${range}`);
     expect(status).toBe(200);
 
     const db = overview.databases.find((d) => d.id === 'pg:main');
@@ -85,7 +60,7 @@ describe.skipIf(!available)('GET /api/v1/overview on a watched PostgreSQL', () =
     expect(db).toMatchObject({ engine: 'postgresql', up: true, collectorUp: 1, replicationLagSeconds: null });
 
     // Connections: the latest points of the catalogue, and max_connections of the server itself.
-    const catalog = (await api.get<Catalog>(`/api/v1/databases/pg%3Amain/metrics?${range}`)).body;
+    const catalog = (await api.get<MetricsLastValues>(`/api/v1/databases/pg%3Amain/metrics?${range}`)).body;
     const latest = (name: string) =>
       (catalog.metrics.find((m) => m.name === name)?.series ?? []).flatMap((s) =>
         s.lastValue === null ? [] : [s.lastValue],
@@ -97,7 +72,7 @@ describe.skipIf(!available)('GET /api/v1/overview on a watched PostgreSQL', () =
     // Transactions per second: the commits' and rollbacks' increase, over the whole range.
     let increase = 0;
     for (const name of ['postgresql.commits', 'postgresql.rollbacks']) {
-      const { body } = await api.get<Series>(
+      const { body } = await api.get<MetricSeries>(
         `/api/v1/databases/pg%3Amain/metrics?name=${name}&${range}&step=${STEP}&agg=last`,
       );
       for (const series of body.series) {
@@ -122,7 +97,7 @@ describe.skipIf(!available)('GET /api/v1/overview on a watched PostgreSQL', () =
     expect(db.statements.meanTimeMs).toBeCloseTo(totalTimeMs / calls, 9);
 
     // Services: what GET /api/v1/services answers, and what was sent.
-    const services = await api.get<{ data: Overview['services'] }>(`/api/v1/services?${range}`);
+    const services = await api.get<{ data: OverviewBody['services'] }>(`/api/v1/services?${range}`);
     expect(overview.services).toEqual(services.body.data);
     expect(overview.services.find((s) => s.service === SERVICE)).toMatchObject({
       requests: SPANS,
@@ -141,7 +116,7 @@ describe.skipIf(!available)('GET /api/v1/overview on a watched PostgreSQL', () =
 
   it('answers a 24 h range (timed, not asserted)', async () => {
     const started = performance.now();
-    const { status, body } = await api.get<Overview>(
+    const { status, body } = await api.get<OverviewBody>(
       '/api/v1/overview?from=' + String(Date.now() - 86_400_000),
     );
     console.log(`[overview] GET /api/v1/overview over 24 h: ${(performance.now() - started).toFixed(0)} ms`);

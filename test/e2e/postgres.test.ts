@@ -1,15 +1,8 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../harness/api-client.js';
-import {
-  POSTGRES_INSTALL_HINT,
-  postgresAvailable,
-  startPostgres,
-  type PostgresInstance,
-} from '../harness/postgres.js';
+import { POSTGRES_INSTALL_HINT, postgresAvailable } from '../harness/postgres.js';
 import { requireService } from '../harness/service-missing.js';
-import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
+import { runCli } from '../harness/sightline.js';
 import {
   API_WAIT,
   type ActivityBody,
@@ -19,6 +12,7 @@ import {
   type QueryDetail,
   type TopQueries,
 } from '../helpers/database-api.js';
+import { startWatchedPostgres, type WatchedPostgres } from '../helpers/watched-postgres.js';
 
 const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_INSTALL_HINT);
 
@@ -29,69 +23,27 @@ const available = requireService('PostgreSQL 15', postgresAvailable(), POSTGRES_
  * fingerprints, sessions and parsed server logs.
  */
 describe.skipIf(!available)('watching PostgreSQL end to end', () => {
-  let postgres: PostgresInstance;
-  let sightline: SightlineProcess;
+  let watched: WatchedPostgres;
   let api: ApiClient;
 
   beforeAll(async () => {
-    postgres = await startPostgres({
-      settings: {
-        shared_preload_libraries: 'pg_stat_statements,auto_explain',
-        logging_collector: 'on',
-        log_directory: 'log',
-      },
-    });
-    const setup = await runCli([
-      'setup-sql',
-      'postgres',
-      '--user',
-      'sightline',
-      '--password',
-      'e2e-password',
-    ]);
-    expect(setup.code).toBe(0);
-    await postgres.psql(setup.stdout);
-    // Lower thresholds than the setup's production ones, so a short load run logs statements and plans.
-    await postgres.psql(
-      `ALTER SYSTEM SET log_min_duration_statement = '20';
-       ALTER SYSTEM SET auto_explain.log_min_duration = '20';
-       SELECT pg_reload_conf();`,
-    );
-
-    const dataDir = newDataDir();
-    const configFile = join(dataDir, 'sightline.yaml');
-    writeFileSync(
-      configFile,
-      [
-        'collect:',
-        '  postgres:',
-        '    targets:',
-        '      - name: main',
-        `        url: postgresql://sightline:e2e-password@${postgres.host}:${postgres.port}/postgres`,
-        '        metricsIntervalSeconds: 1',
-        '        queryStatsIntervalSeconds: 2',
-        '',
-      ].join('\n'),
-    );
-    sightline = await startSightlineProcess({ dataDir, args: ['--config', configFile] });
-    api = new ApiClient(sightline.apiUrl, sightline.key);
+    watched = await startWatchedPostgres();
+    api = new ApiClient(watched.sightline.apiUrl, watched.sightline.key);
   }, 60_000);
 
   afterAll(async () => {
-    await sightline?.stop();
-    sightline?.cleanup();
-    await postgres?.stop();
+    await watched?.stop();
   });
 
   it('answers with metrics, top queries, sessions and logs after a load run', async () => {
     const load = await runCli(
-      ['loadgen', 'postgres', '--url', postgres.url, '--duration', '8', '--rate', '60', '--quiet'],
+      ['loadgen', 'postgres', '--url', watched.postgres.url, '--duration', '8', '--rate', '60', '--quiet'],
       { timeoutMs: 60_000 },
     );
     expect(load.code, load.stderr).toBe(0);
     const summary = JSON.parse(load.stdout) as { statements: Record<string, number> };
     expect(summary.statements.point).toBeGreaterThan(100);
-    expect(sightline.stdout()).toContain('Watching      postgres/main');
+    expect(watched.sightline.stdout()).toContain('Watching      postgres/main');
 
     const databases = await vi.waitUntil(async () => {
       const { body } = await api.get<DatabasesBody>('/api/v1/databases');

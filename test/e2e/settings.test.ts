@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SessionClient, logIn } from '../harness/api-client.js';
+import { SessionClient, callApi, logIn } from '../harness/api-client.js';
 import {
   startSightlineProcess,
   testUser,
@@ -30,35 +30,13 @@ interface RetentionView {
   data: Array<{ table: string; kind: string; description: string; days: number; keptForever: boolean }>;
 }
 
-async function call<T = unknown>(
-  server: SightlineProcess,
-  method: string,
-  path: string,
-  options: { key?: string; body?: unknown } = {},
-): Promise<{ status: number; body: T; headers: Headers }> {
-  const response = await fetch(`${server.apiUrl}${path}`, {
-    method,
-    headers: {
-      ...(options.key === undefined ? {} : { authorization: `Bearer ${options.key}` }),
-      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    body: (text === '' ? undefined : JSON.parse(text)) as T,
-    headers: response.headers,
-  };
-}
-
 /** A user of `role` added by the owner's key, and a signed-in session of theirs. */
 async function addUser(
   server: SightlineProcess,
   role: string,
 ): Promise<{ user: TestUser; id: string; session: SessionClient }> {
   const user = testUser();
-  const added = await call<{ user: UserView }>(server, 'POST', '/api/v1/users', {
+  const added = await callApi<{ user: UserView }>(server.apiUrl, 'POST', '/api/v1/users', {
     key: server.key,
     body: { email: user.email, role, password: user.password },
   });
@@ -177,7 +155,9 @@ describe('settings: users, retention and password on a running server', () => {
     expect(demote.status).toBe(409);
     expect(demote.body.error.message).toContain('last owner');
     // With the owner's key (not the owner's session) the last-owner rule still holds.
-    const byKey = await call<ErrorBody>(server, 'DELETE', `/api/v1/users/${ownerId}`, { key: server.key });
+    const byKey = await callApi<ErrorBody>(server.apiUrl, 'DELETE', `/api/v1/users/${ownerId}`, {
+      key: server.key,
+    });
     expect(byKey.status).toBe(409);
     expect(byKey.body.error.message).toContain('last owner');
   });
@@ -225,7 +205,7 @@ describe('settings: users, retention and password on a running server', () => {
     });
     expect(weak.status).toBe(400);
     expect(weak.body.error.message).toContain('use at least 12');
-    const byKey = await call<ErrorBody>(server, 'POST', '/api/v1/auth/password', {
+    const byKey = await callApi<ErrorBody>(server.apiUrl, 'POST', '/api/v1/auth/password', {
       key: server.key,
       body: { currentPassword: 'x', newPassword: next },
     });
@@ -240,7 +220,7 @@ describe('settings: users, retention and password on a running server', () => {
     expect(changed.status).toBe(204);
     expect((await session.request('GET', '/api/v1/auth/me')).status).toBe(200);
     expect((await other.request('GET', '/api/v1/auth/me')).status).toBe(401);
-    const old = await call(server, 'POST', '/api/v1/auth/login', {
+    const old = await callApi(server.apiUrl, 'POST', '/api/v1/auth/login', {
       body: { email: user.email, password: user.password },
     });
     expect(old.status).toBe(401);
@@ -268,7 +248,7 @@ describe('sign-in rate limit on a running server', () => {
   });
 
   const login = (email: string, password: string) =>
-    call<ErrorBody>(server, 'POST', '/api/v1/auth/login', { body: { email, password } });
+    callApi<ErrorBody>(server.apiUrl, 'POST', '/api/v1/auth/login', { body: { email, password } });
 
   it('answers 429 with Retry-After after the email’s failures, even for the right password; success resets', async () => {
     const ana = await addUserByKey(server, 'viewer');
@@ -297,13 +277,13 @@ describe('sign-in rate limit on a running server', () => {
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     // An API key is not a sign-in: it keeps working.
-    expect((await call(server, 'GET', '/api/v1/auth/me', { key: server.key })).status).toBe(200);
+    expect((await callApi(server.apiUrl, 'GET', '/api/v1/auth/me', { key: server.key })).status).toBe(200);
   });
 });
 
 async function addUserByKey(server: SightlineProcess, role: string): Promise<TestUser> {
   const user = testUser();
-  const added = await call(server, 'POST', '/api/v1/users', {
+  const added = await callApi(server.apiUrl, 'POST', '/api/v1/users', {
     key: server.key,
     body: { email: user.email, role, password: user.password },
   });

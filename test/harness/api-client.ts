@@ -41,6 +41,37 @@ export interface LogView {
 
 export const CSRF_HEADERS = { 'x-sightline-csrf': '1' } as const;
 
+/** An answer of the API: its status, its JSON body (undefined when empty) and its headers. */
+export interface ApiAnswer<T> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** One request to the API, with a key (Bearer) and a JSON body when given. */
+export async function callApi<T = unknown>(
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { key?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<ApiAnswer<T>> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: {
+      ...(options.key === undefined ? {} : { authorization: `Bearer ${options.key}` }),
+      ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...options.headers,
+    },
+    ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+  });
+  const text = await response.text();
+  return {
+    status: response.status,
+    body: (text === '' ? undefined : JSON.parse(text)) as T,
+    headers: response.headers,
+  };
+}
+
 /**
  * Signs in as the web UI does and returns the Cookie header value (`sl_session=…`) to send
  * back; fails with the answer when sign-in is refused.
@@ -70,21 +101,10 @@ export class SessionClient {
     method: string,
     path: string,
     options: { body?: unknown; csrf?: boolean } = {},
-  ): Promise<{ status: number; body: T; headers: Headers }> {
-    const response = await fetch(`${this.baseUrl}${path}`, {
-      method,
-      headers: {
-        cookie: this.cookie,
-        ...(options.csrf === false ? {} : CSRF_HEADERS),
-        ...(options.body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
+  ): Promise<ApiAnswer<T>> {
+    return await callApi<T>(this.baseUrl, method, path, {
+      body: options.body,
+      headers: { cookie: this.cookie, ...(options.csrf === false ? {} : CSRF_HEADERS) },
     });
-    const text = await response.text();
-    return {
-      status: response.status,
-      body: (text === '' ? undefined : JSON.parse(text)) as T,
-      headers: response.headers,
-    };
   }
 }

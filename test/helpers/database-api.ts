@@ -43,3 +43,32 @@ export interface ActivityBody {
 export interface LogsBody {
   data: Array<{ body: string; severity: string; service: string; attributes: Record<string, unknown> }>;
 }
+
+/** GET /api/v1/overview: the instances' health, the services' RED figures and the ingest volumes. */
+export interface OverviewBody {
+  databases: Array<{
+    id: string;
+    engine: string;
+    up: boolean;
+    collectorUp: number | null;
+    connections: { used: number | null; max: number | null };
+    transactionsPerSecond: number | null;
+    statements: { calls: number; perSecond: number; meanTimeMs: number | null };
+    replicationLagSeconds: number | null;
+  }>;
+  services: Array<{ service: string; requests: number; errors: number; errorRate: number }>;
+  ingest: Array<{ signal: string; records: number; perSecond: number }>;
+}
+
+/** GET /api/v1/databases/:id/metrics over a range: each metric's series with its last value. */
+export interface MetricsLastValues {
+  metrics: Array<{
+    name: string;
+    series: Array<{ labels: Record<string, unknown>; lastValue: number | null }>;
+  }>;
+}
+
+/** GET /api/v1/databases/:id/metrics?name=…: one metric's series as points. */
+export interface MetricSeries {
+  series: Array<{ labels: Record<string, unknown>; points: Array<[number, number | null]> }>;
+}

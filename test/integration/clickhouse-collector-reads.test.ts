@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
-import { runMigrations } from '../../src/store/clickhouse/migrations.js';
+import type { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
 import { rawSql } from '../../src/store/clickhouse/sql.js';
-import { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
+import type { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
 import { orgId } from '../../src/store/rows.js';
 import type { TopQueriesQuery } from '../../src/store/store.js';
 import {
@@ -14,12 +13,8 @@ import {
   snapshotRow,
 } from '../fixtures/collector-rows.js';
 import { ORG_A, ORG_B, T0 } from '../fixtures/rows.js';
-import {
-  CLICKHOUSE_INSTALL_HINT,
-  clickhouseAvailable,
-  startClickhouse,
-  type ClickhouseInstance,
-} from '../harness/clickhouse.js';
+import { CLICKHOUSE_INSTALL_HINT, clickhouseAvailable } from '../harness/clickhouse.js';
+import { startClickhouseStores, type ClickhouseStores } from '../helpers/clickhouse-stores.js';
 import { requireService } from '../harness/service-missing.js';
 
 /*
@@ -44,21 +39,17 @@ const HOSTILE = [
 ];
 
 describe.skipIf(!available)('collector reads on ClickHouse', () => {
-  let ch: ClickhouseInstance;
+  let clickhouse: ClickhouseStores;
   let database: ClickhouseDatabase;
   let store: ClickhouseStore;
 
   beforeAll(async () => {
-    ch = await startClickhouse();
-    database = new ClickhouseDatabase({ url: ch.url });
-    await runMigrations(database);
-    store = new ClickhouseStore(database);
-    await store.start();
+    clickhouse = await startClickhouseStores();
+    ({ database, store } = await clickhouse.openStore());
   });
 
   afterAll(async () => {
-    await database?.close();
-    await ch?.stop();
+    await clickhouse?.stop();
   });
 
   describe('query statistics', () => {

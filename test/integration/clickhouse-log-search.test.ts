@@ -1,21 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseLogQuery } from '../../src/query/log-language/parser.js';
-import { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
 import { compileLogQuery } from '../../src/store/clickhouse/log-search-sql.js';
-import { runMigrations } from '../../src/store/clickhouse/migrations.js';
 import { rawSql } from '../../src/store/clickhouse/sql.js';
-import { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
+import type { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
 import type { LogExpr, LogQuery } from '../../src/store/log-query.js';
 import { orgId, type LogRow, type OrgId } from '../../src/store/rows.js';
 import type { LogSearch, StoredLog } from '../../src/store/store.js';
 import { LOG_SEARCH_CASES, LOG_SEARCH_ROWS, LOG_SEARCH_TRACE } from '../fixtures/log-search-cases.js';
 import { ORG_A, ORG_B, T0, logRow } from '../fixtures/rows.js';
-import {
-  CLICKHOUSE_INSTALL_HINT,
-  clickhouseAvailable,
-  startClickhouse,
-  type ClickhouseInstance,
-} from '../harness/clickhouse.js';
+import { CLICKHOUSE_INSTALL_HINT, clickhouseAvailable } from '../harness/clickhouse.js';
+import { startClickhouseStores, type ClickhouseStores } from '../helpers/clickhouse-stores.js';
 import { requireService } from '../harness/service-missing.js';
 
 /*
@@ -50,22 +44,17 @@ const HOSTILE = [
 ];
 
 describe.skipIf(!available)('log search language on ClickHouse', () => {
-  let ch: ClickhouseInstance;
-  let database: ClickhouseDatabase;
+  let clickhouse: ClickhouseStores;
   let store: ClickhouseStore;
 
   beforeAll(async () => {
-    ch = await startClickhouse();
-    database = new ClickhouseDatabase({ url: ch.url });
-    await runMigrations(database);
-    store = new ClickhouseStore(database);
-    await store.start();
+    clickhouse = await startClickhouseStores();
+    ({ store } = await clickhouse.openStore());
     await store.writeLogs(LOG_SEARCH_ROWS);
   }, 60_000);
 
   afterAll(async () => {
-    await database?.close();
-    await ch?.stop();
+    await clickhouse?.stop();
   });
 
   function query(q: string, overrides: Partial<LogQuery> = {}): LogQuery {
@@ -219,14 +208,14 @@ describe.skipIf(!available)('log search language on ClickHouse', () => {
     const at = T0 + 10n * HOUR;
     await store.writeLogs([logRow({ id: 'dup', ts: at, body: 'stored twice', attributes: '{"k":"v"}' })]);
     // Behind the writer's back: a second copy of the row in its own part, merges stopped.
-    await ch.query('SYSTEM STOP MERGES logs');
-    await ch.query(`INSERT INTO logs SELECT * FROM logs WHERE id = 'dup'`);
-    expect(await ch.query(`SELECT count() FROM logs WHERE id = 'dup'`)).toBe('2\n');
+    await clickhouse.ch.query('SYSTEM STOP MERGES logs');
+    await clickhouse.ch.query(`INSERT INTO logs SELECT * FROM logs WHERE id = 'dup'`);
+    expect(await clickhouse.ch.query(`SELECT count() FROM logs WHERE id = 'dup'`)).toBe('2\n');
     const window = { fromNs: at - HOUR, toNs: at + HOUR };
     expect(await ids('twice', ORG_A, window)).toEqual(['dup']);
     const counts = await store.queryLogs(ORG_A, { ...query('| count by k'), ...window });
     expect(counts.kind === 'counts' && counts.buckets).toEqual([{ ts: null, group: ['v'], count: 1 }]);
-    await ch.query('SYSTEM START MERGES logs');
+    await clickhouse.ch.query('SYSTEM START MERGES logs');
   });
 
   it('treats hostile strings in every input as values, never as SQL or patterns', async () => {
@@ -330,7 +319,7 @@ describe.skipIf(!available)('log search language on ClickHouse', () => {
   });
 
   it('stops a query that runs past its time limit, naming the limit, and keeps serving', async () => {
-    await ch.query(
+    await clickhouse.ch.query(
       `INSERT INTO logs (id, ts, observed_ts, org_id, service, host, entity_id, severity, severity_number,
          severity_text, body, trace_id, span_id, event_name, scope_name, attributes, resource)
        SELECT concat('big-', toString(number)), ${BIG} + number, ${BIG} + number, 'org_big', 'svc', 'h', '', 'INFO', 9,
@@ -351,7 +340,7 @@ describe.skipIf(!available)('log search language on ClickHouse', () => {
     });
     // The server stops the query too (KILL QUERY by its id), not only the client.
     for (let i = 0; ; i++) {
-      const running = await ch.query(
+      const running = await clickhouse.ch.query(
         `SELECT count() FROM system.processes WHERE query_id LIKE 'sightline-%' AND query NOT LIKE '%system.processes%'`,
       );
       if (running === '0\n') break;

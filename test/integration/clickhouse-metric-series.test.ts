@@ -1,16 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
-import { runMigrations } from '../../src/store/clickhouse/migrations.js';
-import { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
+import type { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
 import type { MetricPointRow } from '../../src/store/rows.js';
 import { ORG_A, T0, metricRow } from '../fixtures/rows.js';
 import { SERIES_SOURCE_ROWS, describeSeriesSourceContract } from '../helpers/series-source-contract.js';
-import {
-  CLICKHOUSE_INSTALL_HINT,
-  clickhouseAvailable,
-  startClickhouse,
-  type ClickhouseInstance,
-} from '../harness/clickhouse.js';
+import { CLICKHOUSE_INSTALL_HINT, clickhouseAvailable } from '../harness/clickhouse.js';
+import { startClickhouseStores, type ClickhouseStores } from '../helpers/clickhouse-stores.js';
 import { requireService } from '../harness/service-missing.js';
 
 /*
@@ -43,16 +37,12 @@ function points(
 }
 
 describe.skipIf(!available)('PromQL reads on ClickHouse', () => {
-  let ch: ClickhouseInstance;
-  let database: ClickhouseDatabase;
+  let clickhouse: ClickhouseStores;
   let store: ClickhouseStore;
 
   beforeAll(async () => {
-    ch = await startClickhouse();
-    database = new ClickhouseDatabase({ url: ch.url });
-    await runMigrations(database);
-    store = new ClickhouseStore(database);
-    await store.start();
+    clickhouse = await startClickhouseStores();
+    ({ store } = await clickhouse.openStore());
     await store.writeMetricPoints([
       ...SERIES_SOURCE_ROWS,
       ...points('special', [NaN, Infinity, -Infinity], { name: 'odd.values', kind: 'gauge', labels: '{}' }),
@@ -60,8 +50,7 @@ describe.skipIf(!available)('PromQL reads on ClickHouse', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await database?.close();
-    await ch?.stop();
+    await clickhouse?.stop();
   });
 
   describeSeriesSourceContract('ClickHouse', () => store);
@@ -159,10 +148,12 @@ describe.skipIf(!available)('PromQL reads on ClickHouse', () => {
       `('${ORG_A}', 'delta-1', ${bucket}, 'jobs.done', 'sum', '1', 'delta', 1, '', 'checkout', 'web-1', '{}', '{}', '',
         3, 0, 5, 8, ${last}, ${bucket + 30n * S}, ${delta}, NULL, NULL, ${version})`;
     const bucket = (T0 / MINUTE) * MINUTE;
-    await ch.query(
+    await clickhouse.ch.query(
       `INSERT INTO metric_rollups_1m VALUES ${row(bucket, 4, '1', 1)}, ${row(bucket, 5, '8', 2)}, ${row(bucket + MINUTE, 9, 'NULL', 1)}`,
     );
-    await ch.query(`INSERT INTO rollup_progress VALUES ('rollups', 100), ('rollups', 200), ('other', 999)`);
+    await clickhouse.ch.query(
+      `INSERT INTO rollup_progress VALUES ('rollups', 100), ('rollups', 200), ('other', 999)`,
+    );
     expect(await store.rollupsCompleteTo()).toBe(200n);
     const [rolled] = await store.readSeriesPoints(ORG_A, {
       fromNs: bucket,

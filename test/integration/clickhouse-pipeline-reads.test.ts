@@ -1,15 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
-import { runMigrations } from '../../src/store/clickhouse/migrations.js';
-import { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
+import type { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
+import type { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
 import { ClickhouseUsageStore } from '../../src/store/clickhouse/usage-store.js';
 import { ORG_A, T0 } from '../fixtures/rows.js';
-import {
-  CLICKHOUSE_INSTALL_HINT,
-  clickhouseAvailable,
-  startClickhouse,
-  type ClickhouseInstance,
-} from '../harness/clickhouse.js';
+import { CLICKHOUSE_INSTALL_HINT, clickhouseAvailable } from '../harness/clickhouse.js';
+import { startClickhouseStores, type ClickhouseStores } from '../helpers/clickhouse-stores.js';
 import { requireService } from '../harness/service-missing.js';
 import {
   PIPELINE_DEAD_LETTERS,
@@ -22,17 +17,14 @@ import {
 const available = requireService('ClickHouse', clickhouseAvailable(), CLICKHOUSE_INSTALL_HINT);
 
 describe.skipIf(!available)('pipeline reads on ClickHouse', () => {
-  let ch: ClickhouseInstance;
+  let clickhouse: ClickhouseStores;
   let database: ClickhouseDatabase;
   let store: ClickhouseStore;
   let usage: ClickhouseUsageStore;
 
   beforeAll(async () => {
-    ch = await startClickhouse();
-    database = new ClickhouseDatabase({ url: ch.url });
-    await runMigrations(database);
-    store = new ClickhouseStore(database);
-    await store.start();
+    clickhouse = await startClickhouseStores();
+    ({ database, store } = await clickhouse.openStore());
     usage = new ClickhouseUsageStore(database);
     await store.writeDeadLetters(PIPELINE_DEAD_LETTERS);
     // Twice: a replayed record counts once.
@@ -41,8 +33,7 @@ describe.skipIf(!available)('pipeline reads on ClickHouse', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await database?.close();
-    await ch?.stop();
+    await clickhouse?.stop();
   });
 
   describePipelineReadsContract('ClickHouse', () => ({ store, usage }));

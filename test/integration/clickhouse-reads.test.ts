@@ -1,16 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
-import { runMigrations } from '../../src/store/clickhouse/migrations.js';
-import { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
+import type { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
 import type { SpanRow } from '../../src/store/rows.js';
 import type { TraceSearch } from '../../src/store/store.js';
 import { ORG_A, ORG_B, T0, metricRow, spanRow } from '../fixtures/rows.js';
-import {
-  CLICKHOUSE_INSTALL_HINT,
-  clickhouseAvailable,
-  startClickhouse,
-  type ClickhouseInstance,
-} from '../harness/clickhouse.js';
+import { CLICKHOUSE_INSTALL_HINT, clickhouseAvailable } from '../harness/clickhouse.js';
+import { startClickhouseStores, type ClickhouseStores } from '../helpers/clickhouse-stores.js';
 import { requireService } from '../harness/service-missing.js';
 
 /*
@@ -60,16 +54,12 @@ function traceOf(id: string, at: bigint, ms: bigint, overrides: Partial<SpanRow>
 }
 
 describe.skipIf(!available)('metric and trace reads on ClickHouse', () => {
-  let ch: ClickhouseInstance;
-  let database: ClickhouseDatabase;
+  let clickhouse: ClickhouseStores;
   let store: ClickhouseStore;
 
   beforeAll(async () => {
-    ch = await startClickhouse();
-    database = new ClickhouseDatabase({ url: ch.url });
-    await runMigrations(database);
-    store = new ClickhouseStore(database);
-    await store.start();
+    clickhouse = await startClickhouseStores();
+    ({ store } = await clickhouse.openStore());
     await store.writeSpans([
       ...traceOf('a1', 1n * MINUTE, 10n),
       ...traceOf('a2', 2n * MINUTE, 300n, {
@@ -110,8 +100,7 @@ describe.skipIf(!available)('metric and trace reads on ClickHouse', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await database?.close();
-    await ch?.stop();
+    await clickhouse?.stop();
   });
 
   const search = (overrides: Partial<TraceSearch> = {}) =>
@@ -172,7 +161,7 @@ describe.skipIf(!available)('metric and trace reads on ClickHouse', () => {
       version = 1,
     ) =>
       `('${org}', ${H0 + minute * MINUTE}, '${service}', '${name}', 'server', ${count}, ${errors}, ${count * p}, 1, ${2 * p}, ${p}, ${p * 2}, ${p * 3}, ${version})`;
-    await ch.query(
+    await clickhouse.ch.query(
       `INSERT INTO span_latency_1m VALUES ${[
         row(ORG_A, 1n, 'checkout', 'GET /orders', 1, 0, 100, 1),
         row(ORG_A, 1n, 'checkout', 'GET /orders', 3, 1, 10, 2),

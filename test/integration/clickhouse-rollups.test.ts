@@ -1,17 +1,10 @@
 import { afterAll, beforeAll, describe } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
-import { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
-import { runMigrations } from '../../src/store/clickhouse/migrations.js';
 import { ClickhouseRollupSteps } from '../../src/store/clickhouse/rollups.js';
 import { identifier, rawSql, sql, type Sql } from '../../src/store/clickhouse/sql.js';
-import { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
 import { MINUTE_NS, RollupJob } from '../../src/store/rollup-job.js';
-import {
-  CLICKHOUSE_INSTALL_HINT,
-  clickhouseAvailable,
-  startClickhouse,
-  type ClickhouseInstance,
-} from '../harness/clickhouse.js';
+import { CLICKHOUSE_INSTALL_HINT, clickhouseAvailable } from '../harness/clickhouse.js';
+import { startClickhouseStores, type ClickhouseStores } from '../helpers/clickhouse-stores.js';
 import { requireService } from '../harness/service-missing.js';
 import {
   H0,
@@ -30,27 +23,19 @@ const S = 1_000_000_000n;
  * server, read back with FINAL as the query side reads the rollup tables.
  */
 describe.skipIf(!available)('ClickHouse rollups', () => {
-  let ch: ClickhouseInstance;
-  const open: ClickhouseDatabase[] = [];
+  let clickhouse: ClickhouseStores;
   let cases = 0;
 
   beforeAll(async () => {
-    ch = await startClickhouse();
+    clickhouse = await startClickhouseStores();
   }, 120_000);
 
   afterAll(async () => {
-    for (const database of open) await database.close();
-    await ch?.stop();
+    await clickhouse?.stop();
   });
 
   describeRollupContract('ClickHouse', async () => {
-    const name = `rollups_${++cases}`;
-    await ch.query(`CREATE DATABASE ${name}`);
-    const database = new ClickhouseDatabase({ url: ch.url, database: name });
-    open.push(database);
-    await runMigrations(database);
-    const store = new ClickhouseStore(database);
-    await store.start();
+    const { database, store } = await clickhouse.openStore(`rollups_${++cases}`);
     // Numbers as numbers (Int64 arrives as a string), ClickHouse's UInt8 booleans as booleans.
     const rows = async <T>(statement: Sql, booleans: readonly string[] = []): Promise<T[]> =>
       (await database.select<Record<string, unknown>>(statement)).map(

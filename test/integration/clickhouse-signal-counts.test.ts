@@ -1,13 +1,7 @@
 import { afterAll, beforeAll, describe } from 'vitest';
-import { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
-import { runMigrations } from '../../src/store/clickhouse/migrations.js';
-import { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
-import {
-  CLICKHOUSE_INSTALL_HINT,
-  clickhouseAvailable,
-  startClickhouse,
-  type ClickhouseInstance,
-} from '../harness/clickhouse.js';
+import type { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
+import { CLICKHOUSE_INSTALL_HINT, clickhouseAvailable } from '../harness/clickhouse.js';
+import { startClickhouseStores, type ClickhouseStores } from '../helpers/clickhouse-stores.js';
 import { requireService } from '../harness/service-missing.js';
 import { describeSignalCountsContract, writeSignalCountRows } from '../helpers/signal-counts-contract.js';
 
@@ -16,22 +10,17 @@ import { describeSignalCountsContract, writeSignalCountRows } from '../helpers/s
 const available = requireService('ClickHouse', clickhouseAvailable(), CLICKHOUSE_INSTALL_HINT);
 
 describe.skipIf(!available)('signal counts on ClickHouse', () => {
-  let ch: ClickhouseInstance;
-  let database: ClickhouseDatabase;
+  let clickhouse: ClickhouseStores;
   let store: ClickhouseStore;
 
   beforeAll(async () => {
-    ch = await startClickhouse();
-    database = new ClickhouseDatabase({ url: ch.url });
-    await runMigrations(database);
-    store = new ClickhouseStore(database);
-    await store.start();
+    clickhouse = await startClickhouseStores();
+    ({ store } = await clickhouse.openStore());
     await writeSignalCountRows(store);
   }, 60_000);
 
   afterAll(async () => {
-    await database?.close();
-    await ch?.stop();
+    await clickhouse?.stop();
   });
 
   describeSignalCountsContract('ClickHouse', () => store);

@@ -9,7 +9,7 @@ import {
   type QueryStatRow,
   type SessionRow,
 } from '../../src/store/rows.js';
-import { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
+import type { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
 import { runMigrations } from '../../src/store/clickhouse/migrations.js';
 import {
   dropExpiredPartitions,
@@ -19,15 +19,12 @@ import {
 import { literal, rawSql, sql } from '../../src/store/clickhouse/sql.js';
 import * as tables from '../../src/store/clickhouse/tables.js';
 import type { TableSpec } from '../../src/store/clickhouse/table-writer.js';
-import { ClickhouseStore, orgScoped } from '../../src/store/clickhouse/telemetry-store.js';
+import type { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
+import { orgScoped } from '../../src/store/clickhouse/telemetry-store.js';
 import type { RetentionDays } from '../../src/store/maintenance.js';
 import { ORG_A, ORG_B, T0, logRow, metricRow, rumEventRow, spanRow } from '../fixtures/rows.js';
-import {
-  CLICKHOUSE_INSTALL_HINT,
-  clickhouseAvailable,
-  startClickhouse,
-  type ClickhouseInstance,
-} from '../harness/clickhouse.js';
+import { CLICKHOUSE_INSTALL_HINT, clickhouseAvailable } from '../harness/clickhouse.js';
+import { startClickhouseStores, type ClickhouseStores } from '../helpers/clickhouse-stores.js';
 import { requireService } from '../harness/service-missing.js';
 
 const available = requireService('ClickHouse', clickhouseAvailable(), CLICKHOUSE_INSTALL_HINT);
@@ -136,21 +133,17 @@ function entityRow(overrides: Partial<EntityRow> = {}): EntityRow {
 }
 
 describe.skipIf(!available)('ClickHouse store', () => {
-  let ch: ClickhouseInstance;
+  let clickhouse: ClickhouseStores;
   let database: ClickhouseDatabase;
   let store: ClickhouseStore;
 
   beforeAll(async () => {
-    ch = await startClickhouse();
-    database = new ClickhouseDatabase({ url: ch.url });
-    await runMigrations(database);
-    store = new ClickhouseStore(database);
-    await store.start();
+    clickhouse = await startClickhouseStores();
+    ({ database, store } = await clickhouse.openStore());
   }, 60_000);
 
   afterAll(async () => {
-    await database?.close();
-    await ch?.stop();
+    await clickhouse?.stop();
   });
 
   /** Every column of the org's rows, deduplicated and org-scoped like the store's own reads. */
@@ -182,7 +175,7 @@ describe.skipIf(!available)('ClickHouse store', () => {
     const again = await runMigrations(database);
     expect(again.applied).toEqual([]);
     expect(again.current).toBe(1);
-    expect(again.serverVersion).toBe(ch.version);
+    expect(again.serverVersion).toBe(clickhouse.ch.version);
     const recorded = await database.select<{ n: string }>(
       rawSql('SELECT count() AS n FROM schema_migrations'),
     );
@@ -586,17 +579,17 @@ describe.skipIf(!available)('ClickHouse store', () => {
     expect(await store.writeLogs(batch)).toEqual({ inserted: 0, duplicates: 20_000 });
     const replayMs = performance.now() - replayStarted;
     console.log(
-      `ClickHouse ${ch.version}: 20k logs written in ${firstMs.toFixed(0)} ms, replay checked in ${replayMs.toFixed(0)} ms`,
+      `ClickHouse ${clickhouse.ch.version}: 20k logs written in ${firstMs.toFixed(0)} ms, replay checked in ${replayMs.toFixed(0)} ms`,
     );
     expect((await store.countRecords(org)).logs).toBe(20_000);
   });
 
   it('reports an unreachable server as SL_ERR_STORE_UNAVAILABLE and writes again after a restart', async () => {
-    await ch.kill();
+    await clickhouse.ch.kill();
     await expect(store.writeLogs([logRow({ orgId: orgId('outage'), id: 'during' })])).rejects.toMatchObject({
       code: 'SL_ERR_STORE_UNAVAILABLE',
     });
-    await ch.restart();
+    await clickhouse.ch.restart();
     expect(await store.writeLogs([logRow({ orgId: orgId('outage'), id: 'after' })])).toEqual({
       inserted: 1,
       duplicates: 0,

@@ -3,19 +3,14 @@ import { limitStageSchema } from '../../src/config/stages/limit.js';
 import { loadLimitBaseline } from '../../src/process/stages/limit.js';
 import { emptyBatch } from '../../src/process/stages/processor.js';
 import { UsageRecorder } from '../../src/process/stages/usage.js';
-import { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
-import { runMigrations } from '../../src/store/clickhouse/migrations.js';
+import type { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
 import { rawSql } from '../../src/store/clickhouse/sql.js';
 import { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
 import { ClickhouseUsageStore } from '../../src/store/clickhouse/usage-store.js';
 import { orgId } from '../../src/store/rows.js';
 import { ORG_A, ORG_B, T0, logRow, metricRow } from '../fixtures/rows.js';
-import {
-  CLICKHOUSE_INSTALL_HINT,
-  clickhouseAvailable,
-  startClickhouse,
-  type ClickhouseInstance,
-} from '../harness/clickhouse.js';
+import { CLICKHOUSE_INSTALL_HINT, clickhouseAvailable } from '../harness/clickhouse.js';
+import { startClickhouseStores, type ClickhouseStores } from '../helpers/clickhouse-stores.js';
 import { requireService } from '../harness/service-missing.js';
 
 /* The cases of usage-store.test.ts (DuckDB) on ClickHouse's SummingMergeTree usage_daily. */
@@ -36,20 +31,18 @@ const HOSTILE = [
 ];
 
 describe.skipIf(!available)('ClickHouse usage store', () => {
-  let ch: ClickhouseInstance;
+  let clickhouse: ClickhouseStores;
   let database: ClickhouseDatabase;
   let usage: ClickhouseUsageStore;
 
   beforeAll(async () => {
-    ch = await startClickhouse();
-    database = new ClickhouseDatabase({ url: ch.url });
-    await runMigrations(database);
+    clickhouse = await startClickhouseStores();
+    ({ database } = await clickhouse.openStore());
     usage = new ClickhouseUsageStore(database);
   });
 
   afterAll(async () => {
-    await database?.close();
-    await ch?.stop();
+    await clickhouse?.stop();
   });
 
   it('adds each flush to the day row of its org and signal, before and after merges', async () => {
@@ -102,7 +95,7 @@ describe.skipIf(!available)('ClickHouse usage store', () => {
   });
 
   it('keeps the totals across a server restart', async () => {
-    await ch.restart();
+    await clickhouse.ch.restart();
     expect(await usage.usage(ORG_B, '2024-05-01', '2024-05-01')).toEqual([
       { orgId: ORG_B, day: '2024-05-01', signal: 'logs', records: 1, bytes: 50 },
     ]);

@@ -3,17 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { silentLogger } from '../../src/core/logger.js';
-import { ClickhouseDatabase } from '../../src/store/clickhouse/database.js';
-import { runMigrations } from '../../src/store/clickhouse/migrations.js';
-import { ClickhouseStore } from '../../src/store/clickhouse/telemetry-store.js';
 import { DuckDBDatabase } from '../../src/store/duckdb/database.js';
 import { DuckDBStore } from '../../src/store/duckdb/telemetry-store.js';
-import {
-  CLICKHOUSE_INSTALL_HINT,
-  clickhouseAvailable,
-  startClickhouse,
-  type ClickhouseInstance,
-} from '../harness/clickhouse.js';
+import { CLICKHOUSE_INSTALL_HINT, clickhouseAvailable } from '../harness/clickhouse.js';
+import { startClickhouseStores, type ClickhouseStores } from '../helpers/clickhouse-stores.js';
 import { requireService } from '../harness/service-missing.js';
 import { describeQuerySeriesContract } from '../helpers/query-series-contract.js';
 
@@ -43,27 +36,19 @@ describe('DuckDB', () => {
 const available = requireService('ClickHouse', clickhouseAvailable(), CLICKHOUSE_INSTALL_HINT);
 
 describe.skipIf(!available)('ClickHouse', () => {
-  let ch: ClickhouseInstance;
-  const open: ClickhouseDatabase[] = [];
+  let clickhouse: ClickhouseStores;
   let cases = 0;
 
   beforeAll(async () => {
-    ch = await startClickhouse();
+    clickhouse = await startClickhouseStores();
   }, 120_000);
 
   afterAll(async () => {
-    for (const database of open) await database.close();
-    await ch?.stop();
+    await clickhouse?.stop();
   });
 
   describeQuerySeriesContract('ClickHouse', async () => {
-    const name = `query_series_${++cases}`;
-    await ch.query(`CREATE DATABASE ${name}`);
-    const database = new ClickhouseDatabase({ url: ch.url, database: name });
-    open.push(database);
-    await runMigrations(database);
-    const store = new ClickhouseStore(database);
-    await store.start();
+    const { store } = await clickhouse.openStore(`query_series_${++cases}`);
     return store;
   });
 });

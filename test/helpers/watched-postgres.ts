@@ -4,20 +4,23 @@ import { expect, vi } from 'vitest';
 import { ApiClient } from '../harness/api-client.js';
 import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { newDataDir, runCli, startSightlineProcess, type SightlineProcess } from '../harness/sightline.js';
-import { API_WAIT, type QueryDetail, type TopQueries } from '../helpers/database-api.js';
+import { API_WAIT, type QueryDetail, type TopQueries } from './database-api.js';
 
 export interface WatchedPostgres {
   postgres: PostgresInstance;
   sightline: SightlineProcess;
+  stop(): Promise<void>;
+}
+
+export interface PostgresWithPlan extends WatchedPostgres {
   /** A statement whose samples include a plan, with its detail as the API gave it. */
   withPlan: QueryDetail & { fingerprint: string };
-  stop(): Promise<void>;
 }
 
 /**
  * `sightline start` watching a real PostgreSQL 15 (pg_stat_statements and auto_explain, low
- * thresholds) after a short `sightline loadgen postgres`, resolved once a sampled plan is
- * readable through the API: what the database screens' browser tests look at.
+ * thresholds, so a short load run logs statements and plans) as target `main`, through the role
+ * from `sightline setup-sql postgres`. Resolves once the process is up; the caller runs its load.
  */
 export async function startWatchedPostgres(
   /** Extra environment of `sightline start` (a shorter rollup interval, say). */
@@ -56,6 +59,27 @@ export async function startWatchedPostgres(
     ].join('\n'),
   );
   const sightline = await startSightlineProcess({ dataDir, args: ['--config', configFile], env });
+  return {
+    postgres,
+    sightline,
+    stop: async () => {
+      await sightline.stop();
+      sightline.cleanup();
+      await postgres.stop();
+    },
+  };
+}
+
+/**
+ * startWatchedPostgres after a short `sightline loadgen postgres`, resolved once a sampled plan
+ * is readable through the API: what the database screens' tests look at.
+ */
+export async function startPostgresWithPlan(
+  /** Extra environment of `sightline start` (a shorter rollup interval, say). */
+  env: Record<string, string> = {},
+): Promise<PostgresWithPlan> {
+  const watched = await startWatchedPostgres(env);
+  const { postgres, sightline } = watched;
   const load = await runCli(
     ['loadgen', 'postgres', '--url', postgres.url, '--duration', '6', '--rate', '60', '--quiet'],
     { timeoutMs: 60_000 },
@@ -72,14 +96,5 @@ export async function startWatchedPostgres(
     }
     return undefined;
   }, API_WAIT);
-  return {
-    postgres,
-    sightline,
-    withPlan,
-    stop: async () => {
-      await sightline.stop();
-      sightline.cleanup();
-      await postgres.stop();
-    },
-  };
+  return { ...watched, withPlan };
 }

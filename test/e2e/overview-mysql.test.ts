@@ -29,6 +29,15 @@ describe.skipIf(!available)('GET /api/v1/overview on a watched MariaDB', () => {
       async () => (await api.get<OverviewBody>('/api/v1/overview')).body.databases.length > 0,
       { timeout: 30_000, interval: 500 },
     );
+    // The instance is known before its first metrics are stored: the transactions must come
+    // after a first Com_commit point, or the range's increase would not hold them.
+    await vi.waitUntil(
+      async () =>
+        (
+          await api.get<MetricSeries>('/api/v1/databases/mysql%3Amain/metrics?name=mysql.commands')
+        ).body.series.some((s) => s.labels.command === 'commit' && s.points.some((p) => p[1] !== null)),
+      { timeout: 30_000, interval: 500 },
+    );
     await watched.server.sql(
       'CREATE DATABASE IF NOT EXISTS overview; CREATE TABLE IF NOT EXISTS overview.t (n INT)',
     );

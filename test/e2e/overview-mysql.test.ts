@@ -29,8 +29,9 @@ describe.skipIf(!available)('GET /api/v1/overview on a watched MariaDB', () => {
       async () => (await api.get<OverviewBody>('/api/v1/overview')).body.databases.length > 0,
       { timeout: 30_000, interval: 500 },
     );
-    // The instance is known before its first metrics are stored: the transactions must come
-    // after a first Com_commit point, or the range's increase would not hold them.
+    // The increase is read per 5 s bucket (the last point of each): the transactions must come
+    // after the bucket of the first Com_commit point has ended, or that point's bucket (the first
+    // of the range) already holds them and the increase misses them.
     await vi.waitUntil(
       async () =>
         (
@@ -38,6 +39,7 @@ describe.skipIf(!available)('GET /api/v1/overview on a watched MariaDB', () => {
         ).body.series.some((s) => s.labels.command === 'commit' && s.points.some((p) => p[1] !== null)),
       { timeout: 30_000, interval: 500 },
     );
+    await sleep(6_000);
     await watched.server.sql(
       'CREATE DATABASE IF NOT EXISTS overview; CREATE TABLE IF NOT EXISTS overview.t (n INT)',
     );

@@ -67,6 +67,13 @@ describe.skipIf(!available)('the Databases screen in Chromium', () => {
     await page.waitForURL((url) => url.searchParams.get('dir') === 'asc');
     const ascending = await calls();
     expect(ascending).toEqual([...ascending].sort((a, b) => a - b));
+    // I/O: the blocks each statement read from outside shared buffers, sortable too.
+    await table.getByRole('button', { name: 'Blocks read' }).click();
+    await page.waitForURL((url) => url.searchParams.get('sort') === 'sharedBlksRead');
+    const blocks = (await table.locator('tbody tr td:last-child').allTextContents()).map((t) =>
+      Number(t.replace(/,/g, '')),
+    );
+    expect(blocks).toEqual([...blocks].sort((a, b) => b - a));
     await screenshot(page, 'databases');
   });
 

@@ -32,12 +32,15 @@ export interface TopQuery {
   meanTimeMs: number;
   maxTimeMs: number;
   rows: number;
+  /** Blocks read from outside shared buffers (PostgreSQL; 0 for MySQL): the statement's I/O. */
+  sharedBlksRead: number;
   cacheHitRatio: number | null;
   shareOfTotalTime: number;
   databases: string[];
 }
 
-type SortKey = 'totalTimeMs' | 'calls' | 'meanTimeMs' | 'maxTimeMs' | 'rows' | 'shareOfTotalTime';
+type SortKey =
+  'totalTimeMs' | 'calls' | 'meanTimeMs' | 'maxTimeMs' | 'rows' | 'sharedBlksRead' | 'shareOfTotalTime';
 
 const COLUMNS: Array<{ key: SortKey; label: string; format: (q: TopQuery) => string }> = [
   { key: 'totalTimeMs', label: 'Total time', format: (q) => formatDurationMs(q.totalTimeMs) },
@@ -46,6 +49,7 @@ const COLUMNS: Array<{ key: SortKey; label: string; format: (q: TopQuery) => str
   { key: 'meanTimeMs', label: 'Mean', format: (q) => formatDurationMs(q.meanTimeMs) },
   { key: 'maxTimeMs', label: 'Max', format: (q) => formatDurationMs(q.maxTimeMs) },
   { key: 'rows', label: 'Rows', format: (q) => q.rows.toLocaleString() },
+  { key: 'sharedBlksRead', label: 'Blocks read', format: (q) => q.sharedBlksRead.toLocaleString() },
 ];
 
 /** The instance of the picked entity, and the database's name when a database is picked. */

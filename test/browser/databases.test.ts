@@ -74,6 +74,13 @@ describe.skipIf(!available)('the Databases screen in Chromium', () => {
       Number(t.replace(/,/g, '')),
     );
     expect(blocks).toEqual([...blocks].sort((a, b) => b - a));
+    // A sparkline of total time per row, from the statement's series.
+    const sparkline = table
+      .locator('tbody tr')
+      .first()
+      .getByRole('img', { name: 'Total time of the statement over the range' });
+    await expect.poll(async () => Number(await sparkline.getAttribute('data-points'))).toBeGreaterThan(0);
+    expect(await sparkline.locator('polyline').count()).toBe(1);
     await screenshot(page, 'databases');
   });
 

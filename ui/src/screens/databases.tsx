@@ -6,6 +6,8 @@ import { Empty, ErrorBox, Loading } from '../components/states.js';
 import { Link, useParam, useSearch } from '../router.js';
 import { formatDurationMs, formatTimestamp, resolveRange } from '../time-range.js';
 import { useQuery } from '../use-query.js';
+import { Sparkline } from '../components/sparkline.js';
+import { SPARKLINE_ROWS, useStatementSparklines } from '../statement-sparklines.js';
 import { DbActivity } from './db-activity.js';
 import { DbChartsGrid } from './db-charts-grid.js';
 import { DbMetrics } from './db-metrics.js';
@@ -94,6 +96,14 @@ export default function DatabasesScreen() {
     const sign = dir === 'asc' ? 1 : -1;
     return [...(top.data ?? [])].sort((a, b) => sign * (a[key] - b[key]));
   }, [top.data, sort, dir]);
+
+  // Resolved once per range and refresh: a relative range resolves to a new window on every call.
+  const shown = useMemo(() => resolveRange(range), [range, tick]);
+  const sparkFingerprints = useMemo(
+    () => sorted.slice(0, SPARKLINE_ROWS).map((q) => q.fingerprint),
+    [sorted],
+  );
+  const sparklines = useStatementSparklines(sparkFingerprints, entity, shown.from, shown.to);
 
   const sortBy = (key: SortKey): void => {
     if (key === sort) setDir(dir === 'desc' ? 'asc' : 'desc');
@@ -204,7 +214,7 @@ export default function DatabasesScreen() {
               </tr>
             </thead>
             <tbody>
-              {sorted.map((q) => (
+              {sorted.map((q, index) => (
                 <tr key={q.fingerprint}>
                   <td className="statement">
                     <Link
@@ -213,6 +223,13 @@ export default function DatabasesScreen() {
                     >
                       {q.query.length > 160 ? `${q.query.slice(0, 160)}…` : q.query}
                     </Link>
+                    {index < SPARKLINE_ROWS ? (
+                      <Sparkline
+                        points={sparklines.get(q.fingerprint) ?? []}
+                        xRange={[shown.from / 1000, shown.to / 1000]}
+                        label="Total time of the statement over the range"
+                      />
+                    ) : null}
                   </td>
                   {COLUMNS.map((c) => (
                     <td key={c.key} className="num">

@@ -69,4 +69,35 @@ describe('DedupeStage', () => {
     const replay = stage.process(batchOf({ logs: ['a', 'b', 'c'].map((id) => logRow({ id })) }), context);
     expect(replay.logs.map((r) => r.id)).toEqual(['a']);
   });
+
+  it('forgets part of a message when maxIds cuts through it, its first ids first', () => {
+    const stage = new DedupeStage({ windowSeconds: 600, maxIds: 3 });
+    const context = new RecordingContext();
+    for (const ids of [
+      ['a', 'b'],
+      ['c', 'd'],
+    ]) {
+      stage.process(batchOf({ logs: ids.map((id) => logRow({ id })) }), context);
+      context.store();
+    }
+    const replay = stage.process(
+      batchOf({ logs: ['a', 'b', 'c', 'd'].map((id) => logRow({ id })) }),
+      context,
+    );
+    expect(replay.logs.map((r) => r.id)).toEqual(['a']);
+  });
+
+  it('forgets the window message by message as time passes', () => {
+    const stage = new DedupeStage({ windowSeconds: 60, maxIds: 100 });
+    const context = new RecordingContext();
+    for (const id of ['a', 'b']) {
+      stage.process(batchOf({ logs: [logRow({ id })] }), context);
+      context.store();
+      context.nowNs += 30n * SECOND;
+    }
+    // a was stored 60 s ago, b 30 s ago (after a stage pass: the window is checked as a message comes).
+    context.nowNs += 1n;
+    const replay = stage.process(batchOf({ logs: ['a', 'b'].map((id) => logRow({ id })) }), context);
+    expect(replay.logs.map((r) => r.id)).toEqual(['a']);
+  });
 });

@@ -13,8 +13,15 @@ export type DedupeOptions = Pick<z.infer<typeof dedupeStageSchema>, 'windowSecon
  */
 export class DedupeStage implements Processor {
   readonly name = 'dedupe';
-  /** Id → when it was stored (ns). A Map iterates in insertion order: the oldest first. */
-  private readonly seen = new Map<string, bigint>();
+  /** The ids in the window. */
+  private readonly seen = new Set<string>();
+  /**
+   * The stored messages' ids by when they were stored, oldest first: what the window forgets
+   * from. An id stored again stays where it was first stored, so it is forgotten with that
+   * message; a duplicate then reaching the store is refused there. Cheaper than moving every id
+   * to the end of an ordered map, which took a third of the stage's time.
+   */
+  private readonly stored: StoredIds[] = [];
   private readonly windowNs: bigint;
 
   constructor(private readonly options: DedupeOptions) {
@@ -31,9 +38,9 @@ export class DedupeStage implements Processor {
       // Within one message too: an SDK that repeats a record in one request stores it once.
       const inMessage = new Set<string>();
       const unique = rows.filter((row) => {
-        if (this.seen.has(row.id) || inMessage.has(row.id)) return false;
-        inMessage.add(row.id);
-        return true;
+        if (this.seen.has(row.id)) return false;
+        const size = inMessage.size;
+        return inMessage.add(row.id).size > size;
       });
       if (unique.length < rows.length)
         context.count('dropped', kind, 'duplicate', rows.length - unique.length);
@@ -45,25 +52,32 @@ export class DedupeStage implements Processor {
   }
 
   private remember(ids: readonly string[], atNs: bigint): void {
-    for (const id of ids) {
-      this.seen.delete(id);
-      this.seen.set(id, atNs);
-    }
-    const excess = this.seen.size - this.options.maxIds;
-    if (excess <= 0) return;
-    let dropped = 0;
-    for (const id of this.seen.keys()) {
-      if (dropped++ >= excess) break;
-      this.seen.delete(id);
+    for (const id of ids) this.seen.add(id);
+    this.stored.push({ atNs, ids, next: 0 });
+    let excess = this.seen.size - this.options.maxIds;
+    while (excess > 0) {
+      const oldest = this.stored[0];
+      if (oldest === undefined) break;
+      while (excess > 0 && oldest.next < oldest.ids.length) {
+        if (this.seen.delete(oldest.ids[oldest.next++] as string)) excess--;
+      }
+      if (oldest.next === oldest.ids.length) this.stored.shift();
     }
   }
 
   private forgetBefore(limitNs: bigint): void {
-    for (const [id, at] of this.seen) {
-      if (at >= limitNs) break;
-      this.seen.delete(id);
+    while (this.stored.length > 0 && (this.stored[0] as StoredIds).atNs < limitNs) {
+      const oldest = this.stored.shift() as StoredIds;
+      for (let i = oldest.next; i < oldest.ids.length; i++) this.seen.delete(oldest.ids[i] as string);
     }
   }
+}
+
+/** One stored message's ids; those before `next` are forgotten already (the maxIds limit). */
+interface StoredIds {
+  atNs: bigint;
+  ids: readonly string[];
+  next: number;
 }
 
 export function createDedupeStage(options: DedupeOptions): Processor {

@@ -7,7 +7,7 @@ import { Link, useParam, useSearch } from '../router.js';
 import { formatDurationMs, formatTimestamp, resolveRange } from '../time-range.js';
 import { useQuery } from '../use-query.js';
 import { Sparkline } from '../components/sparkline.js';
-import { SPARKLINE_ROWS, useStatementSparklines } from '../statement-sparklines.js';
+import { totalTimeLine, type StatementSeries } from '../statement-sparklines.js';
 import { DbActivity } from './db-activity.js';
 import { DbChartsGrid } from './db-charts-grid.js';
 import { DbMetrics } from './db-metrics.js';
@@ -39,6 +39,15 @@ export interface TopQuery {
   cacheHitRatio: number | null;
   shareOfTotalTime: number;
   databases: string[];
+  series: StatementSeries;
+}
+
+/** GET /api/v1/queries: the statements, and the range and bucket width of their series. */
+interface TopQueriesAnswer {
+  from: string;
+  to: string;
+  stepMs: number;
+  data: TopQuery[];
 }
 
 type SortKey =
@@ -79,12 +88,12 @@ export default function DatabasesScreen() {
     async (signal) => (await api<{ data: Instance[] }>('/api/v1/databases', { signal })).data,
     [tick],
   );
-  const top = useQuery<TopQuery[]>(
+  const top = useQuery<TopQueriesAnswer>(
     async (signal) => {
       const { from, to } = resolveRange(range);
       const params = new URLSearchParams({ from: String(from), to: String(to), limit: '100' });
       if (entity !== '') params.set('entity', entity);
-      return (await api<{ data: TopQuery[] }>(`/api/v1/queries?${params.toString()}`, { signal })).data;
+      return api<TopQueriesAnswer>(`/api/v1/queries?${params.toString()}`, { signal });
     },
     [entity, range, tick],
   );
@@ -94,16 +103,17 @@ export default function DatabasesScreen() {
   const sorted = useMemo(() => {
     const key: SortKey = COLUMNS.find((c) => c.key === sort)?.key ?? 'totalTimeMs';
     const sign = dir === 'asc' ? 1 : -1;
-    return [...(top.data ?? [])].sort((a, b) => sign * (a[key] - b[key]));
+    return [...(top.data?.data ?? [])].sort((a, b) => sign * (a[key] - b[key]));
   }, [top.data, sort, dir]);
 
-  // Resolved once per range and refresh: a relative range resolves to a new window on every call.
-  const shown = useMemo(() => resolveRange(range), [range, tick]);
-  const sparkFingerprints = useMemo(
-    () => sorted.slice(0, SPARKLINE_ROWS).map((q) => q.fingerprint),
-    [sorted],
+  /** The range the statements were read for, and their buckets: the time axis every sparkline shares. */
+  const shown = useMemo(
+    () =>
+      top.data === undefined
+        ? undefined
+        : { fromMs: Date.parse(top.data.from), toMs: Date.parse(top.data.to), stepMs: top.data.stepMs },
+    [top.data],
   );
-  const sparklines = useStatementSparklines(sparkFingerprints, entity, shown.from, shown.to);
 
   const sortBy = (key: SortKey): void => {
     if (key === sort) setDir(dir === 'desc' ? 'asc' : 'desc');
@@ -187,7 +197,7 @@ export default function DatabasesScreen() {
       <h2>Top statements</h2>
       {top.status === 'error' ? <ErrorBox error={top.error} action="load the top statements" /> : null}
       {top.status === 'loading' && top.data === undefined ? <Loading what="statements" /> : null}
-      {top.data === undefined || top.status === 'error' ? null : top.data.length === 0 ? (
+      {top.data === undefined || top.status === 'error' ? null : top.data.data.length === 0 ? (
         <Empty>
           <p>No statements were recorded in this time range.</p>
         </Empty>
@@ -214,7 +224,7 @@ export default function DatabasesScreen() {
               </tr>
             </thead>
             <tbody>
-              {sorted.map((q, index) => (
+              {sorted.map((q) => (
                 <tr key={q.fingerprint}>
                   <td className="statement">
                     <Link
@@ -223,13 +233,13 @@ export default function DatabasesScreen() {
                     >
                       {q.query.length > 160 ? `${q.query.slice(0, 160)}…` : q.query}
                     </Link>
-                    {index < SPARKLINE_ROWS ? (
+                    {shown === undefined ? null : (
                       <Sparkline
-                        points={sparklines.get(q.fingerprint) ?? []}
-                        xRange={[shown.from / 1000, shown.to / 1000]}
+                        points={totalTimeLine(q.series, shown)}
+                        xRange={[shown.fromMs / 1000, shown.toMs / 1000]}
                         label="Total time of the statement over the range"
                       />
-                    ) : null}
+                    )}
                   </td>
                   {COLUMNS.map((c) => (
                     <td key={c.key} className="num">

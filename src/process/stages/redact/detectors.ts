@@ -429,15 +429,20 @@ function keyWordBefore(text: string, separator: number, from: number): number {
   return best;
 }
 
-/** The key words by their last letter: most places end in none of them, and few words share one. */
-const SECRET_WORDS_BY_END = new Map<number, string[]>();
+/**
+ * The key words by the code of their last letter (lower case): most places end in none of them,
+ * and few words share one. An array, not a Map: it is looked up at every `=` and `:` of every
+ * text, and indexing took a third of the time a Map lookup did.
+ */
+const SECRET_WORDS_BY_END: Array<string[] | undefined> = new Array<string[] | undefined>(128).fill(undefined);
 for (const word of SECRET_WORDS) {
   const last = word.charCodeAt(word.length - 1);
-  SECRET_WORDS_BY_END.set(last, [...(SECRET_WORDS_BY_END.get(last) ?? []), word]);
+  SECRET_WORDS_BY_END[last] = [...(SECRET_WORDS_BY_END[last] ?? []), word];
 }
 
 function earliestWordEndingAt(text: string, end: number, from: number, best: number): number {
-  const words = SECRET_WORDS_BY_END.get(text.charCodeAt(end - 1) | 32);
+  const last = text.charCodeAt(end - 1) | 32;
+  const words = last < 128 ? SECRET_WORDS_BY_END[last] : undefined;
   if (words === undefined) return best;
   let earliest = best;
   for (const word of words) {

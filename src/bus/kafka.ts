@@ -205,9 +205,12 @@ export class KafkaBus implements Bus {
   }
 
   private unhealthy(error: unknown): void {
+    const brokers = this.options.brokers.join(', ');
     this.lastHealth = {
       ok: false,
-      reason: `Kafka at ${this.options.brokers.join(', ')} does not answer (${errorMessage(error)})`,
+      reason: brokerRefused(error)
+        ? `Kafka at ${brokers} refused the last publish (${errorMessage(error)})`
+        : `Kafka at ${brokers} does not answer (${errorMessage(error)})`,
     };
   }
 
@@ -812,4 +815,22 @@ class GroupConsumer implements Consumer {
 function backoffMs(failures: number): number {
   const capped = Math.min(5000, 100 * 2 ** Math.min(failures - 1, 6));
   return Math.round(capped / 2 + (Math.random() * capped) / 2);
+}
+
+/** The part of @platformatic/kafka's errors read here: nested errors are searched with `findBy`. */
+interface KafkaClientError {
+  code?: unknown;
+  findBy?: (property: string, value: unknown) => unknown;
+}
+
+/**
+ * Whether a broker answered with an error (a protocol error such as MESSAGE_TOO_LARGE or
+ * NOT_ENOUGH_REPLICAS), as opposed to no answer at all (network, timeouts, ours included).
+ */
+export function brokerRefused(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, findBy } = error as KafkaClientError;
+  if (typeof code !== 'string' || !code.startsWith('PLT_KFK_') || findBy === undefined) return false;
+  const find = (value: string): boolean => findBy.call(error, 'code', value) != null;
+  return find('PLT_KFK_PROTOCOL') && !find('PLT_KFK_NETWORK') && !find('PLT_KFK_TIMEOUT');
 }

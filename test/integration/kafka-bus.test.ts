@@ -379,6 +379,11 @@ describe.skipIf(!available)('KafkaBus against a real broker', () => {
     ]);
     expect(partly).not.toBe(true);
     expect(written).not.toBe(true);
+    // The brokers answered, with a refusal: readiness says so instead of "does not answer".
+    expect(bus.health()).toEqual({
+      ok: false,
+      reason: expect.stringContaining('refused the last publish') as unknown,
+    });
 
     expect(await outcome(bus.publish(TOPICS.otelTraces, small(10)))).toBe(true);
     await until(
